@@ -1,0 +1,36 @@
+# jmmctap: `make run` serves http://127.0.0.1:8000/tap, `make test` runs the whole suite.
+# Both install what is missing first (Debian packages when root; a .venv with the package).
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: run test lint system-run system-test venv clean
+
+run: system-run venv
+	$(BIN)/jmmctap db init
+	$(BIN)/jmmctap serve
+
+test: system-test venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+system-run:
+	@scripts/install-system-deps.sh run
+
+system-test:
+	@scripts/install-system-deps.sh test
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache src/*.egg-info

@@ -1,0 +1,41 @@
+"""Build the ASGI application: routes, lifespan (pools, TAP_SCHEMA), error rendering."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from jmmctap.db.pools import open_pools
+from jmmctap.endpoints import status
+from jmmctap.settings import Settings
+from jmmctap.tapschema import load_tap_schema_async
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The jmmctap application; nothing connects until the lifespan starts."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pools = await open_pools(settings)
+        try:
+            async with pools.owner.connection() as conn:
+                app.state.tap_schema = await load_tap_schema_async(conn)
+            app.state.pools = pools
+            app.state.started_at = datetime.now(UTC)
+            yield
+        finally:
+            await pools.close()
+
+    routes = [
+        Route("/health", status.health, methods=["GET"]),
+        Route("/tap/availability", status.availability, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.settings = settings
+    return app

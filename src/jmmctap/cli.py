@@ -1,0 +1,93 @@
+"""The ``jmmctap`` command: parses arguments and calls library functions, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from jmmctap import __version__
+from jmmctap.errors import JmmctapError
+from jmmctap.settings import Settings
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace, Settings], int]
+_COMMANDS: dict[str, Command] = {}
+
+
+def _command(name: str) -> Callable[[Command], Command]:
+    def register(func: Command) -> Command:
+        _COMMANDS[name] = func
+        return func
+    return register
+
+
+@_command("serve")
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.server import serve
+
+    serve(settings)
+    return 0
+
+
+@_command("db")
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.db import migrate
+    from jmmctap.db.cluster import EmbeddedCluster, check_postgres_installed
+
+    if args.action in ("init", "upgrade"):
+        applied = migrate.init_database(settings)
+        names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none"
+        print(f"database ready; migrations applied now: {names}")
+    elif args.action == "start":
+        migrate.ensure_running(settings)
+        print("database running")
+    elif args.action == "stop":
+        if settings.embedded:
+            check_postgres_installed(settings)
+            EmbeddedCluster.from_settings(settings).stop()
+            print("database stopped")
+        else:
+            print("JMMCTAP_DSN is set: the external database is not managed by jmmctap")
+    else:
+        report = migrate.status(settings)
+        version = "uninitialised" if report.schema_version is None else str(report.schema_version)
+        print(f"mode: {report.mode}\nlocation: {report.location}\n"
+              f"running: {'yes' if report.running else 'no'}\n"
+              f"schema version: {version} (latest {report.latest_version})")
+        return 0 if report.running else 3
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jmmctap", description="JMMC TAP data centre")
+    parser.add_argument("--version", action="version", version=f"jmmctap {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the TAP service over HTTP")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default $JMMCTAP_PORT or 8000)")
+
+    db = sub.add_parser("db", help="manage the database")
+    db.add_argument("action", choices=["init", "upgrade", "status", "start", "stop"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: every expected failure is one line on stderr and a non-zero exit."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
+        return _COMMANDS[args.command](args, settings)
+    except JmmctapError as exc:
+        print(f"jmmctap: error: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""HTTP endpoints: each parses its request, calls a service, and answers."""

@@ -1,0 +1,92 @@
+"""Service settings, read once from the environment into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "jmmctap"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, each with a default and a help text (``metadata["help"]``).
+
+    ``from_env`` maps field ``x`` to the environment variable ``JMMCTAP_X``.
+    """
+
+    home: Path = field(
+        default_factory=_default_home,
+        metadata={"help": "Directory of the embedded PostgreSQL cluster and of service state."},
+    )
+    dsn: str | None = field(
+        default=None,
+        metadata={"help": "libpq connection string of an existing database to use instead of the embedded one."},
+    )
+    host: str = field(default="127.0.0.1", metadata={"help": "Address the HTTP server binds to."})
+    port: int = field(default=8000, metadata={"help": "Port of the HTTP server."})
+    public_url: str | None = field(
+        default=None,
+        metadata={"help": "Public root URL (e.g. https://tap.jmmc.fr) when behind a proxy; default from the request."},
+    )
+    pg_bindir: Path = field(
+        default=Path("/usr/lib/postgresql/15/bin"),
+        metadata={"help": "Directory of the PostgreSQL 15 server binaries (initdb, pg_ctl, postgres)."},
+    )
+    pg_sharedir: Path = field(
+        default=Path("/usr/share/postgresql/15"),
+        metadata={"help": "PostgreSQL share directory, where the pg_sphere extension must be installed."},
+    )
+    query_role: str = field(
+        default="jmmctap_query",
+        metadata={"help": "SELECT-only database role that runs user queries."},
+    )
+    query_timeout_s: float = field(
+        default=60.0,
+        metadata={"help": "Statement timeout of synchronous user queries, in seconds."},
+    )
+    maxrec_default: int = field(
+        default=100_000, metadata={"help": "Rows returned when the client sets no MAXREC."}
+    )
+    maxrec_hard: int = field(
+        default=20_000_000, metadata={"help": "Largest MAXREC honoured; larger values are capped."}
+    )
+    pool_size: int = field(default=8, metadata={"help": "Database connections per pool in one server process."})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``JMMCTAP_*`` variables; explicit ``overrides`` win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"JMMCTAP_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, raw, str(f.type))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def embedded(self) -> bool:
+        """True when jmmctap runs its own cluster (no ``dsn`` given)."""
+        return not self.dsn
+
+
+def _convert(name: str, raw: str, type_name: str) -> object:
+    from jmmctap.errors import ConfigError
+
+    try:
+        if "Path" in type_name:
+            return Path(raw).expanduser()
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"JMMCTAP_{name.upper()}={raw!r} is not a valid {type_name}") from None
+    return raw

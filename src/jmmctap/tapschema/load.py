@@ -1,0 +1,70 @@
+"""Read TAP_SCHEMA from the database into a ``TapSchema`` (sync for the CLI, async for the server)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import psycopg
+
+from jmmctap.tapschema.model import Column, Key, Schema, Table, TapSchema
+
+__all__ = ["load_tap_schema", "load_tap_schema_async"]
+
+_QUERIES = (
+    "SELECT schema_name, description, utype, schema_index FROM tap_schema.schemas"
+    " ORDER BY schema_index NULLS LAST, schema_name",
+    "SELECT schema_name, table_name, table_type, description, utype, table_index, nrows"
+    " FROM tap_schema.tables ORDER BY table_index NULLS LAST, table_name",
+    "SELECT table_name, column_name, datatype, arraysize, xtype, description, utype, unit, ucd,"
+    " indexed, principal, std, column_index FROM tap_schema.columns"
+    " ORDER BY table_name, column_index NULLS LAST, column_name",
+    "SELECT k.key_id, k.from_table, k.target_table, k.description, k.utype,"
+    " coalesce(array_agg(c.from_column ORDER BY c.from_column) FILTER (WHERE c.key_id IS NOT NULL), '{}'),"
+    " coalesce(array_agg(c.target_column ORDER BY c.from_column) FILTER (WHERE c.key_id IS NOT NULL), '{}')"
+    " FROM tap_schema.keys k LEFT JOIN tap_schema.key_columns c USING (key_id)"
+    " GROUP BY k.key_id ORDER BY k.key_id",
+)
+
+
+def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
+    """Read TAP_SCHEMA over a synchronous connection."""
+    results = [conn.execute(q).fetchall() for q in _QUERIES]
+    return _build(*results)
+
+
+async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
+    """Read TAP_SCHEMA over an asynchronous connection."""
+    results = []
+    for query in _QUERIES:
+        cursor = await conn.execute(query)
+        results.append(await cursor.fetchall())
+    return _build(*results)
+
+
+def _build(
+    schemas: list[tuple[Any, ...]],
+    tables: list[tuple[Any, ...]],
+    columns: list[tuple[Any, ...]],
+    keys: list[tuple[Any, ...]],
+) -> TapSchema:
+    by_table: dict[str, list[Column]] = defaultdict(list)
+    for (table_name, name, datatype, arraysize, xtype, description, utype, unit, ucd,
+         indexed, principal, std, column_index) in columns:
+        by_table[table_name].append(Column(
+            table_name=table_name, name=name, datatype=datatype, arraysize=arraysize, xtype=xtype,
+            description=description, utype=utype, unit=unit, ucd=ucd, indexed=bool(indexed),
+            principal=bool(principal), std=bool(std), column_index=column_index,
+        ))
+    return TapSchema(
+        schemas=tuple(Schema(name, description, utype, index) for name, description, utype, index in schemas),
+        tables=tuple(
+            Table(schema_name, name, table_type, description, utype, index, nrows, tuple(by_table[name]))
+            for schema_name, name, table_type, description, utype, index, nrows in tables
+        ),
+        keys=tuple(
+            Key(key_id, from_table, target_table, tuple(zip(from_cols, target_cols, strict=True)),
+                description, utype)
+            for key_id, from_table, target_table, description, utype, from_cols, target_cols in keys
+        ),
+    )

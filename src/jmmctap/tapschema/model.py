@@ -1,0 +1,181 @@
+"""Frozen model of TAP_SCHEMA, with ADQL name lookup.
+
+Naming rule shared by the whole product: a name in TAP_SCHEMA is an ADQL identifier, regular
+(``ra``, ``RAJ2000``) or delimited with its quotes (``"B-V"``); the PostgreSQL object has the same
+name without the quotes, case preserved. So the emitter quotes ``db_name`` and never folds case.
+
+ADQL lookup (ADQL 2.1 §2.1.3): a regular identifier in a query matches case-insensitively; a
+delimited one matches exactly, or the lower-case form of a regular name (PostgreSQL folds
+regular names to lower case, so ``"ra"`` also finds ``ra``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+__all__ = ["Column", "Identifier", "Key", "Schema", "Table", "TapSchema", "split_qualified"]
+
+
+@dataclass(frozen=True)
+class Identifier:
+    """One part of an ADQL name: its text (without quotes) and whether it was delimited."""
+
+    text: str
+    delimited: bool = False
+
+    @classmethod
+    def parse(cls, raw: str) -> Identifier:
+        """``"B-V"`` → Identifier('B-V', True); ``ra`` → Identifier('ra', False)."""
+        if len(raw) >= 2 and raw.startswith('"') and raw.endswith('"'):
+            return cls(raw[1:-1].replace('""', '"'), True)
+        return cls(raw, False)
+
+    def matches(self, stored: Identifier) -> bool:
+        """True when this query identifier designates the stored (TAP_SCHEMA) one."""
+        if not self.delimited:
+            if stored.delimited:
+                return self.text.lower() == stored.text
+            return self.text.casefold() == stored.text.casefold()
+        return self.text == stored.text or (not stored.delimited and self.text == stored.text.lower())
+
+    def __str__(self) -> str:
+        return '"' + self.text.replace('"', '""') + '"' if self.delimited else self.text
+
+
+_PART = re.compile(r'"(?:[^"]|"")*"|[^."]+')
+
+
+def split_qualified(name: str) -> list[Identifier]:
+    """Split ``schema.table`` (with optional delimited parts) into identifiers."""
+    return [Identifier.parse(m.group(0).strip()) for m in _PART.finditer(name)]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A row of TAP_SCHEMA.columns."""
+
+    table_name: str
+    name: str
+    datatype: str
+    arraysize: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    utype: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    indexed: bool = False
+    principal: bool = False
+    std: bool = False
+    column_index: int | None = None
+
+    @property
+    def identifier(self) -> Identifier:
+        return Identifier.parse(self.name)
+
+    @property
+    def db_name(self) -> str:
+        """The PostgreSQL column name (quote it with ``psycopg.sql.Identifier``)."""
+        return self.identifier.text
+
+
+@dataclass(frozen=True)
+class Table:
+    """A row of TAP_SCHEMA.tables with its columns in ``column_index`` order."""
+
+    schema_name: str
+    name: str
+    table_type: str = "table"
+    description: str | None = None
+    utype: str | None = None
+    table_index: int | None = None
+    nrows: int | None = None
+    columns: tuple[Column, ...] = ()
+
+    @property
+    def parts(self) -> list[Identifier]:
+        return split_qualified(self.name)
+
+    @property
+    def db_schema(self) -> str:
+        parts = self.parts
+        return parts[-2].text if len(parts) > 1 else Identifier.parse(self.schema_name).text
+
+    @property
+    def db_table(self) -> str:
+        return self.parts[-1].text
+
+    def find_columns(self, ident: Identifier) -> list[Column]:
+        """Columns the identifier designates (several means ambiguous)."""
+        exact = [c for c in self.columns if ident.matches(c.identifier)]
+        if len(exact) > 1 and ident.delimited:
+            exact = [c for c in exact if c.identifier.text == ident.text] or exact
+        return exact
+
+
+@dataclass(frozen=True)
+class Key:
+    """A foreign key of TAP_SCHEMA.keys with its (from, target) column pairs."""
+
+    key_id: str
+    from_table: str
+    target_table: str
+    columns: tuple[tuple[str, str], ...]
+    description: str | None = None
+    utype: str | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A row of TAP_SCHEMA.schemas."""
+
+    name: str
+    description: str | None = None
+    utype: str | None = None
+    schema_index: int | None = None
+
+
+@dataclass(frozen=True)
+class TapSchema:
+    """Everything published, as the ADQL engine and VOSI see it."""
+
+    schemas: tuple[Schema, ...]
+    tables: tuple[Table, ...]
+    keys: tuple[Key, ...] = ()
+    _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for table in self.tables:
+            self._by_name[table.name] = table
+
+    def table(self, name: str) -> Table | None:
+        """The table whose TAP_SCHEMA ``table_name`` is exactly ``name``."""
+        return self._by_name.get(name)
+
+    def find_tables(self, parts: Sequence[Identifier]) -> list[Table]:
+        """Tables an ADQL table reference (``[catalog.]schema.table`` or ``table``) designates.
+
+        A catalog part is ignored (one database). An unqualified name matches tables of any schema,
+        so several results mean it is ambiguous.
+        """
+        if not parts:
+            return []
+        parts = list(parts[-2:])
+        found = []
+        for table in self.tables:
+            stored = table.parts
+            if not parts[-1].matches(stored[-1]):
+                continue
+            if len(parts) == 2:
+                schema_part = stored[-2] if len(stored) > 1 else Identifier.parse(table.schema_name)
+                if not parts[0].matches(schema_part):
+                    continue
+            found.append(table)
+        return found
+
+    def schema_tables(self, schema_name: str) -> list[Table]:
+        return [t for t in self.tables if t.schema_name == schema_name]
+
+    def names(self) -> Iterable[str]:
+        return self._by_name.keys()

@@ -1,0 +1,145 @@
+"""Session fixtures: a private PostgreSQL + pgsphere cluster, the app in-process, a live server.
+
+The cluster is created in a temporary directory (never the user's ``$JMMCTAP_HOME``), or the
+database named by ``JMMCTAP_TEST_DSN`` is used. No database is ever mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from asgi_lifespan import LifespanManager
+
+from jmmctap.app import create_app
+from jmmctap.db.cluster import EmbeddedCluster
+from jmmctap.db.connect import conninfos
+from jmmctap.db.migrate import init_database, query_conninfo
+from jmmctap.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+"""The developers' shared folder beside the project (tests may read it; the product never does)."""
+
+FAST_CLUSTER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+"""Durability is pointless for a throw-away test cluster."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for spawned jmmctap processes: no inherited JMMCTAP_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JMMCTAP_")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    """Settings of the test database, initialised with every migration."""
+    dsn = os.environ.get("JMMCTAP_TEST_DSN")
+    home = Path(tempfile.mkdtemp(prefix="jmmctap-test-"))
+    if dsn:
+        test_settings = Settings(dsn=dsn, home=home, port=free_port())
+        init_database(test_settings)
+        yield test_settings
+        shutil.rmtree(home, ignore_errors=True)
+        return
+    test_settings = Settings(home=home, port=free_port())
+    cluster = EmbeddedCluster.from_settings(test_settings)
+    cluster.start(FAST_CLUSTER_OPTIONS)
+    try:
+        init_database(test_settings)
+        yield test_settings
+    finally:
+        cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def owner_conn(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection as the owner role."""
+    with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def query_dsn(settings: Settings) -> str:
+    """Connection string of the SELECT-only query role."""
+    infos = conninfos(settings)
+    with psycopg.connect(infos.owner) as conn:
+        return query_conninfo(conn, infos)
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The application in-process, lifespan included."""
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http
+
+
+def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subprocess.Popen[bytes]:
+    """Start ``jmmctap serve`` and wait until ``/health`` answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jmmctap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            raise RuntimeError(f"jmmctap serve exited with {process.returncode}: {output}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("jmmctap serve did not come up")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stdout:
+        process.stdout.close()
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """Environment that points a spawned jmmctap at the test database."""
+    if settings.dsn:
+        return clean_env(JMMCTAP_DSN=settings.dsn, JMMCTAP_HOME=str(settings.home))
+    return clean_env(JMMCTAP_HOME=str(settings.home))
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings) -> Iterator[str]:
+    """A real ``jmmctap serve`` on the test database; yields the TAP base URL."""
+    port = free_port()
+    process = spawn_server(server_env(settings), port)
+    try:
+        yield f"http://127.0.0.1:{port}/tap"
+    finally:
+        stop_server(process)

@@ -1,0 +1,41 @@
+"""The minimal service: VOSI availability and /health."""
+
+from __future__ import annotations
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from jmmctap import __version__
+from jmmctap.app import create_app
+from jmmctap.settings import Settings
+from tests.support.xsd import assert_valid
+
+AVAILABILITY_NS = "http://www.ivoa.net/xml/VOSIAvailability/v1.0"
+
+
+async def test_availability_is_valid_and_true_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/tap/availability")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    root = assert_valid(response.content, AVAILABILITY_NS)
+    assert root.findtext(f"{{{AVAILABILITY_NS}}}available") == "true"
+    assert root.findtext(f"{{{AVAILABILITY_NS}}}upSince", "").endswith("Z")
+
+
+async def test_health_reports_version_and_schema_version(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/health")).json()
+    assert body["version"] == __version__
+    assert body["database"]["reachable"] is True
+    assert isinstance(body["database"]["schema_version"], int)
+    assert body["started_at"]
+
+
+async def test_availability_is_false_when_the_database_is_gone(settings: Settings) -> None:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        await app.state.pools.close()  # as if the database had gone away
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            root = assert_valid((await client.get("/tap/availability")).content, AVAILABILITY_NS)
+            assert root.findtext(f"{{{AVAILABILITY_NS}}}available") == "false"
+            assert (await client.get("/health")).status_code == 503
