@@ -1,4 +1,4 @@
-"""VOSI documents (IVOA VOSI 1.1): availability for now; capabilities and tables come with the TAP service."""
+"""The VOSI availability document (VOSI 1.1 §3.2)."""
 
 from __future__ import annotations
 
