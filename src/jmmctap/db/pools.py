@@ -41,8 +41,11 @@ async def open_pools(settings: Settings) -> Pools:
         infos.owner, min_size=1, max_size=settings.pool_size, open=False, kwargs={"autocommit": True},
         name="owner",
     )
+    from jmmctap.query import configure_query_connection
+
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         query, min_size=1, max_size=settings.pool_size, open=False, name="query",
+        configure=configure_query_connection,
     )
     await owner_pool.open(wait=True, timeout=15)
     await query_pool.open(wait=True, timeout=15)

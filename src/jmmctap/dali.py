@@ -1,0 +1,108 @@
+"""Parse DALI/TAP request parameters (TAP 1.1 §2.3, DALI 1.1 §3) into a ``TapRequest``.
+
+Parameter names are case-insensitive; so are the values of REQUEST and LANG. Unknown
+parameters are ignored (DALI §3.1). GET query strings, urlencoded and multipart POST bodies are
+all accepted; multipart file parts are kept for TAP UPLOAD (``param:`` references).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from jmmctap.errors import UsageError
+from jmmctap.settings import Settings
+
+__all__ = ["ACCEPTED_LANGS", "TapRequest", "parse_tap_parameters", "parse_tap_request", "read_parameters"]
+
+ACCEPTED_LANGS = ("ADQL", "ADQL-2.0", "ADQL-2.1")
+"""LANG values run by the ADQL 2.1 engine (ADQL 2.1 accepts ADQL 2.0 queries)."""
+
+
+@dataclass(frozen=True)
+class TapRequest:
+    """A validated TAP query request."""
+
+    query: str
+    lang: str = "ADQL"
+    response_format: str | None = None
+    maxrec: int = 0
+    runid: str | None = None
+    uploads: tuple[str, ...] = ()
+    files: Mapping[str, UploadFile] = field(default_factory=dict)
+
+
+async def read_parameters(request: Request) -> tuple[dict[str, list[str]], dict[str, UploadFile]]:
+    """All parameters of the request, names upper-cased, values in order; plus multipart files."""
+    params: dict[str, list[str]] = {}
+    files: dict[str, UploadFile] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key.upper(), []).append(value)
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            try:
+                form = await request.form()
+            except Exception as exc:  # malformed bodies of any kind are the client's problem
+                raise UsageError(f"cannot read the request body: {exc}") from None
+            for key, item in form.multi_items():
+                if isinstance(item, UploadFile):
+                    files[key] = item
+                else:
+                    params.setdefault(key.upper(), []).append(item)
+    return params, files
+
+
+def parse_tap_parameters(
+    params: Mapping[str, Sequence[str]], settings: Settings, files: Mapping[str, UploadFile] | None = None
+) -> TapRequest:
+    """Validate TAP query parameters (shared by sync and async)."""
+    request = _single(params, "REQUEST")
+    if request is not None and request.lower() != "doquery":
+        raise UsageError(f"REQUEST={request} is not supported: use REQUEST=doQuery")
+    lang = _single(params, "LANG") or "ADQL"
+    if lang.upper() not in ACCEPTED_LANGS:
+        raise UsageError(f"LANG={lang} is not supported: use one of {', '.join(ACCEPTED_LANGS)}")
+    query = _single(params, "QUERY")
+    if query is None or not query.strip():
+        raise UsageError("the QUERY parameter is missing or empty")
+    return TapRequest(
+        query=query,
+        lang=lang.upper(),
+        response_format=_single(params, "RESPONSEFORMAT") or _single(params, "FORMAT"),
+        maxrec=_maxrec(_single(params, "MAXREC"), settings),
+        runid=_single(params, "RUNID"),
+        uploads=tuple(params.get("UPLOAD", ())),
+        files=dict(files or {}),
+    )
+
+
+async def parse_tap_request(request: Request, settings: Settings) -> TapRequest:
+    """Read and validate the TAP parameters of an HTTP request."""
+    params, files = await read_parameters(request)
+    return parse_tap_parameters(params, settings, files)
+
+
+def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The value of a parameter given at most once (several identical values are tolerated)."""
+    values = params.get(name)
+    if not values:
+        return None
+    if len(set(values)) > 1:
+        raise UsageError(f"the {name} parameter is given several times with different values")
+    return values[0]
+
+
+def _maxrec(raw: str | None, settings: Settings) -> int:
+    if raw is None or not raw.strip():
+        return settings.maxrec_default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise UsageError(f"MAXREC={raw} is not an integer") from None
+    if value < 0:  # PRACTICE: vollt clients send MAXREC=-1 for "no limit" (DALI does not define it)
+        return settings.maxrec_hard
+    return min(value, settings.maxrec_hard)

@@ -1,0 +1,114 @@
+"""The query layer: read-only, timed out, exact overflow, connections always given back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from jmmctap.errors import ServiceError
+from jmmctap.query import QueryError, QueryStream, configure_query_connection, start
+from jmmctap.results import ResultColumn
+
+COLUMN = (ResultColumn("x", "long"),)
+
+
+@pytest.fixture
+async def pool(query_dsn: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    async with AsyncConnectionPool(query_dsn, min_size=1, max_size=2, configure=configure_query_connection,
+                                   open=False) as p:
+        await p.open(wait=True)
+        yield p
+
+
+async def _rows(stream: QueryStream) -> list[Any]:
+    return [row async for batch in stream.batches() for row in batch]
+
+
+async def _series(pool: AsyncConnectionPool[Any], n: int, maxrec: int) -> QueryStream:
+    return await start(pool, f"SELECT g FROM generate_series(1, {n}) AS g", COLUMN, adql="q", maxrec=maxrec,
+                       timeout_s=10)
+
+
+@pytest.mark.parametrize(("n", "maxrec", "expected", "overflow"), [
+    (10, 10, 10, False),  # exactly MAXREC rows: nothing dropped, no OVERFLOW
+    (11, 10, 10, True),
+    (0, 10, 0, False),
+    (3, 0, 0, True),      # MAXREC=0: metadata only, OVERFLOW because rows existed
+    (0, 0, 0, False),
+    (12_001, 12_000, 12_000, True),  # across several fetch batches
+])
+async def test_overflow_only_when_rows_were_dropped(
+    pool: AsyncConnectionPool[Any], n: int, maxrec: int, expected: int, overflow: bool
+) -> None:
+    stream = await _series(pool, n, maxrec)
+    rows = await _rows(stream)
+    assert len(rows) == expected
+    assert stream.overflowed is overflow
+
+
+async def test_numeric_results_arrive_as_floats(pool: AsyncConnectionPool[Any]) -> None:
+    stream = await start(pool, "SELECT avg(g) FROM generate_series(1, 4) AS g", COLUMN, adql="q",
+                         maxrec=10, timeout_s=10)
+    assert await _rows(stream) == [(2.5,)]
+
+
+async def test_runtime_error_is_raised_before_streaming(pool: AsyncConnectionPool[Any]) -> None:
+    with pytest.raises(QueryError, match="division by zero"):
+        await start(pool, "SELECT 1 / (g - 1) FROM generate_series(1, 3) AS g", COLUMN, adql="q",
+                    maxrec=10, timeout_s=10)
+
+
+async def test_timeout_cancels_the_query(pool: AsyncConnectionPool[Any]) -> None:
+    with pytest.raises(QueryError, match="time limit"):
+        await start(pool, "SELECT pg_sleep(5)", COLUMN, adql="q", maxrec=10, timeout_s=0.2)
+
+
+async def test_writes_are_refused(pool: AsyncConnectionPool[Any]) -> None:
+    with pytest.raises(QueryError) as info:
+        await start(pool, "DELETE FROM tap_schema.keys RETURNING key_id", COLUMN, adql="q", maxrec=10,
+                    timeout_s=10)
+    assert "tap_schema" not in str(info.value)  # internal names and SQL stay in the log
+
+
+async def test_error_midway_is_raised_from_the_stream(pool: AsyncConnectionPool[Any]) -> None:
+    stream = await start(pool, "SELECT 1 / (10000 - g) FROM generate_series(1, 20000) AS g", COLUMN, adql="q",
+                         maxrec=100_000, timeout_s=10)
+    with pytest.raises(QueryError, match="division by zero"):
+        await _rows(stream)
+
+
+async def test_connections_are_returned_after_every_outcome(pool: AsyncConnectionPool[Any]) -> None:
+    for _ in range(3):  # more rounds than the pool has connections
+        with pytest.raises(QueryError):
+            await start(pool, "SELECT 1/0", COLUMN, adql="q", maxrec=1, timeout_s=10)
+        await _rows(await _series(pool, 5, 2))
+        abandoned = await _series(pool, 20_000, 20_000)
+        await abandoned.close()
+    assert pool.get_stats()["pool_available"] == pool.get_stats()["pool_size"]
+
+
+async def test_closing_midway_leaves_no_backend_in_transaction(
+    pool: AsyncConnectionPool[Any], owner_conn: psycopg.Connection[Any]
+) -> None:
+    stream = await _series(pool, 1_000_000, 1_000_000)
+    batches = stream.batches()
+    await anext(batches)
+    await stream.close()
+    await asyncio.sleep(0.1)
+    busy = owner_conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'jmmctap_query' AND state <> 'idle'"
+    ).fetchone()
+    assert busy == (0,)
+
+
+async def test_no_connection_is_a_service_error(query_dsn: str) -> None:
+    async with AsyncConnectionPool(query_dsn + " port=1", min_size=0, max_size=1, timeout=0.5,
+                                   open=False) as broken:
+        await broken.open(wait=False)
+        with pytest.raises(ServiceError):
+            await start(broken, "SELECT 1", COLUMN, adql="q", maxrec=1, timeout_s=1)
