@@ -112,3 +112,22 @@ async def test_no_connection_is_a_service_error(query_dsn: str) -> None:
         await broken.open(wait=False)
         with pytest.raises(ServiceError):
             await start(broken, "SELECT 1", COLUMN, adql="q", maxrec=1, timeout_s=1)
+
+
+async def test_setup_tables_are_visible_to_the_query_and_gone_afterwards(pool: AsyncConnectionPool[Any]) -> None:
+    async def load(conn: Any) -> None:
+        await conn.execute("CREATE TEMP TABLE up (x bigint)")
+        await conn.execute("INSERT INTO up VALUES (7), (8)")
+
+    pids = []
+
+    async def remember(pid: int) -> None:
+        pids.append(pid)
+
+    stream = await start(pool, "SELECT x FROM pg_temp.up ORDER BY x", COLUMN, adql="q", maxrec=10,
+                         timeout_s=10, setup=load, on_connection=remember)
+    assert pids == [stream.backend_pid]
+    assert await _rows(stream) == [(7,), (8,)]
+    for _ in range(2):  # whichever pooled connection comes next, the table is gone
+        with pytest.raises(QueryError):
+            await start(pool, "SELECT x FROM pg_temp.up", COLUMN, adql="q", maxrec=10, timeout_s=10)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -25,7 +25,11 @@ from psycopg_pool import AsyncConnectionPool
 from jmmctap.errors import JmmctapError, ServiceError, UsageError
 from jmmctap.results import ResultColumn, Row
 
-__all__ = ["BATCH_ROWS", "QueryError", "QueryStream", "configure_query_connection", "start"]
+__all__ = ["BATCH_ROWS", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
+
+Setup = Callable[[AsyncConnection[Any]], Awaitable[None]]
+"""Work done on the query connection before the read-only transaction (e.g. loading TAP_UPLOAD
+tables into temporary tables); it runs in its own read-write transaction."""
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,8 @@ class QueryStream:
         self._overflowed = False
         self._first: list[Row] = []
         self._closed = False
+        self.temporary = False
+        """True when a setup step may have created temporary tables (dropped on release)."""
 
     @property
     def columns(self) -> Sequence[ResultColumn]:
@@ -89,6 +95,11 @@ class QueryStream:
     @property
     def query(self) -> str:
         return self._query
+
+    @property
+    def backend_pid(self) -> int:
+        """PostgreSQL pid running the query (``pg_cancel_backend`` target for UWS ABORT)."""
+        return self._conn.info.backend_pid
 
     async def fetch_first(self) -> None:
         """Fetch the first batch now, so that execution errors surface before any byte is sent."""
@@ -123,14 +134,19 @@ class QueryStream:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
-            await _release(self._pool, self._conn, self._cursor)
+            await _release(self._pool, self._conn, self._cursor, self.temporary)
 
 
 async def start(
     pool: AsyncConnectionPool[Any], sql_text: str, columns: Sequence[ResultColumn], *,
-    adql: str, maxrec: int, timeout_s: float,
+    adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
+    on_connection: Callable[[int], Awaitable[None]] | None = None,
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
+
+    ``setup`` runs first, in its own read-write transaction on the same connection (temporary
+    tables only: the query role has no other write privilege). ``on_connection`` receives the
+    backend pid before the query starts, so that a UWS job can be cancelled while it executes.
 
     Raises
     ------
@@ -146,12 +162,19 @@ async def start(
         raise ServiceError("the database is not available; try again later") from None
     stream = None
     try:
+        if on_connection is not None:
+            await on_connection(conn.info.backend_pid)
+        if setup is not None:
+            await conn.execute("SET TRANSACTION READ WRITE")
+            await setup(conn)
+            await conn.commit()
         await conn.execute("SET TRANSACTION READ ONLY")
         await conn.execute(
             sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout_s * 1000))))
         )
         cursor = conn.cursor(name=_CURSOR_NAME, binary=True)
         stream = QueryStream(pool, conn, cursor, columns, adql, maxrec)
+        stream.temporary = setup is not None
         await cursor.execute(sql_text.encode())
         await stream.fetch_first()
         return stream
@@ -160,7 +183,7 @@ async def start(
             await stream.close()
         else:
             with anyio.CancelScope(shield=True):
-                await _release(pool, conn)
+                await _release(pool, conn, None, setup is not None)
         if isinstance(exc, psycopg.Error):
             raise _user_error(exc, sql_text) from None
         raise
@@ -183,7 +206,8 @@ def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError
 
 
 async def _release(
-    pool: AsyncConnectionPool[Any], conn: AsyncConnection[Any], cursor: AsyncServerCursor[Any] | None = None
+    pool: AsyncConnectionPool[Any], conn: AsyncConnection[Any], cursor: AsyncServerCursor[Any] | None = None,
+    temporary: bool = False,
 ) -> None:
     """Abort whatever runs on ``conn`` and give it back to the pool (which discards broken ones)."""
     try:
@@ -192,6 +216,9 @@ async def _release(
         await conn.rollback()
         if cursor is not None:
             await cursor.close()  # after the rollback: no round trip, just marks it closed
+        if temporary:
+            await conn.execute("DISCARD TEMP")  # upload tables never outlive their query
+            await conn.commit()
     except psycopg.Error as exc:
         log.warning("closing a query connection after: %s", exc)
         await conn.close()

@@ -92,6 +92,10 @@ class Table:
     table_index: int | None = None
     nrows: int | None = None
     columns: tuple[Column, ...] = ()
+    pg_schema: str | None = None
+    """PostgreSQL schema when it differs from the ADQL name (TAP_UPLOAD tables live in ``pg_temp``)."""
+    pg_table: str | None = None
+    """PostgreSQL table name when it differs from the ADQL name."""
 
     @property
     def parts(self) -> list[Identifier]:
@@ -99,12 +103,14 @@ class Table:
 
     @property
     def db_schema(self) -> str:
+        if self.pg_schema is not None:
+            return self.pg_schema
         parts = self.parts
         return parts[-2].text if len(parts) > 1 else Identifier.parse(self.schema_name).text
 
     @property
     def db_table(self) -> str:
-        return self.parts[-1].text
+        return self.pg_table if self.pg_table is not None else self.parts[-1].text
 
     def find_columns(self, ident: Identifier) -> list[Column]:
         """Columns the identifier designates (several means ambiguous)."""
