@@ -1,0 +1,256 @@
+"""The VOSI capabilities document: the TAP capability (TAPRegExt 1.0) and the VOSI/DALI ones (VOSI 1.1 §3.1).
+
+The service is described by a frozen ``TapCapabilities`` built from plain data (output formats,
+ADQL language features and UDFs, upload methods, limits, data models); the base URL is given
+per request because it depends on how the client reached us (or on ``public_url``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lxml import etree
+
+from jmmctap.settings import Settings
+
+__all__ = [
+    "ADQL_VERSIONS",
+    "CAPABILITIES_NS",
+    "TAPREGEXT_NS",
+    "VODATASERVICE_NS",
+    "VORESOURCE_NS",
+    "Capability",
+    "DataModel",
+    "LanguageFeature",
+    "Limits",
+    "OutputFormat",
+    "TapCapabilities",
+    "describe_tap_service",
+    "vosi_capabilities",
+    "write_capabilities",
+]
+
+CAPABILITIES_NS = "http://www.ivoa.net/xml/VOSICapabilities/v1.0"
+"""Namespace of the VOSI capabilities root element."""
+VORESOURCE_NS = "http://www.ivoa.net/xml/VOResource/v1.0"
+"""Namespace of VOResource 1.0/1.1 (``vr:`` types such as ``vr:WebBrowser``)."""
+VODATASERVICE_NS = "http://www.ivoa.net/xml/VODataService/v1.1"
+"""Namespace of VODataService 1.1/1.2 (``vs:ParamHTTP``)."""
+TAPREGEXT_NS = "http://www.ivoa.net/xml/TAPRegExt/v1.0"
+"""Namespace of TAPRegExt 1.0 (``tr:TableAccess``)."""
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+_NSMAP = {"vosi": CAPABILITIES_NS, "vr": VORESOURCE_NS, "vs": VODATASERVICE_NS, "tr": TAPREGEXT_NS,
+          "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
+
+TAP_STANDARD_ID = "ivo://ivoa.net/std/TAP"
+"""Standard identifier of TAP (the same for 1.0 and 1.1; the interface ``version`` tells them apart)."""
+
+ADQL_VERSIONS: tuple[tuple[str, str], ...] = (
+    ("2.1", "ivo://ivoa.net/std/ADQL#v2.1"),
+    ("2.0", "ivo://ivoa.net/std/ADQL#v2.0"),
+)
+"""(version, ivo-id) of the ADQL versions accepted in ``LANG`` (ADQL-2.0 queries run as 2.1)."""
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """A ``RESPONSEFORMAT`` the service writes: its MIME type, short aliases and optional TAPRegExt ivo-id."""
+
+    mime: str
+    aliases: tuple[str, ...] = ()
+    ivo_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LanguageFeature:
+    """One optional ADQL feature or UDF: feature-type IVOID (TAPRegExt §2.3), form, description."""
+
+    type: str
+    form: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class DataModel:
+    """A data model the service fully implements: ivo-id and a human label."""
+
+    ivo_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A TAPRegExt limit pair; ``None`` leaves an element out (time limits in seconds)."""
+
+    default: int | None = None
+    hard: int | None = None
+
+
+@dataclass(frozen=True)
+class Capability:
+    """A non-TAP capability: standard ID, access URL and interface type (``vs:ParamHTTP`` or ``vr:WebBrowser``).
+
+    VOSI and DALI-examples capabilities are derived from the base URL (``vosi_capabilities``); other
+    services of the data centre (e.g. Simple Cone Search) are added as ``TapCapabilities.others``.
+    """
+
+    standard_id: str
+    access_url: str
+    interface: str = "vs:ParamHTTP"
+
+
+@dataclass(frozen=True)
+class TapCapabilities:
+    """Everything the capabilities document says about the TAP service, except its base URL."""
+
+    output_formats: tuple[OutputFormat, ...]
+    language_features: tuple[LanguageFeature, ...] = ()
+    data_models: tuple[DataModel, ...] = ()
+    upload_methods: tuple[str, ...] = ()
+    retention_period_s: Limits | None = None
+    execution_duration_s: Limits | None = None
+    output_limit_rows: Limits | None = None
+    upload_limit_bytes: Limits | None = None
+    examples: bool = True
+    others: tuple[Capability, ...] = ()
+
+
+def describe_tap_service(
+    settings: Settings,
+    output_formats: Iterable[tuple[str, Iterable[str], str | None]],
+    language_features: Iterable[tuple[str, str, str | None]] = (),
+    *,
+    upload_methods: Iterable[str] = (),
+    upload_limit_bytes: Limits | None = None,
+    retention_period_s: Limits | None = None,
+    data_models: Iterable[DataModel] = (),
+    others: Iterable[Capability] = (),
+) -> TapCapabilities:
+    """Describe the TAP service from plain data and the settings' limits.
+
+    Parameters
+    ----------
+    settings
+        Gives ``outputLimit`` (``maxrec_default``/``maxrec_hard`` rows) and ``executionDuration``
+        (``query_timeout_s``).
+    output_formats
+        ``(mime, aliases, ivo_id)`` of every response format.
+    language_features
+        ``(feature type IVOID, form, description)`` of every optional ADQL feature and UDF.
+    upload_methods, upload_limit_bytes, retention_period_s, data_models, others
+        Declared only once implemented (uploads and async jobs, ObsCore, Simple Cone Search).
+    """
+    timeout_s = round(settings.query_timeout_s)
+    return TapCapabilities(
+        output_formats=tuple(OutputFormat(mime, tuple(aliases), ivo_id) for mime, aliases, ivo_id in output_formats),
+        language_features=tuple(LanguageFeature(kind, form, text) for kind, form, text in language_features),
+        data_models=tuple(data_models),
+        upload_methods=tuple(upload_methods),
+        retention_period_s=retention_period_s,
+        execution_duration_s=Limits(timeout_s, timeout_s),
+        output_limit_rows=Limits(settings.maxrec_default, settings.maxrec_hard),
+        upload_limit_bytes=upload_limit_bytes,
+        others=tuple(others),
+    )
+
+
+def vosi_capabilities(base_url: str, examples: bool = True) -> list[Capability]:
+    """The VOSI capabilities (capabilities, availability, tables 1.1) and DALI examples of a TAP base URL."""
+    found = [
+        Capability("ivo://ivoa.net/std/VOSI#capabilities", f"{base_url}/capabilities"),
+        Capability("ivo://ivoa.net/std/VOSI#availability", f"{base_url}/availability"),
+        Capability("ivo://ivoa.net/std/VOSI#tables-1.1", f"{base_url}/tables"),
+    ]
+    if examples:  # declared iff /examples exists (TAP 1.1 §2.6; taplint E-EXA-EXDH)
+        found.append(Capability("ivo://ivoa.net/std/DALI#examples", f"{base_url}/examples", "vr:WebBrowser"))
+    return found
+
+
+def write_capabilities(service: TapCapabilities, base_url: str) -> bytes:
+    """The VOSI capabilities XML of the TAP service at ``base_url`` (no trailing slash).
+
+    Parameters
+    ----------
+    service
+        What the service offers.
+    base_url
+        The TAP base URL, e.g. ``https://tap.jmmc.fr/tap``; clients append ``/sync``, ``/async``…
+
+    Returns
+    -------
+    bytes
+        The UTF-8 document, root ``vosi:capabilities``.
+    """
+    root = etree.Element(f"{{{CAPABILITIES_NS}}}capabilities", nsmap=_NSMAP)
+    _add_tap(root, service, base_url)
+    for capability in (*vosi_capabilities(base_url, service.examples), *service.others):
+        _add_capability(root, capability)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)  # type: ignore[no-any-return]
+
+
+def _add_capability(root: etree._Element, capability: Capability) -> None:
+    element = etree.SubElement(root, "capability", standardID=capability.standard_id)
+    interface = etree.SubElement(element, "interface", {_XSI_TYPE: capability.interface})
+    if capability.interface == "vs:ParamHTTP":
+        interface.set("role", "std")
+    etree.SubElement(interface, "accessURL", use="full").text = capability.access_url
+
+
+def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> None:
+    tap = etree.SubElement(root, "capability", {"standardID": TAP_STANDARD_ID, _XSI_TYPE: "tr:TableAccess"})
+    interface = etree.SubElement(tap, "interface", {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"})
+    etree.SubElement(interface, "accessURL", use="base").text = base_url
+    # TAPRegExt schema order: dataModel*, language+, outputFormat+, uploadMethod*, limits
+    for model in service.data_models:
+        etree.SubElement(tap, "dataModel", {"ivo-id": model.ivo_id}).text = model.label
+    _add_language(tap, service.language_features)
+    for output in service.output_formats:
+        _add_output_format(tap, output)
+    for method in service.upload_methods:
+        etree.SubElement(tap, "uploadMethod", {"ivo-id": method})
+    _add_limits(tap, "retentionPeriod", service.retention_period_s, None)
+    _add_limits(tap, "executionDuration", service.execution_duration_s, None)
+    _add_limits(tap, "outputLimit", service.output_limit_rows, "row")
+    _add_limits(tap, "uploadLimit", service.upload_limit_bytes, "byte")
+
+
+def _add_language(tap: etree._Element, features: tuple[LanguageFeature, ...]) -> None:
+    language = etree.SubElement(tap, "language")
+    etree.SubElement(language, "name").text = "ADQL"
+    for version, ivo_id in ADQL_VERSIONS:
+        etree.SubElement(language, "version", {"ivo-id": ivo_id}).text = version
+    etree.SubElement(language, "description").text = (
+        "ADQL 2.1 (ADQL 2.0 queries are accepted too), translated to PostgreSQL with pgSphere"
+    )
+    by_type: dict[str, list[LanguageFeature]] = {}
+    for feature in features:  # one languageFeatures list per type, in first-seen order
+        by_type.setdefault(feature.type, []).append(feature)
+    for kind, group in by_type.items():
+        listing = etree.SubElement(language, "languageFeatures", type=kind)
+        for feature in group:
+            element = etree.SubElement(listing, "feature")
+            etree.SubElement(element, "form").text = feature.form
+            if feature.description:
+                etree.SubElement(element, "description").text = feature.description
+
+
+def _add_output_format(tap: etree._Element, output: OutputFormat) -> None:
+    element = etree.SubElement(tap, "outputFormat")
+    if output.ivo_id:
+        element.set("ivo-id", output.ivo_id)
+    etree.SubElement(element, "mime").text = output.mime
+    for alias in output.aliases:
+        etree.SubElement(element, "alias").text = alias
+
+
+def _add_limits(tap: etree._Element, name: str, limits: Limits | None, unit: str | None) -> None:
+    if limits is None or (limits.default is None and limits.hard is None):
+        return
+    element = etree.SubElement(tap, name)
+    for tag, value in (("default", limits.default), ("hard", limits.hard)):
+        if value is not None:
+            child = etree.SubElement(element, tag)
+            child.text = str(value)
+            if unit is not None:
+                child.set("unit", unit)
