@@ -10,9 +10,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from jmmctap.db.pools import open_pools
-from jmmctap.endpoints import status
+from jmmctap.endpoints import status, vosi
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
+from jmmctap.vosi import describe_tap_service, read_examples
 
 __all__ = ["create_app"]
 
@@ -35,7 +36,16 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/health", status.health, methods=["GET"]),
         Route("/tap/availability", status.availability, methods=["GET"]),
+        Route("/tap/capabilities", vosi.capabilities, methods=["GET"]),
+        Route("/tap/tables", vosi.tables, methods=["GET"]),
+        Route("/tap/tables/{table_name:path}", vosi.table, methods=["GET"]),
+        Route("/tap/examples", vosi.examples, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
+    # WIRING POINT (VOSI capabilities): output formats must come from jmmctap.formats.all_formats() as
+    # (mime, aliases, ivo_id) and ADQL features/UDFs from jmmctap.adql as (type, form, description);
+    # neither registry exists yet, so nothing is declared (and /tap/capabilities is not yet XSD-valid).
+    app.state.tap_capabilities = describe_tap_service(settings, output_formats=(), language_features=())
+    app.state.examples = read_examples()
     return app
