@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
+import anyio
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
 from jmmctap.endpoints import status, vosi
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
+from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.vosi import describe_tap_service, read_examples
 
 __all__ = ["create_app"]
+
+
+def _setter(app: Starlette, name: str) -> Callable[[object], None]:
+    """A callback that replaces ``app.state.<name>`` (state is read per request, so no lock is needed)."""
+    return lambda value: setattr(app.state, name, value)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -29,7 +37,10 @@ def create_app(settings: Settings) -> Starlette:
                 app.state.tap_schema = await load_tap_schema_async(conn)
             app.state.pools = pools
             app.state.started_at = datetime.now(UTC)
-            yield
+            async with anyio.create_task_group() as background:
+                background.start_soon(watch_tap_schema, conninfos(settings).owner, _setter(app, "tap_schema"))
+                yield
+                background.cancel_scope.cancel()
         finally:
             await pools.close()
 
