@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from jmmctap import __version__
 from jmmctap.errors import JmmctapError
@@ -61,6 +62,21 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@_command("ingest")
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+    from jmmctap.ingest import ingest_files
+
+    migrate.init_database(settings)  # idempotent; applies pending migrations like `serve`
+    with connect(conninfos(settings).owner) as conn:
+        report = ingest_files(conn, args.files, args.table, mode=args.mode, description=args.description,
+                              table_index=args.table_index, query_role=settings.query_role,
+                              progress=sys.stderr.isatty())
+    print(report.summary())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jmmctap", description="JMMC TAP data centre")
     parser.add_argument("--version", action="version", version=f"jmmctap {__version__}")
@@ -72,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="manage the database")
     db.add_argument("action", choices=["init", "upgrade", "status", "start", "stop"])
+
+    ingest = sub.add_parser("ingest", help="load VOTable/FITS files into a table and publish it in TAP_SCHEMA")
+    ingest.add_argument("files", nargs="+", type=Path, metavar="FILE", help="VOTable (optionally gzipped) or FITS")
+    ingest.add_argument("--table", required=True, help="target SCHEMA.TABLE")
+    ingest.add_argument("--mode", choices=["create", "replace", "append"], default="create")
+    ingest.add_argument("--description", help="table description (default: from the file)")
+    ingest.add_argument("--table-index", type=int, default=0, help="which TABLE of each file (default 0, the first)")
     return parser
 
 
