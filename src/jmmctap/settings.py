@@ -57,6 +57,33 @@ class Settings:
         default=20_000_000, metadata={"help": "Largest MAXREC honoured; larger values are capped."}
     )
     pool_size: int = field(default=8, metadata={"help": "Database connections per pool in one server process."})
+    results_dir: Path | None = field(
+        default=None,
+        metadata={"help": "Directory of async job results and uploads (default $JMMCTAP_HOME/results); "
+                          "must be shared by every process using the database."},
+    )
+    async_workers: int = field(
+        default=4,
+        metadata={"help": "Async (UWS) job workers inside each `serve` process; 0 leaves jobs to `jmmctap worker`."},
+    )
+    execution_duration_s: int = field(
+        default=600, metadata={"help": "Default execution duration of async jobs, in seconds."}
+    )
+    execution_duration_hard_s: int = field(
+        default=3600, metadata={"help": "Longest execution duration an async job may ask for, in seconds."}
+    )
+    destruction_period_s: int = field(
+        default=7 * 86400, metadata={"help": "Async jobs and results are deleted this many seconds after creation."}
+    )
+    destruction_period_hard_s: int = field(
+        default=30 * 86400, metadata={"help": "Latest destruction a client may set, in seconds after creation."}
+    )
+    upload_max_bytes: int = field(
+        default=50_000_000, metadata={"help": "Largest TAP UPLOAD table accepted, in bytes (each upload)."}
+    )
+    upload_max_rows: int = field(
+        default=1_000_000, metadata={"help": "Largest TAP UPLOAD table accepted, in rows (each upload)."}
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
