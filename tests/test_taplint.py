@@ -1,0 +1,67 @@
+"""Acceptance: STILTS taplint finds no error in the stages the service implements.
+
+Warnings are printed (``pytest -s`` or the failure output) so they can be fixed or explained in
+the README; only E (error) reports fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+
+TAPLINT_STAGES = ("TMV", "TME", "TMS", "TMC", "CPV", "CAP", "AVV", "EXA")
+"""taplint stages that must report no error (add QGE QPO MDQ with /tap/sync, QAS UWS UPL with async)."""
+
+TAPLINT_TIMEOUT_S = 600
+"""Upper bound of one taplint run; the stages above take seconds."""
+
+
+def run_taplint(tap_url: str, stages: tuple[str, ...]) -> dict[str, Any]:
+    """Run ``stilts taplint`` on ``tap_url`` and return its JSON report (errors, warnings, failures only)."""
+    stilts = shutil.which("stilts")
+    if stilts is None:
+        pytest.fail("stilts is not installed: apt-get install stilts (make test does it when run as root)")
+    command = [stilts, "taplint", f"tapurl={tap_url}", f"stages={' '.join(stages)}", "report=EWF",
+               "format=json", "maxrepeat=20", "truncate=400"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=TAPLINT_TIMEOUT_S, check=False)
+    try:
+        report: dict[str, Any] = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"taplint did not produce a JSON report (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return report
+
+
+def report_lines(report: dict[str, Any], level: str) -> list[str]:
+    """``E-CAP-CPT1 text``-style lines of one report level (ERROR, WARNING, FAILURE)."""
+    return [
+        f"{level[0]}-{section['code']}-{item['code']} {item['text']}"
+        for section in report.get("sections", [])
+        for item in section.get("reports", [])
+        if item.get("level") == level
+    ]
+
+
+@pytest.fixture(scope="module")
+def taplint_report(live_server: str) -> dict[str, Any]:
+    return run_taplint(live_server, TAPLINT_STAGES)
+
+
+@pytest.mark.slow
+def test_taplint_reports_no_error(taplint_report: dict[str, Any]) -> None:
+    errors = report_lines(taplint_report, "ERROR")
+    for line in report_lines(taplint_report, "WARNING") + report_lines(taplint_report, "FAILURE"):
+        print(line)
+    assert not errors, "taplint errors:\n" + "\n".join(errors)
+
+
+@pytest.mark.slow
+def test_taplint_ran_every_stage(taplint_report: dict[str, Any]) -> None:
+    # a stage taplint skipped (or could not reach) would pass silently otherwise
+    ran = {section["code"] for section in taplint_report.get("sections", [])}
+    missing = set(TAPLINT_STAGES) - ran
+    failures = report_lines(taplint_report, "FAILURE")
+    assert not missing and not failures, f"stages not run: {sorted(missing)}; failures: {failures}"
