@@ -77,6 +77,22 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@_command("ingest-eso")
+def _ingest_eso(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.eso_ingest import ingest_eso_files
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        report = ingest_eso_files(conn, args.files, args.radius)
+    for _, reason in report.rejected:
+        print(f"jmmctap: rejected {reason}", file=sys.stderr)
+    print(f"exposures: {len(report.inserted)} new, {len(report.updated)} updated, {len(report.unchanged)} unchanged;"
+          f" {report.new_targets} new targets; {report.l0_granules} L0 granules; {len(report.rejected)} rejected")
+    return 1 if report.rejected else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jmmctap", description="JMMC TAP data centre")
     parser.add_argument("--version", action="version", version=f"jmmctap {__version__}")
@@ -95,6 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--mode", choices=["create", "replace", "append"], default="create")
     ingest.add_argument("--description", help="table description (default: from the file)")
     ingest.add_argument("--table-index", type=int, default=0, help="which TABLE of each file (default 0, the first)")
+
+    eso = sub.add_parser("ingest-eso", help="load ESO exposure headers into obsportal (differential)")
+    eso.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                     help="ESO header dump, FITS file (primary header) or ESO archive query table")
+    eso.add_argument("--radius", type=float, default=5.0,
+                     help="target grouping and JSDC matching radius in arcsec (default 5)")
     return parser
 
 

@@ -1,0 +1,42 @@
+"""Fixtures of the catalogue tests: the shared data files and a clean obsportal / obscore state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.conftest import SHARED
+
+ESO_DIR = SHARED / "data" / "eso"
+OIFITS_DIR = SHARED / "data" / "oifits"
+GRAVITY_HEADER = ESO_DIR / "GRAVITY_2016-06-23_IRAS17216-3801_primary.hdr"
+
+
+def eso_files() -> list[Path]:
+    return sorted(p for p in ESO_DIR.iterdir() if p.is_file())
+
+
+def oifits_files() -> list[Path]:
+    return sorted(p for p in OIFITS_DIR.iterdir() if p.is_file() and p.suffix in (".fits", ".oifits"))
+
+
+@pytest.fixture
+def clean_catalogues(owner_conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """The owner connection on empty obsportal, jsdc and ivoa.obscore tables (emptied again after)."""
+    _truncate(owner_conn)
+    yield owner_conn
+    _truncate(owner_conn)
+
+
+def _truncate(conn: psycopg.Connection[Any]) -> None:
+    tables = ["obsportal.baselines", "obsportal.exposures", "obsportal.targets", "obsportal.observations",
+              "obsportal.programs", "obsportal.instrument_setups", "jsdc.catalog"]
+    if conn.execute("SELECT to_regclass('ivoa.obscore') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+        tables.append("ivoa.obscore")
+    names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in tables)
+    conn.execute(sql.SQL("TRUNCATE {} CASCADE").format(names))

@@ -1,0 +1,74 @@
+"""Projected baselines: the ISS header values, and the computed-from-stations path checked against them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jmmctap.catalogues.baselines import Pointing, compute_baselines
+from jmmctap.catalogues.eso_header import read_headers
+from jmmctap.catalogues.exposure import extract_exposure
+from jmmctap.catalogues.stations import find_station
+from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER
+
+CENTIMETRE = 0.01
+
+
+def _header(path: Path) -> dict[str, object]:
+    return dict(read_headers(path)[0].keywords)
+
+
+def _computed(path: Path) -> tuple[list[tuple[float | None, float | None]], list[tuple[float, float]]]:
+    """Computed (length, angle) at start per pair, and the header's (PBL, PBLA) START values."""
+    header = _header(path)
+    names = [str(header[f"ESO ISS CONF STATION{i}"]) for i in range(1, int(header["ESO ISS CONF NTEL"]) + 1)]
+    stations = [find_station("VLTI", n) for n in names]
+    assert None not in stations
+    pointing = Pointing(float(header["RA"]), float(header["DEC"]), float(header["MJD-OBS"]),  # type: ignore[arg-type]
+                        float(header["LST"]) / 86400 * 360)  # type: ignore[arg-type]
+    computed = compute_baselines([s for s in stations if s], pointing)
+    expected = [(float(header[f"ESO ISS PBL{i}{j} START"]), float(header[f"ESO ISS PBLA{i}{j} START"]))  # type: ignore[arg-type]
+                for i in range(1, len(names) + 1) for j in range(i + 1, len(names) + 1)]
+    return [(b.length_start, b.angle_start) for b in computed], expected
+
+
+def test_gravity_2016_06_23_has_its_header_stations_and_baselines() -> None:
+    exposure = extract_exposure(read_headers(GRAVITY_HEADER)[0])
+    header = _header(GRAVITY_HEADER)
+    assert exposure.stations == ("A0", "B2", "D0", "C1")
+    assert [b.name for b in exposure.baselines] == ["A0-B2", "A0-D0", "A0-C1", "B2-D0", "B2-C1", "D0-C1"]
+    pairs = [(i, j) for i in range(1, 5) for j in range(i + 1, 5)]
+    for baseline, (i, j) in zip(exposure.baselines, pairs, strict=True):
+        assert baseline.source == "header"
+        assert baseline.length_start == pytest.approx(header[f"ESO ISS PBL{i}{j} START"], abs=CENTIMETRE)
+        assert baseline.length_end == pytest.approx(header[f"ESO ISS PBL{i}{j} END"], abs=CENTIMETRE)
+        assert baseline.angle_start == pytest.approx(header[f"ESO ISS PBLA{i}{j} START"], abs=1e-6)
+        assert baseline.angle_end == pytest.approx(header[f"ESO ISS PBLA{i}{j} END"], abs=1e-6)
+
+
+def test_computed_baselines_reproduce_the_gravity_2016_06_23_header_within_1_cm() -> None:
+    computed, expected = _computed(GRAVITY_HEADER)
+    for (length, angle), (pbl, pbla) in zip(computed, expected, strict=True):
+        assert length == pytest.approx(pbl, abs=CENTIMETRE)
+        assert angle is not None and abs((angle - pbla + 180) % 360 - 180) < 0.06
+
+
+@pytest.mark.parametrize("name", ["GRAVITY_2016-01-09_primary.hdr", "MATISSE_2018-12-02_HD45677_primary.hdr",
+                                  "AMBER_2013-04-15_V838_Mon_primary.hdr"])
+def test_computed_baselines_agree_with_other_headers_within_3_cm(name: str) -> None:
+    computed, expected = _computed(ESO_DIR / name)
+    for (length, angle), (pbl, pbla) in zip(computed, expected, strict=True):
+        assert length == pytest.approx(pbl, abs=3 * CENTIMETRE)
+        assert angle is not None and abs((angle - pbla + 180) % 360 - 180) < 0.2
+
+
+def test_end_baselines_follow_the_earth_rotation() -> None:
+    computed, _ = _computed(GRAVITY_HEADER)
+    header = _header(GRAVITY_HEADER)
+    stations = [s for s in (find_station("VLTI", n) for n in ("A0", "B2")) if s]
+    pointing = Pointing(float(header["RA"]), float(header["DEC"]), float(header["MJD-OBS"]),  # type: ignore[arg-type]
+                        float(header["LST"]) / 86400 * 360, duration_s=3 * 3600)  # type: ignore[arg-type]
+    (baseline,) = compute_baselines(stations, pointing)
+    assert baseline.length_start == computed[0][0]
+    assert baseline.length_end is not None and abs(baseline.length_end - baseline.length_start) > 0.1  # type: ignore[operator]
