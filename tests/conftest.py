@@ -85,6 +85,15 @@ def query_dsn(settings: Settings) -> str:
         return query_conninfo(conn, infos)
 
 
+@pytest.fixture(scope="session")
+def testdata(settings: Settings) -> None:
+    """Publish ``testdata.numbers`` (20,000 rows) and the 10M-row view ``testdata.series``."""
+    from tests.support.testdata import create_testdata
+
+    with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
+        create_testdata(conn, settings.query_role)
+
+
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The application in-process, lifespan included."""
@@ -135,11 +144,17 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(settings: Settings) -> Iterator[str]:
-    """A real ``jmmctap serve`` on the test database; yields the TAP base URL."""
+def live_process(settings: Settings) -> Iterator[tuple[str, int]]:
+    """A real ``jmmctap serve`` on the test database; yields (TAP base URL, server pid)."""
     port = free_port()
     process = spawn_server(server_env(settings), port)
     try:
-        yield f"http://127.0.0.1:{port}/tap"
+        yield f"http://127.0.0.1:{port}/tap", process.pid
     finally:
         stop_server(process)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_process: tuple[str, int]) -> str:
+    """The TAP base URL of the live server."""
+    return live_process[0]
