@@ -91,13 +91,13 @@ def copy_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: S
     """COPY rows into the table; a value PostgreSQL rejects becomes an IngestError naming row and column."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(c.name.db) for c in columns)
-    )
+    ) if columns else sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(schema, table))
     by_db = {c.name.db: c.field.name for c in columns}
     try:
         with conn.cursor() as cur, cur.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
-    except (psycopg.errors.DataException, psycopg.errors.IntegrityError) as exc:
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
         raise _copy_error(exc, file, by_db) from None
 
 

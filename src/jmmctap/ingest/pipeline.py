@@ -190,7 +190,7 @@ def _load(conn: psycopg.Connection[Any], sources: list[TableSource], target: Tar
         if statement is not None:
             try:
                 conn.execute(statement)
-            except psycopg.errors.DataException as exc:
+            except psycopg.DataError as exc:
                 raise IngestError(f"cannot index the positions: {exc.diag.message_primary}",
                                   file=sources[0].spec.file) from None
     if into != target.db_table:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jmmctap.ingest.model import IngestError, TableSource
-from jmmctap.ingest.votable import VOTableSource, open_binary
+from jmmctap.ingest.votable import VOTableSource, opened
 
 __all__ = ["open_source"]
 
@@ -16,7 +16,7 @@ def open_source(path: Path, table_index: int = 0) -> TableSource:
     """The ``table_index``-th table of a VOTable or FITS file (metadata read, rows not yet)."""
     if not path.is_file():
         raise IngestError("no such file", file=path)
-    with open_binary(path) as stream:
+    with opened(path) as stream:
         head = stream.read(len(_FITS_MAGIC))
     if head == _FITS_MAGIC:
         from jmmctap.ingest.fits import FitsSource

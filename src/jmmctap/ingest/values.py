@@ -28,9 +28,10 @@ Converter = Callable[[object], object]
 
 _INTEGERS = frozenset({"unsignedByte", "short", "int", "long"})
 _FLOATS = frozenset({"float", "double"})
-_TRUE = frozenset({"T", "t", "1", "true", "TRUE", "True"})
-_FALSE = frozenset({"F", "f", "0", "false", "FALSE", "False"})
-_NAN = frozenset({"NaN", "nan", "NAN", "-NaN", "+NaN"})
+_TRUE = frozenset({"t", "1", "true"})
+_FALSE = frozenset({"f", "0", "false"})
+_NAN = frozenset({"NaN", "nan", "NAN", "-NaN", "+NaN", "null", "NULL", "-"})
+"""Float cells read as NULL: NaN, and the ``null`` and ``-`` texts some services (IRSA) write."""
 _SEPARATORS = re.compile(r"[\s,]+")
 _ARRAY_CODES = {"unsignedByte": "B", "short": "h", "int": "i", "long": "q", "float": "f", "double": "d",
                 "floatComplex": "f", "doubleComplex": "d"}
@@ -76,6 +77,9 @@ def binary_converter(field: FieldSpec) -> Converter | None:
         return _binary_bits(field) if is_array(field) else lambda raw: bool(int(raw) & 0x80)  # type: ignore[call-overload]
     if field.datatype in ("floatComplex", "doubleComplex") or is_array(field):
         code = _ARRAY_CODES[field.datatype]
+        if field.null is not None and field.datatype in _INTEGERS:
+            sentinel = _parse_int(field.null)
+            return lambda raw: [None if v == sentinel else v for v in _unpack(code, raw)]  # type: ignore[arg-type]
         return lambda raw: _unpack(code, raw)  # type: ignore[arg-type]
     if field.datatype in _FLOATS:
         return _binary_float(field.null)
@@ -109,19 +113,25 @@ def _numbers(text: str) -> list[float]:
 
 def _text_array(field: FieldSpec) -> Converter:
     boolean = field.datatype in ("boolean", "bit")
+    null = field.null.strip() if field.null else None
+    number = _float_or_none(null) if null else None
 
     def convert(text: object) -> object:
         tokens = [t for t in _SEPARATORS.split(str(text).strip()) if t]
         if not tokens:
             return None
+        if field.datatype == "bit":
+            tokens = list("".join(tokens))  # bits may be written without separators: 1111000011110000
         if boolean:
-            tokens = ["t" if t in _TRUE else "f" if t in _FALSE else "NULL" for t in tokens]
+            tokens = ["t" if t.lower() in _TRUE else "f" if t.lower() in _FALSE else "NULL" for t in tokens]
+        elif null is not None:
+            tokens = ["NULL" if t == null or _float_or_none(t) == number else t for t in tokens]  # per element
         return "{" + ",".join(tokens) + "}"
     return convert
 
 
 def _text_boolean(text: object) -> object:
-    value = str(text).strip()
+    value = str(text).strip().lower()
     if value in _TRUE:
         return "t"
     if value in _FALSE:
@@ -133,10 +143,11 @@ def _text_boolean(text: object) -> object:
 
 def _text_float(null: str | None) -> Converter:
     sentinel = _parse_float(null) if null is not None else None
+    null = null.strip() if null else None
 
     def convert(text: object) -> object:
         value = str(text).strip()
-        if not value or value in _NAN:
+        if not value or value in _NAN or value == null:
             return None
         if sentinel is not None and _float_or_none(value) == sentinel:
             return None
@@ -145,11 +156,14 @@ def _text_float(null: str | None) -> Converter:
 
 
 def _text_integer(null: str | None) -> Converter | None:
-    sentinel = _parse_int(null) if null is not None else None
+    if null is None:
+        return None  # PostgreSQL parses the text (surrounding blanks allowed)
+    sentinel = _parse_int(null)
+    null = null.strip()
 
     def convert(text: object) -> object:
         value = str(text).strip()
-        if not value:
+        if not value or value == null:
             return None
         if value[:2] in ("0x", "0X"):
             value = str(int(value, 16))

@@ -10,7 +10,8 @@ whose STREAM text goes to the incremental ``BinaryDecoder``.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from jmmctap.ingest.columns import normalise_datatype
 from jmmctap.ingest.model import FieldSpec, GroupSpec, InfoSpec, IngestError, Row, TableSpec
 from jmmctap.ingest.values import CellError, Converter, text_converter
 
-__all__ = ["VOTableSource", "open_binary", "read_votable_spec"]
+__all__ = ["VOTableSource", "open_binary", "opened", "read_votable_spec"]
 
 CHUNK_BYTES = 1 << 20
 """Bytes read from the file per parser feed."""
@@ -31,29 +32,76 @@ CHUNK_BYTES = 1 << 20
 _DATA_KINDS = ("TABLEDATA", "BINARY", "BINARY2", "FITS")
 
 
-def open_binary(path: Path) -> IO[bytes]:
-    """Open a file for reading, transparently decompressing gzip."""
-    raw = path.open("rb")
+def open_binary(raw: IO[bytes]) -> IO[bytes]:
+    """Wrap an opened binary file so that gzip content is decompressed transparently."""
     if raw.read(2) == b"\x1f\x8b":
         raw.seek(0)
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]  # _opened closes raw
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
     return raw
 
 
 @contextmanager
-def _opened(path: Path) -> Iterator[IO[bytes]]:
+def opened(path: Path) -> Iterator[IO[bytes]]:
+    """Open a (possibly gzipped) file for reading; closes everything on exit."""
     try:
-        stream = open_binary(path)
+        raw = path.open("rb")
     except OSError as exc:
         raise IngestError(f"cannot read the file: {exc.strerror or exc}", file=path) from None
     try:
+        stream = open_binary(raw)
         yield stream
-    finally:
         stream.close()
-        fileobj = getattr(stream, "fileobj", None)
-        if fileobj is not None:
-            fileobj.close()
+    finally:
+        raw.close()
+
+
+class _ScanningReader:
+    """File wrapper that notices the deprecated ``<TD encoding="base64">`` before lxml parses it.
+
+    iterparse reads a chunk before reporting its elements, so once ``encoded_cells`` is True every
+    later TR may hold encoded cells; before that none did, and rows take the fast path.
+    """
+
+    _PATTERN = re.compile(rb"<(?:[\w.-]+:)?TD\b[^>]*\bencoding\s*=")
+    _OVERLAP_BYTES = 256
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._tail = b""
+        self.encoded_cells = False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._stream.read(size)
+        if not self.encoded_cells and chunk:
+            self.encoded_cells = bool(self._PATTERN.search(self._tail + chunk))
+            self._tail = chunk[-self._OVERLAP_BYTES:]
+        return chunk
+
+
+def _encoded_cells(element: Any, row: Row, fields: Sequence[FieldSpec], path: Path, row_number: int) -> set[int]:
+    """Decode the row's base64 cells in place; return their indexes."""
+    done = set()
+    for i, td in enumerate(element):
+        if td.get("encoding") and i < len(fields):
+            if td.get("encoding") != "base64":
+                raise IngestError(f"TD encoding {td.get('encoding')!r} is not supported", file=path, row=row_number,
+                                  column=fields[i].name)
+            try:
+                row[i] = _encoded_cell(fields[i], td.text)
+            except (CellError, IngestError) as exc:
+                raise IngestError(f"invalid base64 cell ({exc})", file=path, row=row_number,
+                                  column=fields[i].name) from None
+            done.add(i)
+    return done
+
+
+def _encoded_cell(field: FieldSpec, text: str | None) -> object:
+    """The value of a ``<TD encoding="base64">`` cell: the field's BINARY form (VOTable 1.1 §5.1)."""
+    rows = BinaryDecoder([field], binary2=False, file="").feed(text or "")
+    if len(rows) != 1:
+        raise CellError("invalid base64 cell")
+    return rows[0][0]
 
 
 def _local(tag: object) -> str:
@@ -79,7 +127,7 @@ def read_votable_spec(path: Path, table_index: int = 0) -> TableSpec:
     IngestError
         Not XML, not a VOTable, no such table, an unknown datatype, an unsupported serialization.
     """
-    with _opened(path) as stream:
+    with opened(path) as stream:
         try:
             table, kind, stream_attrs, root = _find_table(stream, path, table_index)
         except etree.XMLSyntaxError as exc:
@@ -128,11 +176,13 @@ def _find_table(stream: IO[bytes], path: Path, index: int) -> tuple[Any, str, di
     return target, kind, attrs, root
 
 
-def _field(element: Any, path: Path) -> FieldSpec:
+def _field(element: Any, path: Path, values_by_id: dict[str, str | None] | None = None) -> FieldSpec:
     attrib = element.attrib
     name = attrib.get("name") or attrib.get("ID") or ""
     values = _children(element, "VALUES")
     null = values[0].attrib.get("null") if values else None
+    if values and null is None and values[0].attrib.get("ref"):
+        null = (values_by_id or {}).get(values[0].attrib["ref"])
     return FieldSpec(
         name=name, datatype=normalise_datatype(attrib.get("datatype"), file=path, column=name),
         arraysize=attrib.get("arraysize") or None, unit=attrib.get("unit") or None,
@@ -152,9 +202,27 @@ def _infos(element: Any, scope: str, path: Path) -> list[InfoSpec]:
             text = " ".join("".join(child.itertext()).split()) or None
             found.append(InfoSpec("INFO", attrib.get("name", ""), attrib.get("value"), scope, content=text))
         elif name in ("COOSYS", "TIMESYS"):
+            _check_system(child, name, path)
             value = " ".join(f"{k}={v}" for k, v in attrib.items() if k != "ID")
             found.append(InfoSpec(name, attrib.get("ID", ""), value or None, scope))
     return found
+
+
+def _check_system(element: Any, name: str, path: Path) -> None:
+    """VOTable 1.4 §3.5: TIMESYS needs ID, timescale, refposition and a valid timeorigin (astropy E22-E24)."""
+    if name != "TIMESYS":
+        return
+    attrib = element.attrib
+    missing = [a for a in ("ID", "timescale", "refposition") if not attrib.get(a)]
+    if missing:
+        raise IngestError(f"TIMESYS (line {element.sourceline}) lacks the required {', '.join(missing)}", file=path)
+    origin = attrib.get("timeorigin")
+    if origin is not None and origin not in ("MJD-origin", "JD-origin"):
+        try:
+            float(origin)
+        except ValueError:
+            raise IngestError(f"TIMESYS {attrib['ID']!r}: timeorigin {origin!r} is neither a number,"
+                              " MJD-origin nor JD-origin", file=path) from None
 
 
 def _groups(element: Any, fields: list[FieldSpec], params: dict[str, str],
@@ -182,9 +250,9 @@ def _groups(element: Any, fields: list[FieldSpec], params: dict[str, str],
 
 
 def _table_spec(path: Path, table: Any, kind: str, root: Any) -> TableSpec:
-    fields = [_field(f, path) for f in _children(table, "FIELD")]
-    if not fields:
-        raise IngestError("the TABLE has no FIELD", file=path)
+    values_by_id = {v.attrib["ID"]: v.attrib.get("null") for v in table.iter()
+                    if _local(v.tag) == "VALUES" and v.attrib.get("ID")}
+    fields = [_field(f, path, values_by_id) for f in _children(table, "FIELD")]
     infos = _infos(table, "TABLE", path)
     description = _description(table)
     ancestor = table.getparent()
@@ -239,7 +307,8 @@ class VOTableSource:
         row_number = 0
         count = -1
         inside = False
-        with _opened(path) as stream:
+        with opened(path) as raw:
+            stream = _ScanningReader(raw)
             events = etree.iterparse(stream, events=("start", "end"), tag=("{*}TABLE", "{*}TR"), huge_tree=True,
                                      remove_comments=True, resolve_entities=False, no_network=True)
             try:
@@ -255,6 +324,7 @@ class VOTableSource:
                         continue
                     row_number += 1
                     row: Row = [td.text or None for td in element]
+                    encoded = _encoded_cells(element, row, fields, path, row_number) if stream.encoded_cells else ()
                     element.clear()
                     parent = element.getparent()
                     while element.getprevious() is not None:
@@ -264,7 +334,7 @@ class VOTableSource:
                                           row=row_number)
                     for i, convert in converters:
                         value = row[i]
-                        if value is not None:
+                        if value is not None and i not in encoded:
                             try:
                                 row[i] = convert(value)
                             except (CellError, ValueError) as exc:
@@ -280,7 +350,7 @@ class VOTableSource:
         decoder = BinaryDecoder(self.spec.fields, binary2=self.spec.serialization == "BINARY2", file=str(path))
         target = _StreamTarget(self.table_index, decoder)
         parser = etree.XMLParser(target=target, huge_tree=True, resolve_entities=False, no_network=True)
-        with _opened(path) as stream:
+        with opened(path) as stream:
             try:
                 while not target.done:
                     chunk = stream.read(CHUNK_BYTES)

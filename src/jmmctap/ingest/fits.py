@@ -1,0 +1,106 @@
+"""FITS binary tables as a ``TableSource`` (astropy.io.fits, memory-mapped, read in row chunks).
+
+Column metadata comes from the header: TTYPEn → name, TFORMn → datatype/arraysize, TUNITn → unit,
+TNULLn → null value, and the common non-standard TCOMMn → description, TUCDn → UCD.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astropy.io import fits
+
+from jmmctap.ingest.model import FieldSpec, InfoSpec, IngestError, Row, TableSpec
+
+__all__ = ["FitsSource"]
+
+CHUNK_ROWS = 10_000
+"""Rows converted at a time."""
+
+_TFORM = re.compile(r"^\s*(\d*)([LXBIJKAEDCMPQ])", re.IGNORECASE)
+_DATATYPES = {"L": "boolean", "X": "bit", "B": "unsignedByte", "I": "short", "J": "int", "K": "long", "A": "char",
+              "E": "float", "D": "double", "C": "floatComplex", "M": "doubleComplex"}
+
+
+@dataclass(frozen=True)
+class FitsSource:
+    """The ``table_index``-th binary table HDU of a FITS file."""
+
+    spec: TableSpec
+    hdu_index: int
+
+    @classmethod
+    def open(cls, path: Path, table_index: int = 0) -> FitsSource:
+        try:
+            with fits.open(path, memmap=True) as hdus:
+                tables = [i for i, h in enumerate(hdus) if isinstance(h, fits.BinTableHDU)]
+                if table_index >= len(tables):
+                    raise IngestError(f"no binary table number {table_index} (the file has {len(tables)})", file=path)
+                header = hdus[tables[table_index]].header
+                return cls(_spec(path, header), tables[table_index])
+        except (OSError, ValueError) as exc:
+            raise IngestError(f"cannot read the FITS file: {exc}", file=path) from None
+
+    def rows(self) -> Iterator[Row]:
+        path = self.spec.file
+        with fits.open(path, memmap=True) as hdus:
+            data = hdus[self.hdu_index].data
+            n = 0 if data is None else len(data)
+            posts = [_post(f) for f in self.spec.fields]
+            for start in range(0, n, CHUNK_ROWS):
+                chunk = data[start:start + CHUNK_ROWS]
+                columns = []
+                for i, post in enumerate(posts):
+                    values = chunk.field(i).tolist()
+                    columns.append([post(v) for v in values] if post else values)
+                yield from (list(row) for row in zip(*columns, strict=True))
+
+
+def _spec(path: Path, header: Any) -> TableSpec:
+    fields = []
+    for i in range(1, int(header.get("TFIELDS", 0)) + 1):
+        tform = str(header.get(f"TFORM{i}", ""))
+        match = _TFORM.match(tform)
+        if not match or match[2].upper() in "PQ":
+            raise IngestError(f"unsupported TFORM {tform!r}", file=path, column=header.get(f"TTYPE{i}"))
+        repeat = int(match[1] or 1)
+        datatype = _DATATYPES[match[2].upper()]
+        arraysize = None
+        if datatype == "char":
+            arraysize = f"{repeat}*"
+        elif repeat != 1:
+            arraysize = str(repeat)
+        null = header.get(f"TNULL{i}")
+        fields.append(FieldSpec(
+            name=str(header.get(f"TTYPE{i}", f"col{i}")).strip(), datatype=datatype, arraysize=arraysize,
+            unit=_text(header.get(f"TUNIT{i}")), ucd=_text(header.get(f"TUCD{i}")),
+            description=_text(header.get(f"TCOMM{i}")), null=None if null is None else str(null),
+        ))
+    infos = [InfoSpec("INFO", key, str(value), "TABLE") for key, value in header.items()
+             if key in ("EXTNAME", "ORIGIN", "AUTHOR", "REFERENC", "DATE", "TELESCOP", "INSTRUME")]
+    return TableSpec(file=path, fields=tuple(fields), name=_text(header.get("EXTNAME")),
+                     description=_text(header.get("COMMENT_DESCRIPTION")), infos=tuple(infos),
+                     serialization="FITS", nrows_declared=int(header.get("NAXIS2", 0)))
+
+
+def _text(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _post(field: FieldSpec) -> Any:
+    if field.datatype == "char":
+        return lambda v: (v.decode(errors="replace") if isinstance(v, bytes) else v).rstrip() or None
+    if field.arraysize is not None:
+        return lambda v: list(v) if not isinstance(v, list) else v
+    if field.datatype in ("float", "double"):
+        return lambda v: None if v is None or math.isnan(v) else v
+    if field.null is not None and field.datatype in ("unsignedByte", "short", "int", "long"):
+        sentinel = int(field.null)
+        return lambda v: None if v == sentinel else v
+    return None
