@@ -1,0 +1,142 @@
+"""Column values as text cells, shared by TABLEDATA, CSV, TSV and HTML (DALI 1.1 §3.3 literals).
+
+One converter per column turns a whole column of a batch into strings at once: ``''`` for NULL,
+``true``/``false`` for booleans, the shortest round-trip decimal for numbers (single precision for
+``float`` columns), ``NaN``/``+Inf``/``-Inf`` for non-finite values, space-separated numbers for
+arrays and DALI timestamps (``YYYY-MM-DDThh:mm:ss[.SSS]``, UTC, no zone) for ``xtype="timestamp"``.
+Escaping belongs to each format.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+
+from jmmctap.results import ResultColumn
+
+__all__ = ["CellConverter", "compile_cells", "format_float", "format_timestamp", "is_array", "to_text"]
+
+CellConverter = Callable[[Sequence[Any]], list[str]]
+
+_INTEGERS = frozenset({"unsignedByte", "short", "int", "long"})
+_NONFINITE = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
+
+
+def is_array(column: ResultColumn) -> bool:
+    """Whether the cells of ``column`` are arrays (strings are ``char`` arrays but single cells here)."""
+    return column.arraysize is not None and column.datatype not in ("char", "unicodeChar")
+
+
+def format_timestamp(value: datetime | date) -> str:
+    """A DALI timestamp: UTC without zone, milliseconds or microseconds only when present."""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    if value.microsecond == 0:
+        return value.isoformat(timespec="seconds")
+    return value.isoformat(timespec="milliseconds" if value.microsecond % 1000 == 0 else "microseconds")
+
+
+def format_float(value: float) -> str:
+    """A double as its shortest round-trip decimal, non-finite values as VOTable spells them."""
+    text = str(float(value))
+    return _NONFINITE.get(text, text)
+
+
+def to_text(value: Any) -> str:
+    """Any non-NULL value of a string column as text (dates as DALI timestamps)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime | date):
+        return format_timestamp(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> CellConverter:
+    """The converter of one column's values to text cells.
+
+    With ``blank_fixed_arrays``, a NULL fixed-size float or boolean array is written as its blank
+    elements (``NaN NaN``, ``? ?``) instead of an empty cell: votlint 3.4.7 rejects empty cells of
+    fixed-size arrays (and of point/circle/interval) although VOTable 1.3 made them NULL.
+    """
+    if is_array(column):
+        element = _element_formatter(column.datatype)
+        null = _blank_array(column) if blank_fixed_arrays else ""
+        return lambda values: [null if v is None else " ".join(map(element, _flatten(v))) for v in values]
+    if column.datatype == "boolean":
+        return _booleans
+    if column.datatype in _INTEGERS:
+        return _integers
+    if column.datatype == "double":
+        return _doubles
+    if column.datatype == "float":
+        return _floats
+    return _strings
+
+
+def _blank_array(column: ResultColumn) -> str:
+    dims = (column.arraysize or "").split("x")
+    if dims[-1].endswith("*") or column.datatype not in ("float", "double", "boolean"):
+        return ""
+    count = math.prod(int(d) for d in dims)
+    return " ".join(["?" if column.datatype == "boolean" else "NaN"] * count)
+
+
+def _booleans(values: Sequence[Any]) -> list[str]:
+    return ["" if v is None else ("true" if v else "false") for v in values]
+
+
+def _integers(values: Sequence[Any]) -> list[str]:
+    if None in values:
+        return ["" if v is None else str(int(v)) for v in values]
+    return list(map(str, values))
+
+
+def _doubles(values: Sequence[Any]) -> list[str]:
+    numbers = np.array(values, dtype=np.float64)  # None becomes NaN
+    if np.isfinite(numbers).all():
+        return list(map(str, numbers.tolist()))
+    return ["" if v is None else format_float(v) for v in values]
+
+
+def _floats(values: Sequence[Any]) -> list[str]:
+    # float4 values reach Python as doubles (0.1 → 0.10000000149011612); numpy prints the float32 shortest form
+    texts: list[str] = np.array(values, dtype=np.float32).astype(str).tolist()
+    if None in values:
+        texts = ["" if v is None else t for v, t in zip(values, texts, strict=True)]
+    return [_NONFINITE.get(t, t) for t in texts] if not all(map(_is_finite_text, texts)) else texts
+
+
+def _is_finite_text(text: str) -> bool:
+    return text[-1:].isdigit() or text == ""
+
+
+def _strings(values: Sequence[Any]) -> list[str]:
+    try:
+        "".join(values)
+    except TypeError:
+        return ["" if v is None else to_text(v) for v in values]
+    return list(values)
+
+
+def _element_formatter(datatype: str) -> Callable[[Any], str]:
+    if datatype == "boolean":
+        return lambda v: "?" if v is None else ("T" if v else "F")
+    if datatype in _INTEGERS:
+        return lambda v: "" if v is None else str(int(v))
+    if datatype == "float":
+        return lambda v: "NaN" if v is None else (str(np.float32(v)) if math.isfinite(v) else format_float(v))
+    return lambda v: "NaN" if v is None else format_float(v)
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple):
+        return [x for part in value for x in _flatten(part)]
+    return list(value)

@@ -1,0 +1,55 @@
+"""VOTable TABLEDATA rows (VOTable 1.4 §5.1): ``<TR><TD>…</TD></TR>``, NULL as an empty ``<TD></TD>``.
+
+Cells come from :mod:`jmmctap.formats.cells`; a string column is escaped only when one of its values
+holds an XML special or a character XML 1.0 forbids. Each batch becomes one ASCII chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jmmctap.formats.cells import CellConverter, compile_cells
+from jmmctap.formats.xmltext import escape_text, needs_escape, to_ascii
+from jmmctap.results import ResultColumn, Row
+
+__all__ = ["TABLEDATA", "Tabledata"]
+
+
+@dataclass(frozen=True)
+class _TabledataBody:
+    converters: tuple[CellConverter, ...]
+    row_template: str
+
+    def encode(self, rows: Sequence[Row]) -> bytes:
+        columns = zip(*rows, strict=True)
+        cells = [_escaped(convert(values)) for convert, values in zip(self.converters, columns, strict=True)]
+        return to_ascii("".join(map(self.row_template.format, *cells)))
+
+    def finish(self) -> bytes:
+        return b""
+
+
+def _escaped(cells: list[str]) -> list[str]:
+    if needs_escape("".join(cells)):
+        return [escape_text(c) if needs_escape(c) else c for c in cells]
+    return cells
+
+
+class Tabledata:
+    """The TABLEDATA serialization."""
+
+    element = "TABLEDATA"
+
+    def start(self, columns: Sequence[ResultColumn]) -> _TabledataBody:
+        """A body encoder for these columns."""
+        template = "<TR>" + "".join("<TD>{}</TD>" for _ in columns) + "</TR>\n"
+        return _TabledataBody(tuple(compile_cells(c, blank_fixed_arrays=True) for c in columns), template)
+
+    def field_content(self, column: ResultColumn) -> str:
+        """No extra FIELD content: empty cells are NULL for every datatype since VOTable 1.3."""
+        return ""
+
+
+TABLEDATA = Tabledata()
+"""The TABLEDATA serialization instance."""

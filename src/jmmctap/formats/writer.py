@@ -1,0 +1,107 @@
+"""The writer protocol of the result formats, the request facts written with the rows, and the shared batch loop.
+
+Every format writes the same way: a header from the column metadata, one ``bytes`` chunk per group of
+rows, then a footer that records how the stream ended (:class:`Ending`): complete, cut by MAXREC
+(``OVERFLOW``, DALI 1.1 §4.4.1) or failed after the first byte (``ERROR``, DALI 1.1 §4.4.2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from jmmctap import __version__
+from jmmctap.errors import JmmctapError, ServiceError
+from jmmctap.results import ResultStream, Row
+
+__all__ = ["CHUNK_ROWS", "Ending", "ResultInfo", "Writer", "encode_stream"]
+
+_log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 4096
+"""Rows encoded together into one chunk (about 0.5 MiB of BINARY2 for 20 columns); small batches are merged."""
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    """Facts about the request that writers record beside the rows (VOTable INFOs, JSON keys).
+
+    ``query`` overrides ``ResultStream.query`` when given (e.g. the ADQL as the client sent it).
+    """
+
+    query: str | None = None
+    request_time: datetime | None = None
+    service_name: str = "jmmctap"
+    service_version: str = __version__
+    standard_id: str | None = "ivo://ivoa.net/std/TAP"
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a result stream ended: the trailing ``QUERY_STATUS`` (``OK`` writes nothing after the table)."""
+
+    status: Literal["OK", "OVERFLOW", "ERROR"]
+    message: str = ""
+
+
+class Writer(Protocol):
+    """A result format: bytes of one media type from a result stream."""
+
+    @property
+    def media_type(self) -> str:
+        """The Content-Type of the response."""
+        ...
+
+    def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
+        """The document, chunk by chunk; raises ``ServiceError`` at once if a column cannot be written."""
+        ...
+
+
+async def encode_stream(
+    stream: ResultStream, encode: Callable[[Sequence[Row]], bytes]
+) -> AsyncIterator[bytes | Ending]:
+    """Encode the rows of ``stream`` in chunks of about ``CHUNK_ROWS`` rows, then yield the :class:`Ending`.
+
+    A ``JmmctapError`` raised by the stream (or an encoding failure, turned into ``ServiceError``) ends the
+    rows with an ``ERROR`` ending after the rows already received are written. The stream's batch
+    iterator is closed in every case, including when the consumer stops early (client disconnect).
+    """
+    batches = stream.batches()
+    pending: list[Row] = []
+    try:
+        try:
+            async for batch in batches:
+                if not pending and len(batch) >= CHUNK_ROWS:
+                    for start in range(0, len(batch), CHUNK_ROWS):
+                        yield _encode_checked(encode, batch[start : start + CHUNK_ROWS])
+                    continue
+                pending.extend(batch)
+                if len(pending) >= CHUNK_ROWS:
+                    yield _encode_checked(encode, pending)
+                    pending = []
+            if pending:
+                yield _encode_checked(encode, pending)
+        except JmmctapError as exc:
+            if pending:
+                with contextlib.suppress(JmmctapError):
+                    yield _encode_checked(encode, pending)
+            yield Ending("ERROR", exc.message)
+            return
+    finally:
+        aclose = getattr(batches, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    yield Ending("OVERFLOW") if stream.overflowed else Ending("OK")
+
+
+def _encode_checked(encode: Callable[[Sequence[Row]], bytes], rows: Sequence[Row]) -> bytes:
+    try:
+        return encode(rows)
+    except (TypeError, ValueError, OverflowError, UnicodeError, IndexError) as exc:
+        _log.exception("cannot encode a result batch")
+        raise ServiceError(f"a value of the result cannot be written in the requested format: {exc}") from exc
