@@ -1,0 +1,96 @@
+"""The files of UWS jobs: one directory per job under ``results_dir``, with the result and inline uploads.
+
+Layout: ``<results_dir>/<job_id>/result`` (written as ``result.part`` and renamed when complete, so a reader
+never sees half a file) and ``upload-<hex of the part name>`` for each inline upload file. Directories are
+shared by every process using the database, so ``results_dir`` must be a shared filesystem when processes
+run on several hosts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from jmmctap.errors import UsageError
+from jmmctap.settings import Settings
+
+__all__ = ["JobFiles", "results_directory"]
+
+_COPY_CHUNK_BYTES = 1 << 20
+_MAX_PART_NAME = 64
+
+
+def results_directory(settings: Settings) -> Path:
+    """The configured ``results_dir``, by default ``$JMMCTAP_HOME/results``."""
+    return (settings.results_dir or settings.home / "results").expanduser().absolute()
+
+
+class JobFiles:
+    """Paths and file operations of the job directories."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.root / job_id
+
+    def result_path(self, job_id: str) -> Path:
+        return self.root / job_id / "result"
+
+    def partial_result_path(self, job_id: str) -> Path:
+        return self.root / job_id / "result.part"
+
+    def upload_path(self, job_id: str, name: str) -> Path:
+        """Where the inline upload file posted as part ``name`` is kept."""
+        return self.root / job_id / f"upload-{name.encode().hex()}"
+
+    def save_upload(self, job_id: str, name: str, source: BinaryIO, max_bytes: int) -> int:
+        """Copy one posted file into the job directory; return its size.
+
+        Raises
+        ------
+        UsageError
+            The part name is too long or the file exceeds ``max_bytes``.
+        """
+        if not name or len(name) > _MAX_PART_NAME:
+            raise UsageError(f"an upload part name must have 1 to {_MAX_PART_NAME} characters")
+        target = self.upload_path(job_id, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with target.open("wb") as out:
+            while chunk := source.read(_COPY_CHUNK_BYTES):
+                size += len(chunk)
+                if size > max_bytes:
+                    out.close()
+                    target.unlink(missing_ok=True)
+                    raise UsageError(f"the upload {name!r} is larger than the limit of {max_bytes} bytes")
+                out.write(chunk)
+        return size
+
+    def publish_result(self, job_id: str) -> int:
+        """Rename the complete partial result to its final name; return its size."""
+        partial = self.partial_result_path(job_id)
+        final = self.result_path(job_id)
+        os.replace(partial, final)
+        return final.stat().st_size
+
+    def remove(self, job_id: str) -> None:
+        """Delete the job's directory and everything in it (missing is fine)."""
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    def directories_older_than(self, age_s: float) -> list[str]:
+        """Job ids of directories not modified for ``age_s`` seconds (orphan candidates)."""
+        if not self.root.is_dir():
+            return []
+        limit = time.time() - age_s
+        found = []
+        for entry in os.scandir(self.root):
+            try:
+                if entry.is_dir(follow_symlinks=False) and entry.stat().st_mtime < limit:
+                    found.append(entry.name)
+            except OSError:
+                continue
+        return found

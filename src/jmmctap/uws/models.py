@@ -1,0 +1,124 @@
+"""The values of the UWS implementation: phases, jobs, their results and errors (UWS 1.1 §2.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from jmmctap.errors import JmmctapError
+
+__all__ = [
+    "ACTIVE_PHASES",
+    "FINAL_PHASES",
+    "RESULT_NAME",
+    "ExecutionPhase",
+    "Job",
+    "JobError",
+    "JobRef",
+    "JobResult",
+    "JobStateError",
+    "Parameter",
+]
+
+RESULT_NAME = "result"
+"""The id (and URL segment) of the single result of a TAP job (TAP 1.1 §2.2)."""
+
+
+class ExecutionPhase(StrEnum):
+    """UWS 1.1 §2.1.3 execution phases."""
+
+    PENDING = "PENDING"
+    QUEUED = "QUEUED"
+    EXECUTING = "EXECUTING"
+    COMPLETED = "COMPLETED"
+    ERROR = "ERROR"
+    ABORTED = "ABORTED"
+    UNKNOWN = "UNKNOWN"
+    HELD = "HELD"
+    SUSPENDED = "SUSPENDED"
+    ARCHIVED = "ARCHIVED"
+
+
+ACTIVE_PHASES = frozenset({ExecutionPhase.PENDING, ExecutionPhase.QUEUED, ExecutionPhase.EXECUTING})
+"""Phases during which a blocking ``WAIT`` may block (UWS §2.2.1.2)."""
+
+FINAL_PHASES = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.ERROR, ExecutionPhase.ABORTED,
+                          ExecutionPhase.ARCHIVED})
+"""Phases a job never leaves."""
+
+
+class JobStateError(JmmctapError):
+    """The request is not allowed in the job's current phase (UWS §2.2: HTTP 403)."""
+
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One posted parameter value; a multi-valued parameter (UPLOAD) is several of these."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The result file of a completed (or aborted with partial output) job."""
+
+    mime_type: str
+    size: int
+    rows: int | None = None
+    overflow: bool = False
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a job is in phase ERROR; ``has_detail``: a DALI error document is at ``…/error``."""
+
+    message: str
+    type: str = "fatal"
+    has_detail: bool = True
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """What the job list shows of a job (schema ``ShortJobDescription``)."""
+
+    job_id: str
+    phase: ExecutionPhase
+    run_id: str | None
+    owner_id: str | None
+    creation_time: datetime
+
+
+@dataclass(frozen=True)
+class Job:
+    """A UWS job (schema ``JobSummary``); times are aware UTC datetimes."""
+
+    job_id: str
+    phase: ExecutionPhase
+    run_id: str | None
+    owner_id: str | None
+    creation_time: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    execution_duration_s: int
+    """Wall-clock limit in seconds; 0 would mean unlimited, but the service always sets a limit."""
+    destruction: datetime
+    quote: datetime | None
+    parameters: tuple[Parameter, ...] = ()
+    upload_files: tuple[str, ...] = ()
+    """Names of the inline upload files kept with the job (the ``x`` of ``UPLOAD=t,param:x``)."""
+    result: JobResult | None = None
+    error: JobError | None = None
+    worker_id: int | None = None
+    backend_pid: int | None = None
+
+    def parameter_map(self) -> Mapping[str, list[str]]:
+        """Parameters as ``jmmctap.dali.parse_tap_parameters`` takes them: name → values in order."""
+        mapping: dict[str, list[str]] = {}
+        for parameter in self.parameters:
+            mapping.setdefault(parameter.name, []).append(parameter.value)
+        return mapping

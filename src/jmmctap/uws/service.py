@@ -1,0 +1,298 @@
+"""The decisions of the UWS implementation: create, run, abort, delete, wait, change parameters.
+
+The HTTP layer (``endpoints/uws.py``) parses and responds; the store (``uws/store.py``) persists. What a
+request may do in which phase, the limits applied to client values and the cleanup of files and backends
+are decided here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+import anyio
+
+from jmmctap.errors import NotFoundError, UsageError
+from jmmctap.settings import Settings
+from jmmctap.uws.cancel import cancel_backend
+from jmmctap.uws.events import DELETED, JobEvents
+from jmmctap.uws.files import JobFiles
+from jmmctap.uws.models import (
+    ACTIVE_PHASES,
+    FINAL_PHASES,
+    ExecutionPhase,
+    Job,
+    JobRef,
+    JobStateError,
+    Parameter,
+)
+from jmmctap.uws.store import JobStore, Stopped
+
+__all__ = ["CONTROL_PARAMETERS", "WAIT_CAP_S", "JobService", "new_job_id", "parse_instant"]
+
+WAIT_CAP_S = 60.0
+"""Longest blocking WAIT, in seconds, also for ``WAIT=-1`` (UWS §2.2.1.2: return before proxy timeouts)."""
+
+CONTROL_PARAMETERS = frozenset({"PHASE", "EXECUTIONDURATION", "DESTRUCTION", "ACTION"})
+"""UWS parameters that control the job at creation rather than being job parameters (UWS §2.2.3.1)."""
+
+_JOB_ID_BYTES = 16
+
+
+def new_job_id() -> str:
+    """An unguessable job id, a legal URI path segment (anonymous jobs are reachable by their URL)."""
+    return secrets.token_urlsafe(_JOB_ID_BYTES)
+
+
+def parse_instant(raw: str) -> datetime:
+    """An ISO 8601 instant (``Z`` or an offset; no zone means UTC), as aware UTC."""
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise UsageError(f"{raw!r} is not an ISO 8601 instant such as 2030-01-01T00:00:00Z") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JobService:
+    """UWS jobs as the HTTP layer sees them.
+
+    Parameters
+    ----------
+    store
+        Persistence of jobs.
+    events
+        Phase changes received by this process (for ``wait``).
+    files
+        The job directories.
+    settings
+        Limits: execution duration, destruction period, upload size.
+    query_conninfo
+        Connection string of the query role, to cancel a job's backend.
+    """
+
+    def __init__(
+        self, store: JobStore, events: JobEvents, files: JobFiles, settings: Settings, query_conninfo: str
+    ) -> None:
+        self.store, self.events, self.files, self.settings = store, events, files, settings
+        self.query_conninfo = query_conninfo
+
+    async def create(
+        self, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO], owner_id: str | None
+    ) -> Job:
+        """Create a job from the POSTed parameters (``PHASE=RUN`` queues it at once).
+
+        Parameters are checked when the job runs (TAP 1.1 §2.7), except the UWS controls here.
+
+        Raises
+        ------
+        UsageError
+            A bad ``PHASE``, ``EXECUTIONDURATION`` or ``DESTRUCTION`` value, or an oversized upload.
+        """
+        phase_values = {v.upper() for v in params.get("PHASE", ())}
+        if phase_values - {"RUN"}:
+            raise UsageError("PHASE at job creation can only be RUN")
+        now = datetime.now(UTC)
+        duration = self._execution_duration(_single(params, "EXECUTIONDURATION"))
+        destruction = now + timedelta(seconds=self.settings.destruction_period_s)
+        if (raw := _single(params, "DESTRUCTION")) is not None:
+            destruction = self._destruction(parse_instant(raw), now)
+        job = Job(
+            job_id=new_job_id(),
+            phase=ExecutionPhase.QUEUED if phase_values else ExecutionPhase.PENDING,
+            run_id=_single(params, "RUNID"),
+            owner_id=owner_id,
+            creation_time=now,
+            start_time=None,
+            end_time=None,
+            execution_duration_s=duration,
+            destruction=destruction,
+            quote=now + timedelta(seconds=duration),
+            parameters=_job_parameters(params),
+        )
+        sizes = await self._save_uploads(job.job_id, uploads)
+        try:
+            await self.store.insert(job, sizes)
+        except BaseException:
+            await anyio.to_thread.run_sync(self.files.remove, job.job_id)
+            raise
+        return job
+
+    async def get(self, job_id: str, owner_id: str | None) -> Job:
+        """The job, if it exists and belongs to ``owner_id``.
+
+        Raises
+        ------
+        NotFoundError
+            No such job for this owner.
+        """
+        job = await self.store.get(job_id)
+        if job is None or job.owner_id != owner_id:
+            raise NotFoundError(f"no job {job_id!r}")
+        return job
+
+    async def list_jobs(
+        self, owner_id: str | None, phases: Sequence[str], after: str | None, last: str | None
+    ) -> list[JobRef]:
+        """The owner's jobs filtered by ``PHASE`` (repeatable), ``AFTER`` and ``LAST`` (UWS §2.2.2.1)."""
+        try:
+            wanted = [ExecutionPhase(p.upper()) for p in phases]
+        except ValueError:
+            raise UsageError(f"PHASE must be one of {', '.join(p.value for p in ExecutionPhase)}") from None
+        count = None
+        if last is not None:
+            try:
+                count = int(last)
+            except ValueError:
+                raise UsageError(f"LAST={last} is not an integer") from None
+            if count <= 0:
+                raise UsageError("LAST must be a positive integer")
+        since = parse_instant(after) if after is not None else None
+        return await self.store.list_jobs(owner_id, wanted, since, count)
+
+    async def run(self, job_id: str, owner_id: str | None) -> None:
+        """``PHASE=RUN``: PENDING (or HELD) → QUEUED before returning (pyvo's ``wait()`` fails on PENDING).
+
+        Raises
+        ------
+        JobStateError
+            The job has already finished.
+        """
+        await self.get(job_id, owner_id)
+        before = await self.store.queue(job_id)
+        if before is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        if before in FINAL_PHASES:
+            raise JobStateError(f"the job is {before.value} and cannot be run again")
+
+    async def abort(self, job_id: str, owner_id: str | None) -> None:
+        """``PHASE=ABORT``: stop an unfinished job now (its query is cancelled in PostgreSQL)."""
+        await self.get(job_id, owner_id)
+        stopped = await self.store.abort(job_id)
+        if stopped is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        await cancel_backend(self.query_conninfo, stopped)
+
+    async def delete(self, job_id: str, owner_id: str | None) -> None:
+        """Forget the job: stop it if it runs, delete its row and files."""
+        await self.get(job_id, owner_id)
+        stopped = await self.store.delete(job_id)
+        if stopped is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        await self.discard(stopped)
+
+    async def discard(self, stopped: Stopped) -> None:
+        """Cancel the backend of a deleted job and remove its files."""
+        await cancel_backend(self.query_conninfo, stopped)
+        await anyio.to_thread.run_sync(self.files.remove, stopped.job_id)
+
+    async def add_parameters(
+        self, job_id: str, owner_id: str | None, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO]
+    ) -> None:
+        """Append parameters to a PENDING job (TAP §5.1.2: they accumulate).
+
+        Raises
+        ------
+        JobStateError
+            The job is no longer PENDING.
+        """
+        job = await self.get(job_id, owner_id)
+        if job.phase != ExecutionPhase.PENDING:
+            raise JobStateError(f"parameters can only be changed while the job is PENDING (it is {job.phase.value})")
+        sizes = await self._save_uploads(job_id, uploads)
+        phase = await self.store.add_parameters(job_id, _job_parameters(params), sizes)
+        if phase is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        if phase != ExecutionPhase.PENDING:
+            raise JobStateError(f"parameters can only be changed while the job is PENDING (it is {phase.value})")
+
+    async def set_execution_duration(self, job_id: str, owner_id: str | None, raw: str | None) -> None:
+        """``EXECUTIONDURATION=n`` on a PENDING job; 0 or more than the hard limit gets the hard limit."""
+        await self.get(job_id, owner_id)
+        phase = await self.store.set_execution_duration(job_id, self._execution_duration(raw))
+        if phase is not None and phase != ExecutionPhase.PENDING:
+            raise JobStateError(f"the execution duration can only be changed while the job is PENDING (it is "
+                                f"{phase.value})")
+
+    async def set_destruction(self, job_id: str, owner_id: str | None, raw: str | None) -> None:
+        """``DESTRUCTION=t``: any instant up to the hard limit after creation (later values are clipped)."""
+        job = await self.get(job_id, owner_id)
+        if raw is None:
+            raise UsageError("the DESTRUCTION parameter is missing")
+        await self.store.set_destruction(job_id, self._destruction(parse_instant(raw), job.creation_time))
+
+    async def wait(self, job_id: str, owner_id: str | None, raw_wait: str, phase: str | None) -> Job:
+        """Blocking GET (UWS §2.2.1.2): return at the first phase change, after the wait, or at once.
+
+        Returns at once when the job is not PENDING/QUEUED/EXECUTING, or not in ``phase`` when given.
+        ``WAIT=-1`` and long waits are capped at ``WAIT_CAP_S``.
+        """
+        try:
+            seconds = float(raw_wait)
+        except ValueError:
+            raise UsageError(f"WAIT={raw_wait} is not a number of seconds") from None
+        timeout = WAIT_CAP_S if seconds < 0 else min(seconds, WAIT_CAP_S)
+        with self.events.watch(job_id) as watch:  # subscribe first: no change can slip in before the read
+            job = await self.get(job_id, owner_id)
+            if not _blocks(job, phase):
+                return job
+            initial = job.phase
+            deadline = asyncio.get_running_loop().time() + timeout
+            while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
+                if not await watch.wait(remaining):
+                    break
+                if watch.last == DELETED:
+                    raise NotFoundError(f"no job {job_id!r}")
+                job = await self.get(job_id, owner_id)
+                if job.phase != initial:  # MUST return at the latest when the phase changes
+                    break
+        return job
+
+    def _execution_duration(self, raw: str | None) -> int:
+        hard = self.settings.execution_duration_hard_s
+        if raw is None:
+            return min(self.settings.execution_duration_s, hard)
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise UsageError(f"EXECUTIONDURATION={raw} is not an integer number of seconds") from None
+        if value < 0:
+            raise UsageError("EXECUTIONDURATION must not be negative")
+        return hard if value == 0 or value > hard else value  # UWS §2.1.4: the service may clip
+
+    def _destruction(self, wanted: datetime, creation: datetime) -> datetime:
+        return min(wanted, creation + timedelta(seconds=self.settings.destruction_period_hard_s))
+
+    async def _save_uploads(self, job_id: str, uploads: Mapping[str, BinaryIO]) -> list[tuple[str, int]]:
+        sizes = []
+        for name, source in uploads.items():
+            size = await anyio.to_thread.run_sync(
+                self.files.save_upload, job_id, name, source, self.settings.upload_max_bytes
+            )
+            sizes.append((name, size))
+        return sizes
+
+
+def _blocks(job: Job, phase: str | None) -> bool:
+    if job.phase not in ACTIVE_PHASES:
+        return False
+    return phase is None or job.phase.value == phase.upper()
+
+
+def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name)
+    if not values:
+        return None
+    if len(set(values)) > 1:
+        raise UsageError(f"the {name} parameter is given several times with different values")
+    return values[0]
+
+
+def _job_parameters(params: Mapping[str, Sequence[str]]) -> tuple[Parameter, ...]:
+    return tuple(
+        Parameter(name, value)
+        for name, values in params.items() if name not in CONTROL_PARAMETERS
+        for value in values
+    )

@@ -1,0 +1,51 @@
+"""UWS fixtures: the owner pool, a clean ``uws.job`` table per test, a store and a service on the test database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from jmmctap.db.connect import conninfos
+from jmmctap.settings import Settings
+from jmmctap.uws.models import ExecutionPhase, Job, Parameter
+from jmmctap.uws.service import new_job_id
+from jmmctap.uws.store import JobStore
+
+
+@pytest.fixture(scope="session")
+async def owner_pool(settings: Settings) -> AsyncIterator[AsyncConnectionPool[Any]]:
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        conninfos(settings).owner, min_size=1, max_size=6, kwargs={"autocommit": True}, open=False
+    )
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def store(owner_pool: AsyncConnectionPool[Any]) -> JobStore:
+    """A store on an empty job table (worker rows are kept: a live server may be registered)."""
+    async with owner_pool.connection() as conn:
+        await conn.execute("DELETE FROM uws.job")
+    return JobStore(owner_pool)
+
+
+def make_job(phase: ExecutionPhase = ExecutionPhase.PENDING, *, owner: str | None = None, run_id: str | None = None,
+             parameters: tuple[Parameter, ...] = (), created: datetime | None = None,
+             destruction: timedelta = timedelta(days=1)) -> Job:
+    now = created or datetime.now(UTC)
+    return Job(
+        job_id=new_job_id(), phase=phase, run_id=run_id, owner_id=owner, creation_time=now, start_time=None,
+        end_time=None, execution_duration_s=60, destruction=now + destruction, quote=now + timedelta(seconds=60),
+        parameters=parameters,
+    )
+
+
+@pytest.fixture
+def results_dir(tmp_path: Path) -> Path:
+    return tmp_path / "results"
