@@ -13,6 +13,7 @@ MAXREC). A failure after the first byte ends the document with one last line hol
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from jmmctap.formats.cells import CellConverter, compile_cells, is_array
@@ -87,11 +88,12 @@ class _DelimitedWriter:
                 cells.append(dialect.strings(texts, values) if is_text else texts)
             return "".join(map(template.format, *cells)).encode()
 
-        async for chunk in encode_stream(stream, encode):
-            if not isinstance(chunk, Ending):
-                yield chunk
-            elif chunk.status == "ERROR":
-                yield (dialect.header_cell(f"QUERY_STATUS=ERROR: {chunk.message}") + dialect.line_end).encode()
+        async with aclosing(encode_stream(stream, encode)) as chunks:
+            async for chunk in chunks:
+                if not isinstance(chunk, Ending):
+                    yield chunk
+                elif chunk.status == "ERROR":
+                    yield (dialect.header_cell(f"QUERY_STATUS=ERROR: {chunk.message}") + dialect.line_end).encode()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ that happened after the first byte. The page is ASCII (other characters as refer
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from jmmctap.formats.cells import compile_cells
@@ -32,7 +33,7 @@ class HtmlWriter:
         query = info.query if info.query is not None else stream.query
         titles = "".join(f"<th>{escape_text(c.name)}</th>" for c in stream.columns)
         yield to_ascii(
-            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Query result</title></head><body>\n'
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8"/><title>Query result</title></head><body>\n'
             f"<pre>{escape_text(query)}</pre>\n<table>\n<thead><tr>{titles}</tr></thead>\n<tbody>\n"
         )
         template = "<tr>" + "<td>{}</td>" * len(converters) + "</tr>\n"
@@ -42,14 +43,15 @@ class HtmlWriter:
             cells = [_escaped(convert(values)) for convert, values in zip(converters, columns, strict=True)]
             return to_ascii("".join(map(template.format, *cells)))
 
-        async for chunk in encode_stream(stream, encode):
-            if not isinstance(chunk, Ending):
-                yield chunk
-                continue
-            note = {"OK": "", "OVERFLOW": "<p>The result was cut at MAXREC rows.</p>\n"}.get(chunk.status)
-            if note is None:
-                note = f"<p>Error: {escape_text(chunk.message)}</p>\n"
-            yield to_ascii(f"</tbody>\n</table>\n{note}</body></html>\n")
+        async with aclosing(encode_stream(stream, encode)) as chunks:
+            async for chunk in chunks:
+                if not isinstance(chunk, Ending):
+                    yield chunk
+                    continue
+                note = {"OK": "", "OVERFLOW": "<p>The result was cut at MAXREC rows.</p>\n"}.get(chunk.status)
+                if note is None:
+                    note = f"<p>Error: {escape_text(chunk.message)}</p>\n"
+                yield to_ascii(f"</tbody>\n</table>\n{note}</body></html>\n")
 
 
 def _escaped(cells: list[str]) -> list[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,12 +62,13 @@ class JsonWriter:
             separator, first = ("\n" if first else ",\n"), False
             return (separator + text).encode()
 
-        async for chunk in encode_stream(stream, encode):
-            if not isinstance(chunk, Ending):
-                yield chunk
-                continue
-            tail = {"status": chunk.status} | ({"message": chunk.message} if chunk.message else {})
-            yield ("],\n" + _ENCODER.encode(tail)[1:] + "\n").encode()
+        async with aclosing(encode_stream(stream, encode)) as chunks:
+            async for chunk in chunks:
+                if not isinstance(chunk, Ending):
+                    yield chunk
+                    continue
+                tail = {"status": chunk.status} | ({"message": chunk.message} if chunk.message else {})
+                yield ("],\n" + _ENCODER.encode(tail)[1:] + "\n").encode()
 
 
 def _converter(column: ResultColumn) -> Converter:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Protocol
@@ -89,11 +90,12 @@ class VotableWriter:
     async def _generate(self, stream: ResultStream, info: ResultInfo, body: Body) -> AsyncIterator[bytes]:
         element = self.serialization.element
         yield to_ascii(_header(stream, info, self.serialization.field_content) + _open_data(element))
-        async for chunk in encode_stream(stream, body.encode):
-            if isinstance(chunk, Ending):
-                yield body.finish() + to_ascii(_close_data(element) + _trailer(chunk))
-            else:
-                yield chunk
+        async with aclosing(encode_stream(stream, body.encode)) as chunks:
+            async for chunk in chunks:
+                if isinstance(chunk, Ending):
+                    yield body.finish() + to_ascii(_close_data(element) + _trailer(chunk))
+                else:
+                    yield chunk
 
 
 def write_error(message: str, *, query: str | None = None) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -64,7 +64,7 @@ class Writer(Protocol):
 
 async def encode_stream(
     stream: ResultStream, encode: Callable[[Sequence[Row]], bytes]
-) -> AsyncIterator[bytes | Ending]:
+) -> AsyncGenerator[bytes | Ending, None]:
     """Encode the rows of ``stream`` in chunks of about ``CHUNK_ROWS`` rows, then yield the :class:`Ending`.
 
     A ``JmmctapError`` raised by the stream (or an encoding failure, turned into ``ServiceError``) ends the
