@@ -10,6 +10,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from jmmctap import formats
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
 from jmmctap.endpoints import status, vosi
@@ -54,9 +55,10 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
-    # WIRING POINT (VOSI capabilities): output formats must come from jmmctap.formats.all_formats() as
-    # (mime, aliases, ivo_id) and ADQL features/UDFs from jmmctap.adql as (type, form, description);
-    # neither registry exists yet, so nothing is declared (and /tap/capabilities is not yet XSD-valid).
-    app.state.tap_capabilities = describe_tap_service(settings, output_formats=(), language_features=())
+    # VOSI capabilities from the registries. WIRING POINT: ADQL features/UDFs must come from jmmctap.adql
+    # as (type, form, description); that registry does not exist yet, so no optional feature is declared.
+    app.state.tap_capabilities = describe_tap_service(
+        settings, [(f.mime, f.aliases, f.ivo_id) for f in formats.all_formats()], language_features=()
+    )
     app.state.examples = read_examples()
     return app
