@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.db.connect import conninfos
+from jmmctap.db.pools import open_pools
 from jmmctap.settings import Settings
 from jmmctap.uws.models import ExecutionPhase, Job, Parameter
+from jmmctap.uws.runtime import UwsRuntime, start_uws
 from jmmctap.uws.service import new_job_id
 from jmmctap.uws.store import JobStore
 
@@ -49,3 +52,15 @@ def make_job(phase: ExecutionPhase = ExecutionPhase.PENDING, *, owner: str | Non
 @pytest.fixture
 def results_dir(tmp_path: Path) -> Path:
     return tmp_path / "results"
+
+
+@pytest.fixture
+async def runtime(settings: Settings, store: JobStore, results_dir: Path) -> AsyncIterator[UwsRuntime]:
+    """The UWS machinery of a process that runs no jobs (listener, service, sweeper) on fresh pools."""
+    configured = replace(settings, results_dir=results_dir)
+    pools = await open_pools(configured)
+    try:
+        async with start_uws(pools, configured, None, 0) as uws:
+            yield uws
+    finally:
+        await pools.close()

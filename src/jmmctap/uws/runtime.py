@@ -1,0 +1,91 @@
+"""Assemble the UWS machinery of one process: listener, service, sweeper and (optionally) workers.
+
+``serve`` starts it in the app lifespan with ``settings.async_workers`` job slots; ``jmmctap worker``
+starts it with workers only needing the database. Several processes may share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from psycopg_pool import AsyncConnectionPool
+
+from jmmctap.db.pools import Pools
+from jmmctap.settings import Settings
+from jmmctap.uws.events import JobEvents
+from jmmctap.uws.files import JobFiles, results_directory
+from jmmctap.uws.service import JobService
+from jmmctap.uws.store import JobStore, listen
+from jmmctap.uws.sweeper import sweep_forever
+from jmmctap.uws.worker import Execute, Worker
+
+__all__ = ["UwsRuntime", "start_uws"]
+
+_LISTEN_READY_TIMEOUT_S = 15.0
+
+
+def _conninfo(pool: AsyncConnectionPool[Any]) -> str:
+    assert isinstance(pool.conninfo, str), "pools are built from connection strings"
+    return pool.conninfo
+
+
+@dataclass(frozen=True)
+class UwsRuntime:
+    """What the HTTP layer uses (``service``) and, for tests and logs, this process's worker id."""
+
+    service: JobService
+    worker_id: int | None
+
+
+@contextlib.asynccontextmanager
+async def start_uws(
+    pools: Pools, settings: Settings, execute: Execute | None, workers: int
+) -> AsyncIterator[UwsRuntime]:
+    """Run the UWS machinery while inside the block.
+
+    Parameters
+    ----------
+    pools
+        Owner pool (job bookkeeping, notifications) and query pool (the jobs' queries).
+    execute
+        Runs one job (``uws.execute.JobExecutor``); None runs no jobs here.
+    workers
+        Concurrent job slots of this process; 0 runs no jobs (another process must).
+    """
+    events = JobEvents()
+    store = JobStore(pools.owner)
+    files = JobFiles(results_directory(settings))
+    service = JobService(store, events, files, settings, _conninfo(pools.query))
+    runs_jobs = execute is not None and workers > 0
+    worker_id = await store.register_worker(socket.gethostname(), os.getpid()) if runs_jobs else None
+    ready = asyncio.Event()
+
+    async def on_ready() -> None:
+        events.wake_all()  # notifications may have been missed while (re)connecting
+        ready.set()
+
+    # plain tasks rather than a task group: the block may be left from another task (test fixtures)
+    tasks = [asyncio.create_task(listen(_conninfo(pools.owner), events.dispatch, on_ready=on_ready,
+                                        worker_id=worker_id))]
+    try:
+        async with asyncio.timeout(_LISTEN_READY_TIMEOUT_S):
+            await ready.wait()
+        tasks.append(asyncio.create_task(sweep_forever(service)))
+        if worker_id is not None and execute is not None:
+            tasks.append(asyncio.create_task(Worker(store, events, execute, worker_id, workers).run()))
+        yield UwsRuntime(service, worker_id)
+    finally:
+        for task in tasks:
+            task.cancel()
+        with anyio.CancelScope(shield=True):
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if worker_id is not None:
+                with contextlib.suppress(Exception):
+                    await store.unregister_worker(worker_id)

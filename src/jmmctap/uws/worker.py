@@ -1,0 +1,141 @@
+"""Job workers: claim QUEUED jobs, run them, record the backend pid, stop them at once when aborted.
+
+A worker process (``serve`` with ``async_workers`` > 0, or ``jmmctap worker``) registers one worker id,
+holds its advisory lock on the listener connection (``uws.store.listen``) and heartbeats; its ``slots``
+loops each run one job at a time. A loop sleeps on the ``uws_queue`` notification, never on a timer
+(the long timeout is only a safety net for notifications lost during a reconnection).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+
+import anyio
+
+from jmmctap.errors import JmmctapError
+from jmmctap.uws.events import JobEvents, PhaseWatch
+from jmmctap.uws.models import ExecutionPhase, Job, JobError, JobResult, JobStateError
+from jmmctap.uws.store import JobStore
+
+__all__ = ["HEARTBEAT_S", "INTERRUPTED_MESSAGE", "Execute", "Worker"]
+
+log = logging.getLogger(__name__)
+
+Execute = Callable[[Job, float, Callable[[int], Awaitable[None]]], Awaitable[JobResult]]
+"""Runs a job within a time limit (seconds), reporting its backend pid; see ``uws.execute.JobExecutor``."""
+
+HEARTBEAT_S = 5.0
+"""Seconds between two heartbeats of a worker process."""
+
+INTERRUPTED_MESSAGE = "the job was interrupted because the service stopped; run it again"
+"""Error of a job whose worker was stopped (shutdown) while it executed."""
+
+_QUEUE_RECHECK_S = 60.0
+
+
+class Worker:
+    """The job loops of one registered worker process.
+
+    Parameters
+    ----------
+    store, events
+        Job storage and this process's notifications.
+    execute
+        Runs one job (the TAP query into the result file).
+    worker_id
+        Id from ``JobStore.register_worker``; its lock must be held (``listen(worker_id=...)``).
+    slots
+        Jobs run concurrently by this process.
+    """
+
+    def __init__(self, store: JobStore, events: JobEvents, execute: Execute, worker_id: int, slots: int) -> None:
+        self.store, self.events, self.execute = store, events, execute
+        self.worker_id, self.slots = worker_id, slots
+
+    async def run(self) -> None:
+        """Heartbeat and run jobs until cancelled; jobs executing then end in ERROR (interrupted)."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._heartbeat)
+            for _ in range(self.slots):
+                group.start_soon(self._loop)
+
+    async def _heartbeat(self) -> None:
+        while True:
+            try:
+                await self.store.heartbeat(self.worker_id, socket.gethostname(), os.getpid())
+            except Exception as exc:  # the database may be restarting: keep trying
+                log.warning("worker %s heartbeat failed: %s", self.worker_id, exc)
+            await asyncio.sleep(HEARTBEAT_S)
+
+    async def _loop(self) -> None:
+        while True:
+            generation = self.events.queue_generation
+            try:
+                job = await self.store.claim(self.worker_id)
+            except Exception as exc:
+                log.warning("worker %s cannot claim jobs: %s", self.worker_id, exc)
+                job = None
+            if job is None:
+                await self.events.wait_queue(generation, timeout_s=_QUEUE_RECHECK_S)
+                continue
+            await self._run_job(job)
+
+    async def _run_job(self, job: Job) -> None:
+        """Execute while watching the job's phase: ABORT or DELETE (from any process) stops it at once."""
+        with self.events.watch(job.job_id) as watch:
+            execution = asyncio.create_task(self._execute(job))
+            stopper = asyncio.create_task(self._until_stopped(job.job_id, watch))
+            try:
+                await asyncio.wait({execution, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopper.cancel()
+                execution.cancel()
+                await asyncio.gather(execution, stopper, return_exceptions=True)
+
+    async def _until_stopped(self, job_id: str, watch: PhaseWatch) -> None:
+        while True:
+            await watch.wait(None)
+            current = await self.store.get(job_id)
+            if current is None or current.phase != ExecutionPhase.EXECUTING or current.worker_id != self.worker_id:
+                return
+
+    async def _execute(self, job: Job) -> None:
+        duration = float(job.execution_duration_s)
+        error: JobError
+        try:
+            async with asyncio.timeout(duration) as deadline:
+                result = await self.execute(job, duration, self._backend_recorder(job.job_id))
+        except TimeoutError:
+            if deadline.expired():
+                error = JobError(f"the job exceeded its execution duration of {job.execution_duration_s} s")
+            else:
+                error = _internal_error(job.job_id)
+        except JmmctapError as exc:
+            error = JobError(exc.message, exc.error_type)
+        except asyncio.CancelledError:  # aborted or deleted (no-op below), or the service stops
+            with anyio.CancelScope(shield=True):
+                await self.store.fail(job.job_id, JobError(INTERRUPTED_MESSAGE, "transient"), self.worker_id)
+            raise
+        except Exception:
+            error = _internal_error(job.job_id)
+        else:
+            await self.store.complete(job.job_id, self.worker_id, result)
+            return
+        await self.store.fail(job.job_id, error, self.worker_id)
+
+    def _backend_recorder(self, job_id: str) -> Callable[[int], Awaitable[None]]:
+        async def record(pid: int) -> None:
+            if not await self.store.set_backend_pid(job_id, self.worker_id, pid):
+                raise JobStateError("the job was stopped before its query started")
+        return record
+
+
+def _internal_error(job_id: str) -> JobError:
+    reference = secrets.token_hex(4)
+    log.exception("job %s failed [%s]", job_id, reference)
+    return JobError(f"the job failed because of an internal error (reference {reference})", "transient")
