@@ -17,9 +17,11 @@ from typing import Any
 from jmmctap.ingest.model import FieldSpec
 
 __all__ = [
+    "NULL_FLOAT_TEXTS",
     "Converter",
     "binary_converter",
     "format_geometry",
+    "is_plain_float",
     "text_converter",
 ]
 
@@ -30,8 +32,9 @@ _INTEGERS = frozenset({"unsignedByte", "short", "int", "long"})
 _FLOATS = frozenset({"float", "double"})
 _TRUE = frozenset({"t", "1", "true"})
 _FALSE = frozenset({"f", "0", "false"})
-_NAN = frozenset({"NaN", "nan", "NAN", "-NaN", "+NaN", "null", "NULL", "-"})
+NULL_FLOAT_TEXTS = frozenset({"NaN", "nan", "NAN", "-NaN", "+NaN", "null", "NULL", "-"})
 """Float cells read as NULL: NaN, and the ``null`` and ``-`` texts some services (IRSA) write."""
+_NAN = NULL_FLOAT_TEXTS
 _SEPARATORS = re.compile(r"[\s,]+")
 _ARRAY_CODES = {"unsignedByte": "B", "short": "h", "int": "i", "long": "q", "float": "f", "double": "d",
                 "floatComplex": "f", "doubleComplex": "d"}
@@ -39,6 +42,14 @@ _ARRAY_CODES = {"unsignedByte": "B", "short": "h", "int": "i", "long": "q", "flo
 
 class CellError(ValueError):
     """A cell that does not fit its declared type (the reader adds file, row and column)."""
+
+
+def is_plain_float(field: FieldSpec) -> bool:
+    """A float/double scalar without VALUES null: its cells only need the NULL_FLOAT_TEXTS check."""
+    from jmmctap.ingest.columns import is_array, pg_type
+
+    return field.datatype in _FLOATS and field.null is None and not is_array(field) and pg_type(field) in (
+        "real", "double precision")
 
 
 def text_converter(field: FieldSpec) -> Converter | None:
