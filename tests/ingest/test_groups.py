@@ -32,7 +32,8 @@ def test_searchcal_groups_are_published(owner_conn: psycopg.Connection[Any], que
         params = conn.execute("SELECT value FROM tap_schema.table_params WHERE table_name = %s"
                               " AND name = 'objectName'", [f"{schema}.eta_tau"]).fetchone()
     assert groups == (60,)
-    assert ra[0][:2] == ("POS_EQ_RA_MAIN", "RAJ2000 with its origin and confidence indexes and its error when available")
+    assert ra[0][:2] == ("POS_EQ_RA_MAIN",
+                         "RAJ2000 with its origin and confidence indexes and its error when available")
     assert ("RAJ2000", "column", "value") in [r[2:] for r in ra]
     assert {r[4] for r in ra if r[3] == "param"} == {"origin", "confidence"}
     assert params == ("ETA TAU",)
