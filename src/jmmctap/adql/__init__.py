@@ -1,0 +1,9 @@
+"""The ADQL 2.1 engine: our own LALR parser, a resolver bound to TAP_SCHEMA and a PostgreSQL/pgsphere emitter.
+
+``translate(query, tap_schema)`` is the whole interface; ``features`` lists what the engine
+supports, for the VOSI capabilities document.
+"""
+
+from jmmctap.adql.translate import Translation, translate
+
+__all__ = ["Translation", "translate"]

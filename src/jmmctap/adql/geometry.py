@@ -1,0 +1,274 @@
+"""ADQL geometry (ADQL 2.1 §4.2, features-adqlgeo) on pgsphere, in index-friendly forms.
+
+Angles are degrees in ADQL and radians in pgsphere. ``POINT(ra, dec)`` becomes exactly
+``spoint(radians(ra), radians(dec))``, the expression the catalogue GiST indexes are built on, and
+``CONTAINS(...) = 1`` / ``DISTANCE(...) < r`` become bare ``<@`` conditions (see ``expressions``).
+pgsphere 1.1.1 lacks polygon constructors from expressions, polygon centroids and ADQL's BOX shape:
+those are the ``jmmctap_adql`` SQL functions of migration 0003.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from jmmctap.adql import syntax as s
+from jmmctap.adql.expressions import MAX_CIRCLE_RADIUS_DEG, require_literal_string
+from jmmctap.adql.functions import UDF_SCHEMA, arity, as_float, register
+from jmmctap.adql.scope import error_at
+from jmmctap.adql.sqltext import float_literal
+from jmmctap.adql.types import Kind, Value
+
+if TYPE_CHECKING:
+    from jmmctap.adql.expressions import ExpressionCompiler
+
+__all__ = ["parse_region", "point_sql"]
+
+_REFERENCE_POSITIONS = {"GEOCENTER", "BARYCENTER", "HELIOCENTER", "TOPOCENTER", "UNKNOWNREFPOS", "SPHERICAL2"}
+_SHAPES = (Kind.POINT, Kind.CIRCLE, Kind.POLYGON)
+_AREAS = (Kind.CIRCLE, Kind.POLYGON)
+
+
+def point_sql(lon: str, lat: str) -> str:
+    """The pgsphere point of two degree expressions (the indexed form)."""
+    return f"spoint(radians({lon}), radians({lat}))"
+
+
+def check_frame(text: str, line: int, column: int) -> None:
+    """Accept '' and ICRS (with an optional reference position); all our data are ICRS (ADQL 2.1 §4.2.5)."""
+    words = text.upper().split()
+    if not words or (words[0] == "ICRS" and all(w in _REFERENCE_POSITIONS for w in words[1:])):
+        return
+    raise error_at(f"coordinate system {text!r} is not supported: the data are ICRS; use 'ICRS' or leave it out",
+                   line, column)
+
+
+def _without_frame(call: s.Call) -> tuple[s.Expr, ...]:
+    args = call.args
+    if args and isinstance(args[0], s.Literal) and args[0].kind == "string":
+        check_frame(args[0].text, args[0].line, args[0].column)
+        return args[1:]
+    return args
+
+
+def _geometry(sql: str, kind: Kind, parts: list[Value], name: str) -> Value:
+    return Value(sql, kind, name=name, constant=all(p.constant for p in parts),
+                 aggregate=any(p.aggregate for p in parts), unit="deg")
+
+
+def _coordinates(ctx: ExpressionCompiler, lon_expr: s.Expr, lat_expr: s.Expr, what: str) -> Value:
+    lon = ctx.numeric(lon_expr, f"the longitude of {what}")
+    lat = ctx.numeric(lat_expr, f"the latitude of {what}")
+    if lat.number is not None and not -90 <= lat.number <= 90:
+        raise error_at(f"latitude {lat.number:g} is outside [-90, 90]", lat_expr.line, lat_expr.column)
+    return _geometry(point_sql(lon.sql, lat.sql), Kind.POINT, [lon, lat], "point")
+
+
+def _radius(ctx: ExpressionCompiler, expr: s.Expr) -> Value:
+    radius = ctx.numeric(expr, "the radius of CIRCLE")
+    if radius.number is not None and not 0 <= radius.number <= MAX_CIRCLE_RADIUS_DEG:
+        raise error_at(f"a CIRCLE radius must be between 0 and {MAX_CIRCLE_RADIUS_DEG:g} degrees", expr.line,
+                       expr.column)
+    return radius
+
+
+@register("POINT")
+def _point(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    args = _without_frame(call)
+    if len(args) != 2:
+        raise error_at("POINT takes a longitude and a latitude (degrees)", call.line, call.column)
+    return _coordinates(ctx, args[0], args[1], "POINT")
+
+
+@register("CIRCLE")
+def _circle(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    args = _without_frame(call)
+    if len(args) == 3:
+        centre = _coordinates(ctx, args[0], args[1], "CIRCLE")
+    elif len(args) == 2:
+        centre = ctx.geometry(args[0], "the centre of CIRCLE", (Kind.POINT,))
+    else:
+        raise error_at("CIRCLE takes a centre (POINT or longitude, latitude) and a radius", call.line, call.column)
+    radius = _radius(ctx, args[-1])
+    return _geometry(f"scircle({centre.sql}, radians({radius.sql}))", Kind.CIRCLE, [centre, radius], "circle")
+
+
+@register("POLYGON")
+def _polygon(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    args = _without_frame(call)
+    if not args:
+        raise error_at("POLYGON needs at least three vertices", call.line, call.column)
+    first = ctx.value(args[0])
+    if first.kind is Kind.POINT:
+        points = [first] + [ctx.geometry(a, "a POLYGON vertex", (Kind.POINT,)) for a in args[1:]]
+    else:
+        if len(args) % 2:
+            raise error_at("POLYGON needs pairs of coordinates (or only POINTs)", call.line, call.column)
+        points = [_coordinates(ctx, args[i], args[i + 1], "a POLYGON vertex") for i in range(0, len(args), 2)]
+    if len(points) < 3:
+        raise error_at("POLYGON needs at least three vertices", call.line, call.column)
+    sql = f"{UDF_SCHEMA}.spoly_from_points({', '.join(p.sql for p in points)})"
+    return _geometry(sql, Kind.POLYGON, points, "polygon")
+
+
+@register("BOX")
+def _box(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    args = _without_frame(call)
+    if len(args) == 4:
+        lon = ctx.numeric(args[0], "the longitude of BOX")
+        lat = ctx.numeric(args[1], "the latitude of BOX")
+        centre = [as_float(lon), as_float(lat)]
+        parts = [lon, lat]
+    elif len(args) == 3:
+        point = ctx.geometry(args[0], "the centre of BOX", (Kind.POINT,))
+        centre = [f"{UDF_SCHEMA}.lon_deg({point.sql})", f"degrees(lat({point.sql}))"]
+        parts = [point]
+    else:
+        raise error_at("BOX takes a centre (POINT or longitude, latitude), a width and a height", call.line,
+                       call.column)
+    width = ctx.numeric(args[-2], "the width of BOX")
+    height = ctx.numeric(args[-1], "the height of BOX")
+    sql = f"{UDF_SCHEMA}.box({centre[0]}, {centre[1]}, {as_float(width)}, {as_float(height)})"
+    return _geometry(sql, Kind.POLYGON, [*parts, width, height], "box")
+
+
+@register("REGION")
+def _region(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    arity(call, 1)
+    text = require_literal_string(call.args[0], "the argument of REGION")
+    return parse_region(text, call.line, call.column)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+def parse_region(text: str, line: int, column: int) -> Value:
+    """An STC-S region literal (Position, Circle, Box, Polygon; ICRS) as a geometry value."""
+    words = text.split()
+    if not words:
+        raise error_at("REGION needs an STC-S string such as 'Circle ICRS 10 20 1'", line, column)
+    shape = words[0].upper()
+    rest = words[1:]
+    first_number = next((i for i, w in enumerate(rest) if _NUMBER.match(w)), len(rest))
+    frame, raw = rest[:first_number], rest[first_number:]
+    if any(not _NUMBER.match(w) for w in raw):
+        raise error_at(f"cannot read the STC-S region {text!r}", line, column)
+    check_frame(" ".join(frame) or "ICRS", line, column)
+    numbers = [float(w) for w in raw]
+    counts = {"POSITION": (2,), "CIRCLE": (3,), "BOX": (4,)}
+    if shape in counts and len(numbers) not in counts[shape]:
+        raise error_at(f"STC-S {words[0]} needs {counts[shape][0]} numbers", line, column)
+    constants = [float_literal(n) for n in numbers]
+    if shape == "POSITION":
+        return _geometry(point_sql(constants[0], constants[1]), Kind.POINT, [], "region")
+    if shape == "CIRCLE":
+        if not 0 <= numbers[2] <= MAX_CIRCLE_RADIUS_DEG:
+            raise error_at(f"a circle radius must be between 0 and {MAX_CIRCLE_RADIUS_DEG:g} degrees", line, column)
+        sql = f"scircle({point_sql(constants[0], constants[1])}, radians({constants[2]}))"
+        return _geometry(sql, Kind.CIRCLE, [], "region")
+    if shape == "BOX":
+        return _geometry(f"{UDF_SCHEMA}.box({', '.join(constants)})", Kind.POLYGON, [], "region")
+    if shape == "POLYGON" and len(numbers) >= 6 and len(numbers) % 2 == 0:
+        points = [point_sql(constants[i], constants[i + 1]) for i in range(0, len(constants), 2)]
+        return _geometry(f"{UDF_SCHEMA}.spoly_from_points({', '.join(points)})", Kind.POLYGON, [], "region")
+    raise error_at(f"unsupported STC-S region {words[0]!r} (Position, Circle, Box and Polygon are)", line, column)
+
+
+# -- predicates and measures ----------------------------------------------------------------------
+
+
+def _relation(ctx: ExpressionCompiler, call: s.Call, name: str) -> tuple[Value, Value]:
+    arity(call, 2)
+    a = ctx.geometry(call.args[0], f"the first argument of {name}", _SHAPES)
+    b = ctx.geometry(call.args[1], f"the second argument of {name}", _SHAPES)
+    return a, b
+
+
+def _predicate(condition: str, parts: list[Value], name: str) -> Value:
+    return Value(f"CAST({condition} AS integer)", Kind.INTEGER, name=name, predicate=condition,
+                 constant=all(p.constant for p in parts), aggregate=any(p.aggregate for p in parts))
+
+
+@register("CONTAINS")
+def _contains(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    a, b = _relation(ctx, call, "CONTAINS")
+    if b.kind is Kind.POINT:
+        if a.kind is not Kind.POINT:
+            raise error_at("CONTAINS(a, b) needs b to be a CIRCLE, POLYGON, BOX or REGION area", call.line,
+                           call.column)
+        return _predicate(f"({a.sql} = {b.sql})", [a, b], "contains")
+    return _predicate(f"({a.sql} <@ {b.sql})", [a, b], "contains")
+
+
+@register("INTERSECTS")
+def _intersects(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    a, b = _relation(ctx, call, "INTERSECTS")
+    if a.kind is Kind.POINT and b.kind is Kind.POINT:
+        condition = f"({a.sql} = {b.sql})"
+    elif a.kind is Kind.POINT:  # ADQL 2.1 §4.2.17: a POINT argument means CONTAINS
+        condition = f"({a.sql} <@ {b.sql})"
+    elif b.kind is Kind.POINT:
+        condition = f"({b.sql} <@ {a.sql})"
+    else:
+        condition = f"({a.sql} && {b.sql})"
+    return _predicate(condition, [a, b], "intersects")
+
+
+@register("DISTANCE")
+def _distance(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    if len(call.args) == 4:
+        p = _coordinates(ctx, call.args[0], call.args[1], "DISTANCE")
+        q = _coordinates(ctx, call.args[2], call.args[3], "DISTANCE")
+    elif len(call.args) == 2:
+        p = ctx.geometry(call.args[0], "the first argument of DISTANCE", (Kind.POINT,))
+        q = ctx.geometry(call.args[1], "the second argument of DISTANCE", (Kind.POINT,))
+    else:
+        raise error_at("DISTANCE takes two POINTs or four coordinates", call.line, call.column)
+    if p.constant and not q.constant:  # the catalogue side goes left of <@ (its index)
+        p, q = q, p
+    return Value(f"degrees({p.sql} <-> {q.sql})", Kind.DOUBLE, name="distance", unit="deg",
+                 distance=(p.sql, q.sql), constant=p.constant and q.constant,
+                 aggregate=p.aggregate or q.aggregate)
+
+
+@register("AREA")
+def _area(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    arity(call, 1)
+    g = ctx.geometry(call.args[0], "the argument of AREA", _SHAPES)
+    if g.kind is Kind.POINT:
+        sql = f"(CASE WHEN {g.sql} IS NULL THEN NULL ELSE 0.0::float8 END)"
+    else:  # steradians → square degrees
+        sql = f"degrees(degrees(area({g.sql})))"
+    return Value(sql, Kind.DOUBLE, name="area", unit="deg**2", constant=g.constant, aggregate=g.aggregate)
+
+
+@register("CENTROID")
+def _centroid(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    arity(call, 1)
+    g = ctx.geometry(call.args[0], "the argument of CENTROID", _SHAPES)
+    if g.kind is Kind.POINT:
+        return g
+    sql = f"center({g.sql})" if g.kind is Kind.CIRCLE else f"{UDF_SCHEMA}.spoly_centroid({g.sql})"
+    return Value(sql, Kind.POINT, name="centroid", unit="deg", constant=g.constant, aggregate=g.aggregate)
+
+
+def _coordinate(index: int) -> object:
+    def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
+        arity(call, 1)
+        p = ctx.geometry(call.args[0], f"the argument of COORD{index}", (Kind.POINT,))
+        sql = f"{UDF_SCHEMA}.lon_deg({p.sql})" if index == 1 else f"degrees(lat({p.sql}))"
+        return Value(sql, Kind.DOUBLE, name=f"coord{index}", unit="deg", constant=p.constant, aggregate=p.aggregate)
+
+    return compile_call
+
+
+register("COORD1")(_coordinate(1))  # type: ignore[arg-type]
+register("COORD2")(_coordinate(2))  # type: ignore[arg-type]
+
+
+@register("COORDSYS")
+def _coordsys(ctx: ExpressionCompiler, call: s.Call) -> Value:
+    arity(call, 1)
+    g = ctx.geometry(call.args[0], "the argument of COORDSYS", _SHAPES)
+    return Value(f"(CASE WHEN {g.sql} IS NULL THEN NULL ELSE 'ICRS' END)", Kind.STRING, name="coordsys",
+                 constant=g.constant, aggregate=g.aggregate)
