@@ -1,0 +1,371 @@
+"""TAP UPLOAD (TAP 1.1 §2.7.6, §3.5; DALI 1.1 §3.4.5): tables posted with a query become ``TAP_UPLOAD.<name>``.
+
+``UPLOAD=name,param:x`` names the multipart part ``x``; ``UPLOAD=name,http(s)://…`` is fetched, but only from
+public addresses: every address the host resolves to must be globally routable, and the connection goes to
+the address that was checked (no DNS rebinding), also after redirects; no proxy is used. The table is read
+with the votable2tap reader and column mapping (``jmmctap.ingest``), loaded into a temporary table on the
+query connection (``query.start``'s ``setup`` step: visible to that query only, dropped on release),
+indexed on its positions with the expression the ADQL engine emits, and ANALYZEd.
+
+::
+
+    async with open_uploads(request.uploads, request.files, settings) as uploads:
+        prepared = await prepare_query(..., extra_tables=uploads.tables, setup=uploads.setup)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.client
+import ipaddress
+import itertools
+import shutil
+import socket
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import anyio
+import psycopg
+from psycopg import AsyncConnection, sql
+from starlette.datastructures import UploadFile
+
+from jmmctap.errors import UsageError
+from jmmctap.ingest import IngestError, TableSource, map_fields, open_source
+from jmmctap.ingest.names import is_regular_identifier
+from jmmctap.ingest.positions import Positions, find_positions, index_statement
+from jmmctap.ingest.values import CellError
+from jmmctap.query import Setup
+from jmmctap.settings import Settings
+from jmmctap.tapschema import Table
+
+__all__ = [
+    "MAX_UPLOADS",
+    "UPLOAD_METHODS",
+    "UPLOAD_SCHEMA",
+    "UploadRef",
+    "Uploads",
+    "open_uploads",
+    "parse_upload_refs",
+]
+
+UPLOAD_SCHEMA = "TAP_UPLOAD"
+"""ADQL schema of uploaded tables (TAP 1.1 §2.7.6)."""
+
+UPLOAD_METHODS = (
+    "ivo://ivoa.net/std/TAPRegExt#upload-inline",
+    "ivo://ivoa.net/std/TAPRegExt#upload-http",
+    "ivo://ivoa.net/std/TAPRegExt#upload-https",
+)
+"""TAPRegExt upload methods implemented here (for the capabilities)."""
+
+MAX_UPLOADS = 16
+"""Most tables one query may upload."""
+
+FETCH_TIMEOUT_S = 30.0
+"""Longest time spent fetching one http(s) upload (connection and transfer)."""
+
+UploadSource = Path | BinaryIO | UploadFile
+"""An inline upload: a file already on disk (async jobs) or a posted multipart part (sync)."""
+
+_COPY_BATCH_ROWS = 2000
+_CHUNK_BYTES = 1 << 20
+_MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    """One ``UPLOAD`` value: the table name and where its content is."""
+
+    name: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    ref: UploadRef
+    source: TableSource
+    positions: Positions
+    table: Table
+
+
+@dataclass(frozen=True)
+class Uploads:
+    """The uploaded tables of one query: to pass to ``prepare_query`` (``setup`` is None without uploads)."""
+
+    tables: tuple[Table, ...]
+    setup: Setup | None
+
+
+def parse_upload_refs(values: Sequence[str]) -> list[UploadRef]:
+    """Parse ``UPLOAD`` values (``name,uri``; several values or ``;``-separated pairs).
+
+    Raises
+    ------
+    UsageError
+        A malformed value, an invalid or repeated table name, an unsupported URI scheme.
+    """
+    refs: list[UploadRef] = []
+    for value in values:
+        for pair in (p for p in value.split(";") if p.strip()):
+            name, comma, uri = pair.partition(",")
+            name, uri = name.strip(), uri.strip()
+            if not comma or not uri:
+                raise UsageError(f"UPLOAD={pair!r} must be 'name,URI' (e.g. UPLOAD=t,param:t)")
+            if not is_regular_identifier(name):
+                raise UsageError(f"UPLOAD table name {name!r} must be a regular ADQL identifier (letters, digits, _)")
+            if any(r.name.lower() == name.lower() for r in refs):
+                raise UsageError(f"UPLOAD table name {name!r} is given twice")
+            scheme = uri.partition(":")[0].lower()
+            if scheme not in ("param", "http", "https"):
+                raise UsageError(f"UPLOAD {name}: only param:, http: and https: URIs are supported, not {uri!r}")
+            refs.append(UploadRef(name, uri))
+    if len(refs) > MAX_UPLOADS:
+        raise UsageError(f"at most {MAX_UPLOADS} tables can be uploaded with one query")
+    return refs
+
+
+@contextlib.asynccontextmanager
+async def open_uploads(
+    values: Sequence[str], files: Mapping[str, UploadSource], settings: Settings
+) -> AsyncIterator[Uploads]:
+    """Read the uploaded tables' metadata (fetching http(s) ones); their rows load in ``setup``.
+
+    Parameters
+    ----------
+    values
+        The ``UPLOAD`` parameter values.
+    files
+        Inline files by part name (``param:x`` → ``files["x"]``).
+    settings
+        ``upload_max_bytes`` and ``upload_max_rows`` limits.
+
+    Raises
+    ------
+    UsageError
+        A bad reference, a refused or failing URL, a file that is not a readable table, a limit exceeded.
+    """
+    refs = parse_upload_refs(values)
+    if not refs:
+        yield Uploads((), None)
+        return
+    workdir = Path(await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(prefix="jmmctap-upload-")))
+    try:
+        loaded = [await anyio.to_thread.run_sync(_load, ref, files, settings, workdir) for ref in refs]
+        yield Uploads(tuple(item.table for item in loaded), _setup_for(loaded, settings.upload_max_rows))
+    finally:
+        await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))
+
+
+def _load(ref: UploadRef, files: Mapping[str, UploadSource], settings: Settings, workdir: Path) -> _Loaded:
+    path = _materialise(ref, files, settings.upload_max_bytes, workdir)
+    table_name = f"{UPLOAD_SCHEMA}.{ref.name}"
+    try:
+        source = open_source(path)
+        positions = find_positions(table_name, map_fields(table_name, source.spec.fields))
+    except (IngestError, CellError) as exc:
+        raise _upload_error(ref, exc, path) from None
+    if not positions.columns:
+        raise UsageError(f"UPLOAD {ref.name}: the table has no columns")
+    table = Table(
+        schema_name=UPLOAD_SCHEMA, name=table_name, description=source.spec.description,
+        columns=tuple(c.column for c in positions.columns), pg_schema="pg_temp", pg_table=ref.name,
+    )
+    return _Loaded(ref, source, positions, table)
+
+
+def _materialise(ref: UploadRef, files: Mapping[str, UploadSource], max_bytes: int, workdir: Path) -> Path:
+    """A local file with the upload's content, within the byte limit."""
+    scheme, _, rest = ref.uri.partition(":")
+    if scheme.lower() != "param":
+        target = workdir / f"{ref.name}.url"
+        _fetch(ref, target, max_bytes)
+        return target
+    source = files.get(rest)
+    if source is None:
+        raise UsageError(f"UPLOAD {ref.name}: no file part named {rest!r} was sent (multipart/form-data)")
+    if isinstance(source, Path):
+        if source.stat().st_size > max_bytes:
+            raise UsageError(f"UPLOAD {ref.name}: larger than the limit of {max_bytes} bytes")
+        return source
+    stream = source.file if isinstance(source, UploadFile) else source
+    stream.seek(0)
+    target = workdir / f"{ref.name}.part"
+    _copy_limited(ref, stream, target, max_bytes, deadline=None)
+    return target
+
+
+def _copy_limited(ref: UploadRef, stream: Any, target: Path, max_bytes: int, deadline: float | None) -> None:
+    size = 0
+    with target.open("wb") as out:
+        while chunk := stream.read(_CHUNK_BYTES):
+            size += len(chunk)
+            if size > max_bytes:
+                raise UsageError(f"UPLOAD {ref.name}: larger than the limit of {max_bytes} bytes")
+            if deadline is not None and time.monotonic() > deadline:
+                raise UsageError(f"UPLOAD {ref.name}: fetching took longer than {FETCH_TIMEOUT_S:.0f} s")
+            out.write(chunk)
+
+
+def _upload_error(ref: UploadRef, exc: Exception, path: Path) -> UsageError:
+    message = exc.message if isinstance(exc, IngestError) else str(exc)
+    return UsageError(f"UPLOAD {ref.name}: " + message.replace(f"{path}: ", "").replace(str(path), "the file"))
+
+
+# -- loading into PostgreSQL (on the query connection) ----------------------------------------------
+
+
+def _setup_for(loaded: Sequence[_Loaded], max_rows: int) -> Setup:
+    async def setup(conn: AsyncConnection[Any]) -> None:
+        for item in loaded:
+            await _create_and_fill(conn, item, max_rows)
+    return setup
+
+
+async def _create_and_fill(conn: AsyncConnection[Any], item: _Loaded, max_rows: int) -> None:
+    name, columns = item.ref.name, item.positions.columns
+    target = sql.Identifier("pg_temp", name)
+    try:
+        await conn.execute(sql.SQL("CREATE TEMPORARY TABLE {} ({})").format(
+            sql.Identifier(name), sql.SQL(", ").join(c.ddl for c in columns)))
+        copy_statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            target, sql.SQL(", ").join(sql.Identifier(c.name.db) for c in columns))
+        rows = _rows(item)
+        count = 0
+        async with conn.cursor() as cursor, cursor.copy(copy_statement) as copy:
+            while batch := await anyio.to_thread.run_sync(_next_batch, rows):
+                count += len(batch)
+                if count > max_rows:
+                    raise UsageError(f"UPLOAD {name}: more than the limit of {max_rows} rows")
+                for row in batch:
+                    await copy.write_row(row)
+        statement = index_statement("pg_temp", name, item.positions)
+        if statement is not None:
+            await conn.execute(statement)
+        await conn.execute(sql.SQL("ANALYZE {}").format(target))
+    except (IngestError, CellError) as exc:
+        raise _upload_error(item.ref, exc, item.source.spec.file) from None
+    except psycopg.Error as exc:
+        raise UsageError(f"UPLOAD {name}: a value cannot be loaded: {exc.diag.message_primary or exc}") from None
+
+
+def _rows(item: _Loaded) -> Iterator[list[object]]:
+    rows = item.source.rows()
+    transform = item.positions.row_transform
+    return rows if transform is None else (transform(r) for r in rows)
+
+
+def _next_batch(rows: Iterator[list[object]]) -> list[list[object]]:
+    return list(itertools.islice(rows, _COPY_BATCH_ROWS))
+
+
+# -- fetching http(s) uploads from public addresses only ----------------------------------------------
+
+
+def _fetch(ref: UploadRef, target: Path, max_bytes: int) -> None:
+    parts = urlsplit(ref.uri)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"UPLOAD {ref.name}: {ref.uri!r} is not an http(s) URL with a host")
+    deadline = time.monotonic() + FETCH_TIMEOUT_S
+    try:
+        with _opener().open(ref.uri, timeout=FETCH_TIMEOUT_S) as response:
+            _copy_limited(ref, response, target, max_bytes, deadline)
+    except _RefusedAddress as exc:
+        raise UsageError(f"UPLOAD {ref.name}: {exc} (only public addresses can be fetched)") from None
+    except urllib.error.HTTPError as exc:
+        raise UsageError(f"UPLOAD {ref.name}: {ref.uri} answered HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, _RefusedAddress):
+            raise UsageError(f"UPLOAD {ref.name}: {reason} (only public addresses can be fetched)") from None
+        raise UsageError(f"UPLOAD {ref.name}: cannot fetch {ref.uri}: {reason}") from None
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise UsageError(f"UPLOAD {ref.name}: cannot fetch {ref.uri}: {exc}") from None
+
+
+class _RefusedAddress(OSError):
+    """The host resolves to a local, private or otherwise non-public address."""
+
+
+def _public_address(host: str, port: int) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` results for ``host``, all checked to be globally routable; else ``_RefusedAddress``."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot resolve {host}: {exc.strerror}") from None
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_global or address.is_multicast:
+            raise _RefusedAddress(f"{host} resolves to the non-public address {address}")
+    return infos
+
+
+def _checked_connection(
+    address: tuple[str, int], timeout: float | None = None, source_address: Any = None, *args: Any
+) -> socket.socket:
+    """``socket.create_connection`` that connects only to the checked addresses of the host."""
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in _public_address(host, port):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError(f"cannot connect to {host}")
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _checked_connection
+
+
+class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_CheckedHTTPConnection, req)
+
+
+class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self) -> None:
+        super().__init__(context=ssl.create_default_context())
+        self._checked_context = ssl.create_default_context()
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_CheckedHTTPSConnection, req, context=self._checked_context)
+
+
+class _LimitedRedirects(urllib.request.HTTPRedirectHandler):
+    max_redirections = _MAX_REDIRECTS
+
+
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """http and https only (a redirect elsewhere fails), checked addresses, no proxy from the environment."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        _CheckedHTTPHandler(), _CheckedHTTPSHandler(), _LimitedRedirects(), urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(), urllib.request.UnknownHandler(),
+    ):
+        opener.add_handler(handler)
+    return opener
+

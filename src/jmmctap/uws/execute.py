@@ -1,0 +1,111 @@
+"""Run one job's TAP query into its result file: the sync path (``tapquery.prepare_query``) writing to disk.
+
+The job's parameters are validated here, when the job runs (TAP 1.1 §2.7); uploads become temporary
+tables on the query connection; the writer's bytes go to ``result.part``, renamed to ``result`` once
+complete. A query that fails while rows stream makes the job fail (the partial file is discarded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from jmmctap import dali
+from jmmctap.db.pools import Pools
+from jmmctap.errors import JmmctapError
+from jmmctap.results import ResultColumn, ResultStream, Row
+from jmmctap.settings import Settings
+from jmmctap.tapquery import prepare_query
+from jmmctap.tapschema import TapSchema
+from jmmctap.upload import open_uploads
+from jmmctap.uws.files import JobFiles, results_directory
+from jmmctap.uws.models import Job, JobResult
+
+__all__ = ["JobExecutor"]
+
+
+class _WatchedStream:
+    """The query stream as the writer sees it, counting rows and keeping the error raised midway."""
+
+    def __init__(self, stream: ResultStream) -> None:
+        self._stream = stream
+        self.rows = 0
+        self.error: JmmctapError | None = None
+
+    @property
+    def columns(self) -> Sequence[ResultColumn]:
+        return self._stream.columns
+
+    @property
+    def overflowed(self) -> bool:
+        return self._stream.overflowed
+
+    @property
+    def query(self) -> str:
+        return self._stream.query
+
+    async def batches(self) -> AsyncIterator[Sequence[Row]]:
+        try:
+            async for batch in self._stream.batches():
+                self.rows += len(batch)
+                yield batch
+        except JmmctapError as exc:
+            self.error = exc
+            raise
+
+
+@dataclass(frozen=True)
+class JobExecutor:
+    """What a worker needs to run jobs: pools, the current TAP_SCHEMA, settings and the job files."""
+
+    pools: Pools
+    tap_schema: Callable[[], TapSchema]
+    settings: Settings
+    files: JobFiles
+
+    @classmethod
+    def create(cls, pools: Pools, tap_schema: Callable[[], TapSchema], settings: Settings) -> JobExecutor:
+        """The executor writing into the configured ``results_dir``."""
+        return cls(pools, tap_schema, settings, JobFiles(results_directory(settings)))
+
+    async def __call__(self, job: Job, timeout_s: float, on_backend: Callable[[int], Awaitable[None]]) -> JobResult:
+        """Run ``job``; return its result metadata.
+
+        Raises
+        ------
+        JmmctapError
+            Bad parameters, bad ADQL, a bad upload or a failing query: the job's error message.
+        """
+        request = dali.parse_tap_parameters(job.parameter_map(), self.settings)
+        sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
+        async with open_uploads(request.uploads, sources, self.settings) as uploads:
+            prepared = await prepare_query(
+                self.pools, self.tap_schema(), self.settings, request, timeout_s=timeout_s,
+                extra_tables=uploads.tables, setup=uploads.setup, on_connection=on_backend,
+            )
+        watched = _WatchedStream(prepared.stream)
+        partial = self.files.partial_result_path(job.job_id)
+        try:
+            await _write(partial, prepared.writer.write(watched, prepared.info))
+        finally:
+            await prepared.stream.close()
+        if watched.error is not None:
+            await anyio.Path(partial).unlink(missing_ok=True)
+            raise watched.error
+        size = await anyio.to_thread.run_sync(self.files.publish_result, job.job_id)
+        return JobResult(prepared.writer.media_type, size, watched.rows, watched.overflowed)
+
+
+async def _write(path: Path, chunks: AsyncIterator[bytes]) -> None:
+    await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
+    try:
+        async with await anyio.open_file(path, "wb") as out:
+            async for chunk in chunks:
+                await out.write(chunk)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await anyio.Path(path).unlink(missing_ok=True)
+        raise
