@@ -1,0 +1,178 @@
+"""The /tap/async resource tree in-process: the UWS story (create → RUN → WAIT → results → DELETE) and the rules.
+
+Documents are validated against UWS-v1.1.xsd; results are parsed with astropy.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import httpx
+import pytest
+from astropy.io.votable import parse_single_table
+from lxml import etree
+
+from tests.support.xsd import assert_valid
+
+UWS = "http://www.ivoa.net/xml/UWS/v1.0"
+ASYNC = "http://testserver/tap/async"
+QUERY = "SELECT TOP 5 n, label FROM testdata.numbers ORDER BY n"
+
+pytestmark = pytest.mark.usefixtures("testdata")
+
+
+def _u(name: str) -> str:
+    return f"{{{UWS}}}{name}"
+
+
+async def _create(client: httpx.AsyncClient, **params: str) -> str:
+    response = await client.post("/tap/async", data={"LANG": "ADQL", **params})
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith(ASYNC + "/") and "?" not in location
+    return location.removeprefix("http://testserver")
+
+
+async def _job(client: httpx.AsyncClient, url: str, **params: str) -> etree._Element:
+    response = await client.get(url, params=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml")
+    return assert_valid(response.content, UWS)
+
+
+async def _wait_final(client: httpx.AsyncClient, url: str) -> etree._Element:
+    for _ in range(20):
+        job = await _job(client, url, WAIT="10")
+        if job.findtext(_u("phase")) not in ("PENDING", "QUEUED", "EXECUTING"):
+            return job
+    raise AssertionError("the job did not finish")
+
+
+async def test_story_create_run_wait_results_delete(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY, RUNID="t1")
+    job = await _job(client, url)
+    assert (job.get("version"), job.findtext(_u("phase")), job.findtext(_u("runId"))) == ("1.1", "PENDING", "t1")
+    assert job.findtext(_u("creationTime")).endswith("Z")
+
+    assert (await client.post(url + "/parameters", data={"MAXREC": "3"})).status_code == 303
+    params = {p.get("id"): p.text for p in (await _job(client, url)).find(_u("parameters"))}
+    assert params["MAXREC"] == "3" and params["QUERY"] == QUERY
+
+    response = await client.post(url + "/phase", data={"PHASE": "RUN"})
+    assert (response.status_code, response.headers["location"]) == (303, "http://testserver" + url)
+    assert (await client.get(url + "/phase")).text in ("QUEUED", "EXECUTING", "COMPLETED")
+    job = await _wait_final(client, url)
+    assert job.findtext(_u("phase")) == "COMPLETED", etree.tostring(job)
+
+    results = assert_valid((await client.get(url + "/results")).content, UWS)
+    href = results.find(_u("result")).get("{http://www.w3.org/1999/xlink}href")
+    assert href == "http://testserver" + url + "/results/result"
+    response = await client.get(url + "/results/result")
+    assert response.status_code == 200 and "votable" in response.headers["content-type"]
+    table = parse_single_table(io.BytesIO(response.content)).to_table()
+    assert list(table["n"]) == [1, 2, 3]
+
+    listed = assert_valid((await client.get("/tap/async", params={"PHASE": "COMPLETED", "LAST": "5"})).content, UWS)
+    assert url.rsplit("/", 1)[1] in [ref.get("id") for ref in listed]
+
+    response = await client.delete(url)
+    assert (response.status_code, response.headers["location"]) == (303, ASYNC)
+    assert (await client.get(url)).status_code == 404
+
+
+async def test_failing_query_ends_in_error_with_a_dali_error_document(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY="SELECT nope FROM testdata.numbers", PHASE="RUN")
+    job = await _wait_final(client, url)
+    assert job.findtext(_u("phase")) == "ERROR"
+    message = job.find(_u("errorSummary")).findtext(_u("message"))
+    assert "nope" in message
+    response = await client.get(url + "/error")
+    assert response.status_code == 200
+    status = [i for i in etree.fromstring(response.content).iter("{*}INFO") if i.get("name") == "QUERY_STATUS"]
+    assert status[0].get("value") == "ERROR"
+    assert (await client.get(url + "/results/result")).status_code == 404
+
+
+async def test_missing_query_is_an_error_when_the_job_runs(client: httpx.AsyncClient) -> None:
+    url = await _create(client)  # TAP §2.7: parameters are checked when the job runs
+    await client.post(url + "/phase", data={"PHASE": "RUN"})
+    job = await _wait_final(client, url)
+    assert job.findtext(_u("phase")) == "ERROR"
+    assert "QUERY" in job.find(_u("errorSummary")).findtext(_u("message"))
+
+
+async def test_atomic_resources_are_plain_text(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    for name in ("phase", "executionduration", "destruction", "quote", "owner"):
+        response = await client.get(f"{url}/{name}")
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert (await client.get(url + "/executionduration")).text == "600"
+    assert (await client.get(url + "/destruction")).text.endswith("Z")
+    assert (await client.get(url + "/owner")).text == ""
+
+    assert (await client.post(url + "/executionduration", data={"EXECUTIONDURATION": "30"})).status_code == 303
+    assert (await client.get(url + "/executionduration")).text == "30"
+    job = await _job(client, url)
+    assert job.findtext(_u("executionDuration")) == "30"
+    response = await client.post(url + "/destruction", data={"DESTRUCTION": "2031-01-01T00:00:00Z"})
+    assert response.status_code == 303
+    assert (await client.get(url + "/destruction")).text.startswith("20")
+
+
+async def test_parameter_names_are_case_insensitive(client: httpx.AsyncClient) -> None:
+    url = await _create(client, query=QUERY, phase="RUN", maxrec="2")
+    assert (await _wait_final(client, url)).findtext(_u("phase")) == "COMPLETED"
+    table = parse_single_table(io.BytesIO((await client.get(url + "/results/result")).content)).to_table()
+    assert len(table) == 2
+
+
+async def test_unknown_jobs_and_children_are_404(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    for path in ("/tap/async/nope", "/tap/async/nope/phase", url + "/error", url + "/results/result",
+                 url + "/results/other", url + "/parameters/x"):
+        assert (await client.get(path)).status_code == 404, path
+
+
+async def test_requests_illegal_in_the_phase_are_403(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY, PHASE="RUN")
+    await _wait_final(client, url)
+    assert (await client.post(url + "/parameters", data={"MAXREC": "1"})).status_code == 403
+    assert (await client.post(url, data={"MAXREC": "1"})).status_code == 403  # DALI: never at the job URL
+    assert (await client.post(url + "/phase", data={"PHASE": "RUN"})).status_code == 403
+
+
+async def test_bad_values_are_400(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    assert (await client.post(url + "/phase", data={"PHASE": "FLY"})).status_code == 400
+    assert (await client.post(url + "/executionduration", data={"EXECUTIONDURATION": "x"})).status_code == 400
+    assert (await client.get(url, params={"WAIT": "soon"})).status_code == 400
+    assert (await client.get("/tap/async", params={"LAST": "-2"})).status_code == 400
+
+
+async def test_post_action_delete_redirects_to_the_list(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    response = await client.post(url, data={"ACTION": "DELETE"})
+    assert (response.status_code, response.headers["location"]) == (303, ASYNC)
+    assert (await client.get(url)).status_code == 404
+
+
+async def test_blocking_wait_with_phase_returns_at_once_when_the_phase_differs(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    started = time.monotonic()
+    job = await _job(client, url, WAIT="30", PHASE="EXECUTING")
+    assert job.findtext(_u("phase")) == "PENDING"
+    assert time.monotonic() - started < 1
+
+
+async def test_job_list_is_valid_and_filtered(client: httpx.AsyncClient) -> None:
+    pending = await _create(client, QUERY=QUERY)
+    done = await _create(client, QUERY=QUERY, PHASE="RUN")
+    await _wait_final(client, done)
+    ids = {
+        phase: [r.get("id") for r in assert_valid((await client.get("/tap/async", params={"PHASE": phase})).content,
+                                                   UWS)]
+        for phase in ("PENDING", "COMPLETED")
+    }
+    assert pending.rsplit("/", 1)[1] in ids["PENDING"] and pending.rsplit("/", 1)[1] not in ids["COMPLETED"]
+    assert done.rsplit("/", 1)[1] in ids["COMPLETED"]
