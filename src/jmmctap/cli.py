@@ -80,17 +80,53 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 @_command("ingest-eso")
 def _ingest_eso(args: argparse.Namespace, settings: Settings) -> int:
     from jmmctap.catalogues.eso_ingest import ingest_eso_files
+    from jmmctap.catalogues.obscore_l0 import derive_l0_granules
     from jmmctap.db import migrate
     from jmmctap.db.connect import connect, conninfos
 
     migrate.init_database(settings)
     with connect(conninfos(settings).owner) as conn:
-        report = ingest_eso_files(conn, args.files, args.radius)
+        report = ingest_eso_files(conn, args.files, args.radius, derive_l0=derive_l0_granules)
     for _, reason in report.rejected:
         print(f"jmmctap: rejected {reason}", file=sys.stderr)
     print(f"exposures: {len(report.inserted)} new, {len(report.updated)} updated, {len(report.unchanged)} unchanged;"
           f" {report.new_targets} new targets; {report.l0_granules} L0 granules; {len(report.rejected)} rejected")
     return 1 if report.rejected else 0
+
+
+@_command("ingest-oifits")
+def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.embargo import embargo_for
+    from jmmctap.catalogues.obscore_store import GranuleOptions
+    from jmmctap.catalogues.oifits_ingest import ingest_oifits_files
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+
+    options = GranuleOptions(
+        args.collection, calib_level=args.calib_level, embargo=embargo_for(args.collection_type),
+        access_url_base=args.access_url_base, obs_creator_name=args.creator, bib_reference=args.bibcode,
+        datapi=args.datapi, keywords=args.keywords,
+    )
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        report = ingest_oifits_files(conn, args.files, options)
+    for _, reason in report.rejected:
+        print(f"jmmctap: rejected {reason}", file=sys.stderr)
+    print(f"{len(report.files)} OIFITS files, {len(report.granule_ids)} granules in ivoa.obscore;"
+          f" {len(report.rejected)} rejected")
+    return 1 if report.rejected else 0
+
+
+@_command("load-samples")
+def _load_samples(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.samples import load_samples
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        print(load_samples(conn, settings).summary())
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,6 +153,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="ESO header dump, FITS file (primary header) or ESO archive query table")
     eso.add_argument("--radius", type=float, default=5.0,
                      help="target grouping and JSDC matching radius in arcsec (default 5)")
+
+    oifits = sub.add_parser("ingest-oifits", help="load OIFITS files as ObsCore granules into ivoa.obscore")
+    oifits.add_argument("files", nargs="+", type=Path, metavar="FILE", help="OIFITS file (version 1 or 2)")
+    oifits.add_argument("--collection", required=True, help="obs_collection of the granules")
+    oifits.add_argument("--collection-type", help="OiDB collection type giving the embargo (eso, pionier, chara, suv)")
+    oifits.add_argument("--calib-level", type=int, choices=[1, 2, 3], default=2, help="calib_level (default 2)")
+    oifits.add_argument("--access-url-base", help="URL prefix of the files (access_url = prefix + file name)")
+    oifits.add_argument("--creator", help="obs_creator_name")
+    oifits.add_argument("--bibcode", help="bib_reference")
+    oifits.add_argument("--datapi", help="data PI (default: the header's OBS PI-COI NAME)")
+    oifits.add_argument("--keywords", help="keywords of the submission")
+
+    sub.add_parser("load-samples", help="load the shipped sample data (idempotent)")
     return parser
 
 

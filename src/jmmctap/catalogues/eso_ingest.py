@@ -67,7 +67,7 @@ def ingest_eso_files(
     radius_arcsec
         Radius for grouping exposures into targets and matching JSDC stars.
     derive_l0
-        Optional hook writing the L0 ObsCore granules of the changed exposures.
+        Optional hook writing the L0 ObsCore granules of the exposures read (returns how many changed).
     """
     started = datetime.now(UTC)
     outcome: dict[str, list[str]] = {"inserted": [], "updated": [], "unchanged": []}
@@ -89,7 +89,9 @@ def ingest_eso_files(
                 outcome[upsert_exposure(conn, exposure)].append(exposure.exp_id)
         grouping = group_exposures(conn, radius_arcsec)
         changed = outcome["inserted"] + outcome["updated"]
-        l0 = derive_l0(conn, changed) if derive_l0 and changed else 0
+        # all exposures read, not only the changed ones: a missing L0 granule is written again
+        every = changed + outcome["unchanged"]
+        l0 = derive_l0(conn, every) if derive_l0 and every else 0
         record_ingest(conn, "obsportal.exposures", paths, len(changed), started)
         refresh_row_counts(conn, OBSPORTAL_TABLES)
     return EsoIngestReport(tuple(outcome["inserted"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]),

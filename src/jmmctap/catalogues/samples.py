@@ -1,0 +1,77 @@
+"""Load the sample data shipped in ``ingest/samples/`` (see its README for origins and licences).
+
+``load_samples`` is idempotent: the ESO ingest is differential and OIFITS granules are updated
+in place, so ``make run`` can call it on every start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from jmmctap.catalogues.embargo import embargo_for
+from jmmctap.catalogues.eso_ingest import EsoIngestReport, ingest_eso_files
+from jmmctap.catalogues.obscore_l0 import derive_l0_granules
+from jmmctap.catalogues.obscore_store import GranuleOptions
+from jmmctap.catalogues.oifits_ingest import OifitsIngestReport, ingest_oifits_files
+from jmmctap.errors import ConfigError
+from jmmctap.resources import resource_dir
+from jmmctap.settings import Settings
+
+__all__ = ["SAMPLE_COLLECTIONS", "SamplesReport", "load_samples"]
+
+SAMPLE_COLLECTIONS = {
+    "samples_eso": ("eso", ("MATISSE_*.fits", "AMBER_*.fits")),
+    "samples_pionier": ("pionier", ("2012-03-24_ALL_oiDataCalib.fits", "Achernar_*.fits")),
+}
+"""OIFITS sample collection → (OiDB collection type, file name patterns in ``oifits/``)."""
+
+
+@dataclass(frozen=True)
+class SamplesReport:
+    """What ``load_samples`` did."""
+
+    eso: EsoIngestReport
+    oifits: tuple[OifitsIngestReport, ...]
+
+    def summary(self) -> str:
+        granules = sum(len(r.granule_ids) for r in self.oifits)
+        return (f"samples: {self.eso.exposures} exposures ({len(self.eso.inserted)} new), "
+                f"{self.eso.l0_granules} L0 granules written, {granules} OIFITS granules")
+
+
+def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None,
+                 directory: Path | None = None) -> SamplesReport:
+    """Load the ESO headers and OIFITS samples (owner connection); idempotent.
+
+    Parameters
+    ----------
+    conn
+        Connection of the owner role on an initialised database.
+    settings
+        Service settings; accepted for the ``make run`` hook, no sample option depends on them yet.
+    directory
+        Samples directory (default: the project's ``ingest/samples``).
+
+    Raises
+    ------
+    ConfigError
+        A sample file is missing or rejected (the shipped samples must all load).
+    """
+    root = directory or resource_dir("ingest") / "samples"
+    eso = ingest_eso_files(conn, sorted(p for p in (root / "eso").iterdir() if p.is_file()),
+                           derive_l0=derive_l0_granules)
+    reports = []
+    for collection, (collection_type, patterns) in SAMPLE_COLLECTIONS.items():
+        files = sorted(p for pattern in patterns for p in (root / "oifits").glob(pattern))
+        if not files:
+            raise ConfigError(f"no sample OIFITS file for {collection} in {root / 'oifits'}")
+        options = GranuleOptions(collection, calib_level=2, embargo=embargo_for(collection_type))
+        reports.append(ingest_oifits_files(conn, files, options))
+    rejected = list(eso.rejected) + [r for report in reports for r in report.rejected]
+    if rejected:
+        raise ConfigError("sample files rejected: " + "; ".join(reason for _, reason in rejected))
+    return SamplesReport(eso, tuple(reports))

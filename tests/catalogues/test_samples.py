@@ -1,0 +1,44 @@
+"""The shipped samples load into every table of obsportal and ivoa.obscore, idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from jmmctap.catalogues.samples import load_samples
+from jmmctap.settings import Settings
+
+TABLES = ("obsportal.exposures", "obsportal.baselines", "obsportal.targets", "obsportal.observations",
+          "obsportal.programs", "obsportal.instrument_setups", "obsportal.stations", "ivoa.obscore")
+
+
+def _nrows(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    rows = conn.execute("SELECT table_name, nrows FROM tap_schema.tables WHERE table_name = ANY(%s)",
+                        [list(TABLES)]).fetchall()
+    return {name: count for name, count in rows}
+
+
+def test_samples_fill_every_table_and_reload_without_duplicates(
+        clean_catalogues: psycopg.Connection[Any], settings: Settings) -> None:
+    conn = clean_catalogues
+    first = load_samples(conn, settings)
+    counts = _nrows(conn)
+    assert all(counts[t] > 0 for t in TABLES), counts
+    assert counts["obsportal.exposures"] == 54
+    assert counts["ivoa.obscore"] == 54 + 1 + 1 + 18 + 1
+    assert "54 exposures" in first.summary()
+    second = load_samples(conn, settings)
+    assert _nrows(conn) == counts
+    assert len(second.eso.unchanged) == 54 and second.eso.l0_granules == 0
+    levels = conn.execute("SELECT calib_level, count(*) FROM ivoa.obscore GROUP BY 1 ORDER BY 1").fetchall()
+    assert levels == [(0, 54), (2, 21)]
+
+
+def test_missing_l0_granules_are_written_again(clean_catalogues: psycopg.Connection[Any]) -> None:
+    conn = clean_catalogues
+    load_samples(conn)
+    conn.execute("DELETE FROM ivoa.obscore WHERE calib_level = 0 AND facility_name = 'VLTI' AND obs_id LIKE 'GRAVI%'")
+    report = load_samples(conn)
+    assert report.eso.l0_granules == 2
+    assert conn.execute("SELECT count(*) FROM ivoa.obscore WHERE calib_level = 0").fetchone() == (54,)
