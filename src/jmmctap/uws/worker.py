@@ -59,10 +59,17 @@ class Worker:
 
     async def run(self) -> None:
         """Heartbeat and run jobs until cancelled; jobs executing then end in ERROR (interrupted)."""
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._heartbeat)
-            for _ in range(self.slots):
-                group.start_soon(self._loop)
+        # asyncio tasks, not an anyio group: anyio re-delivers cancellation at every await, which makes
+        # psycopg give up cancelling an in-flight statement and close its pooled connection
+        tasks = [asyncio.create_task(self._heartbeat())] + [
+            asyncio.create_task(self._loop()) for _ in range(self.slots)
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _heartbeat(self) -> None:
         while True:
