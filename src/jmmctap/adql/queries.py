@@ -381,19 +381,14 @@ def _output_sql(output: Output, final: bool) -> str:
 
 
 def _unique_names(outputs: list[Output]) -> list[Output]:
-    """Final column names unique (case-insensitively): later duplicates get ``_2``, ``_3``..."""
-    taken = {o.name.lower() for o in outputs}
-    seen: set[str] = set()
-    result = []
+    """Final column names unique (as ADQL names compare): later duplicates get ``_2``, ``_3``..."""
+    result: list[Output] = []
     for output in outputs:
-        name = output.name
-        if name.lower() in seen:
+        if any(_same_name(output.ident, o.ident) for o in result):
             n = 2
-            while f"{name}_{n}".lower() in taken:
+            while any(_same_name(_ident_for(f"{output.name}_{n}"), o.ident) for o in outputs + result):
                 n += 1
-            name = f"{name}_{n}"
-            taken.add(name.lower())
+            name = f"{output.name}_{n}"
             output = Output(_ident_for(name), name, output.value)
-        seen.add(name.lower())
         result.append(output)
     return result
