@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import anyio
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from jmmctap import formats
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
-from jmmctap.endpoints import status, uws, vosi
+from jmmctap.endpoints import status, tap, uws, vosi
+from jmmctap.errors import JmmctapError
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
 from jmmctap.tapschema.watch import watch_tap_schema
@@ -23,10 +27,29 @@ from jmmctap.vosi import describe_tap_service, read_examples
 
 __all__ = ["create_app"]
 
+log = logging.getLogger(__name__)
+
+_VOTABLE = "application/x-votable+xml"
+
 
 def _setter(app: Starlette, name: str) -> Callable[[object], None]:
     """A callback that replaces ``app.state.<name>`` (state is read per request, so no lock is needed)."""
     return lambda value: setattr(app.state, name, value)
+
+
+async def _render_error(request: Request, exc: Exception) -> Response:
+    """Every jmmctap error becomes a DALI error VOTable with the error's HTTP status (DALI 1.1 §4.2)."""
+    assert isinstance(exc, JmmctapError)
+    if exc.http_status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return Response(formats.write_error(exc.message), status_code=exc.http_status, media_type=_VOTABLE)
+
+
+async def _render_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug: log the traceback, tell the client only that it happened."""
+    log.exception("%s %s crashed", request.method, request.url.path, exc_info=exc)
+    return Response(formats.write_error("internal error of the service; it has been logged"), status_code=500,
+                    media_type=_VOTABLE)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -53,13 +76,17 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/health", status.health, methods=["GET"]),
         Route("/tap/availability", status.availability, methods=["GET"]),
+        Route("/tap/sync", tap.sync, methods=["GET", "POST"]),
         Route("/tap/capabilities", vosi.capabilities, methods=["GET"]),
         Route("/tap/tables", vosi.tables, methods=["GET"]),
         Route("/tap/tables/{table_name:path}", vosi.table, methods=["GET"]),
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes, lifespan=lifespan,
+        exception_handlers={JmmctapError: _render_error, Exception: _render_unexpected},
+    )
     app.state.settings = settings
     # VOSI capabilities from the registries. WIRING POINT: ADQL features/UDFs must come from jmmctap.adql
     # as (type, form, description); that registry does not exist yet, so no optional feature is declared.

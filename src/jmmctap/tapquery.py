@@ -1,0 +1,56 @@
+"""Prepare a TAP query for streaming: ADQL → SQL → running query → writer. Shared by sync and async."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from jmmctap import formats
+from jmmctap.adql import translate
+from jmmctap.dali import TapRequest
+from jmmctap.db.pools import Pools
+from jmmctap.query import QueryStream, Setup, start
+from jmmctap.settings import Settings
+from jmmctap.tapschema import Table, TapSchema
+
+__all__ = ["PreparedQuery", "prepare_query"]
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A query whose first rows are fetched, and the writer that will serialise it."""
+
+    writer: formats.Writer
+    stream: QueryStream
+    info: formats.ResultInfo
+
+
+async def prepare_query(
+    pools: Pools,
+    tap_schema: TapSchema,
+    settings: Settings,
+    request: TapRequest,
+    *,
+    timeout_s: float,
+    extra_tables: Sequence[Table] = (),
+    setup: Setup | None = None,
+    on_connection: Callable[[int], Awaitable[None]] | None = None,
+) -> PreparedQuery:
+    """Validate the format, translate the ADQL and start the query (nothing sent yet).
+
+    Raises
+    ------
+    jmmctap.errors.UsageError
+        Unknown format, invalid ADQL (``AdqlError``), or a query PostgreSQL rejects.
+    jmmctap.errors.ServiceError
+        The database cannot run queries now.
+    """
+    writer = formats.get(request.response_format or formats.DEFAULT)
+    translation = translate(request.query, tap_schema, extra_tables=extra_tables)
+    stream = await start(
+        pools.query, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
+        timeout_s=timeout_s, setup=setup, on_connection=on_connection,
+    )
+    info = formats.ResultInfo(query=request.query, request_time=datetime.now(UTC))
+    return PreparedQuery(writer, stream, info)
