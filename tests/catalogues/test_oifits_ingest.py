@@ -159,3 +159,18 @@ def test_edited_exposure_updates_its_l0_granule(clean_catalogues: psycopg.Connec
     assert report.l0_granules == 1
     modes = [r["instrument_mode"] for r in _rows(conn, "calib_level = 0")]
     assert modes == ["HIGH-COMBINED_SINGLE"]
+
+
+def test_s_region_is_the_polygon_inscribed_in_the_field_of_view(clean_catalogues: psycopg.Connection[Any]) -> None:
+    conn = clean_catalogues
+    ingest_oifits_files(conn, [GRAVITY_FILE], GranuleOptions("fov"))
+    row = conn.execute("""SELECT s_fov, npoints(s_region), degrees(spoint(radians(s_ra), radians(s_dec))
+                                 <-> spoint(radians(v[1]), radians(v[2]))) * 2
+                          FROM ivoa.obscore, jmmctap_adql.polygon_array(s_region) AS v
+                          WHERE instrument_name = 'GRAVITY_SC'""").fetchone()
+    assert row is not None
+    fov, vertices, diameter = row
+    # 2.45 um over the 1.8 m ATs
+    assert fov == pytest.approx(2.4500000108673703e-06 / 1.7999999523162842 * 180 / 3.141592653589793)
+    assert vertices == 16
+    assert diameter == pytest.approx(fov, rel=1e-6)

@@ -24,6 +24,7 @@ __all__ = [
     "OIFITS_MIME_TYPE",
     "PUBLISHER_DID_PREFIX",
     "GranuleOptions",
+    "circle_polygon",
     "granule_values",
     "next_granule_id",
     "upsert_granules",
@@ -64,10 +65,7 @@ _KEY = ("obs_collection", "obs_id", "calib_level", "target_name", "instrument_na
 def _build_upsert() -> sql.Composed:
     names = ("id", "obs_publisher_did", *_KEY, *_UPDATABLE)
     values: list[sql.Composable] = [sql.Placeholder(n) for n in names]
-    # s_region is built from its parameters: a pgSphere circle (centre, radius) in degrees
-    values[names.index("s_region")] = sql.SQL(
-        "CASE WHEN %(s_region)s::double precision IS NULL THEN NULL ELSE scircle(spoint(radians(%(s_ra)s),"
-        " radians(%(s_dec)s)), radians(%(s_region)s::double precision)) END")
+    values[names.index("s_region")] = sql.SQL("%(s_region)s::spoly")
     return sql.SQL(
         "INSERT INTO ivoa.obscore ({columns}) VALUES ({values})"
         " ON CONFLICT (obs_collection, obs_id, calib_level, target_name, instrument_name, night_id)"
@@ -80,6 +78,20 @@ def _build_upsert() -> sql.Composed:
 
 
 _UPSERT = _build_upsert()
+
+
+def circle_polygon(ra_deg: float, dec_deg: float, radius_deg: float, vertices: int = 16) -> str:
+    """pgSphere polygon literal inscribed in a circle of the sky (ADQL regions are pgSphere polygons here)."""
+    lat, lon, radius = math.radians(dec_deg), math.radians(ra_deg), math.radians(radius_deg)
+    points = []
+    for k in range(vertices):
+        bearing = 2 * math.pi * k / vertices
+        vertex_lat = math.asin(math.sin(lat) * math.cos(radius)
+                               + math.cos(lat) * math.sin(radius) * math.cos(bearing))
+        vertex_lon = lon + math.atan2(math.sin(bearing) * math.sin(radius) * math.cos(lat),
+                                      math.cos(radius) - math.sin(lat) * math.sin(vertex_lat))
+        points.append(f"({math.degrees(vertex_lon) % 360!r}d,{math.degrees(vertex_lat)!r}d)")
+    return "{" + ",".join(points) + "}"
 
 
 def next_granule_id(conn: psycopg.Connection[Any]) -> int:
@@ -102,7 +114,8 @@ def granule_values(product: OifitsProduct, granule: Granule, options: GranuleOpt
         "dataproduct_type": "visibility",
         "access_url": options.access_url_base + quote(product.name) if options.access_url_base else None,
         "access_format": OIFITS_MIME_TYPE, "access_estsize": product.size_bytes // 1000,
-        "s_ra": granule.s_ra, "s_dec": granule.s_dec, "s_fov": fov, "s_region": None if fov is None else fov / 2,
+        "s_ra": granule.s_ra, "s_dec": granule.s_dec, "s_fov": fov,
+        "s_region": None if fov is None else circle_polygon(granule.s_ra, granule.s_dec, fov / 2),
         "s_xel1": -1, "s_xel2": -1, "t_min": granule.t_min, "t_max": granule.t_max, "t_exptime": granule.t_exptime,
         "em_min": granule.em_min, "em_max": granule.em_max, "em_res_power": granule.em_res_power,
         "em_xel": granule.nb_channels, "facility_name": granule.facility_name or None,
