@@ -29,7 +29,7 @@ def test_searchcal_groups_are_published(owner_conn: psycopg.Connection[Any], que
         ra = conn.execute("SELECT group_ucd, group_description, member_name, member_kind, role"
                           " FROM tap_schema.column_groups WHERE table_name = %s AND group_name = 'RAJ2000'"
                           " ORDER BY member_kind, member_name", [f"{schema}.eta_tau"]).fetchall()
-        params = conn.execute("SELECT value FROM tap_schema.table_params WHERE table_name = %s"
+        params = conn.execute("SELECT param_value FROM tap_schema.table_params WHERE table_name = %s"
                               " AND name = 'objectName'", [f"{schema}.eta_tau"]).fetchone()
     assert groups == (60,)
     assert ra[0][:2] == ("POS_EQ_RA_MAIN",

@@ -130,7 +130,7 @@ def write_table_metadata(conn: psycopg.Connection[Any], table_name: str, columns
             [(table_name, c.column.name, c.name.original, c.field.id, c.field.ref, c.field.null) for c in columns],
         )
         cur.executemany(
-            "INSERT INTO tap_schema.table_params (table_name, param_index, kind, scope, name, value, datatype,"
+            "INSERT INTO tap_schema.table_params (table_name, param_index, kind, scope, name, param_value, datatype,"
             " arraysize, unit, ucd, utype, xtype, description)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [(table_name, i, p.kind, p.scope, p.name, p.value,
