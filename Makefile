@@ -9,6 +9,7 @@ PYTHON ?= python3
 
 run: system-run venv
 	$(BIN)/jmmctap db init
+	$(BIN)/jmmctap load-samples
 	$(BIN)/jmmctap serve
 
 test: system-test venv
