@@ -64,7 +64,10 @@ async def job_list(request: Request) -> Response:
     """GET the owner's jobs (filters ``PHASE``, ``AFTER``, ``LAST``); POST creates a job."""
     params, files = await dali.read_parameters(request)
     if request.method == "POST":
-        job = await _service(request).create(params, _files(files), _owner(request))
+        try:
+            job = await _service(request).create(params, _files(files), _owner(request))
+        finally:
+            await request.close()  # the spooled upload files
         return _see_other(_job_url(request, job.job_id))
     refs = await _service(request).list_jobs(
         _owner(request), params.get("PHASE", []), _single(params, "AFTER"), _single(params, "LAST")
@@ -170,7 +173,10 @@ async def parameters(request: Request) -> Response:
         found = await service.get(job_id, _owner(request))
         return Response(write_parameters(found, _job_url(request)), media_type=XML_MEDIA_TYPE)
     params, files = await dali.read_parameters(request)
-    await service.add_parameters(job_id, _owner(request), params, _files(files))
+    try:
+        await service.add_parameters(job_id, _owner(request), params, _files(files))
+    finally:
+        await request.close()  # the spooled upload files
     return _see_other(_job_url(request))
 
 
