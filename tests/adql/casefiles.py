@@ -78,8 +78,9 @@ def in_box(ra: float, dec: float, lon: float, lat: float, width: float, height: 
     x, y, z = _vector(ra - lon, dec)
     c, s = math.cos(math.radians(lat)), math.sin(math.radians(lat))
     x, z = x * c + z * s, -x * s + z * c
-    l, b = math.atan2(y, x), math.asin(max(-1.0, min(1.0, z)))
-    return abs(l) <= math.radians(width) / 2 and abs(math.tan(b)) <= math.tan(math.radians(height) / 2) * math.cos(l)
+    lon_, b = math.atan2(y, x), math.asin(max(-1.0, min(1.0, z)))
+    half_height = math.tan(math.radians(height) / 2)
+    return abs(lon_) <= math.radians(width) / 2 and abs(math.tan(b)) <= half_height * math.cos(lon_)
 
 
 def f32(x: float) -> float:

@@ -29,7 +29,7 @@ def test_case_translates_to_the_expected_sql_and_rows(case: Case, adql_tap_schem
                                                       query_conn: psycopg.Connection[Any]) -> None:
     translation = translate(case.fields["ADQL"], adql_tap_schema)
     assert translation.sql == case.fields["SQL"]
-    expected = [tuple(r) for r in eval(case.fields["ROWS"], oracle_namespace(POINTS))]  # noqa: S307 (test oracle)
+    expected = [tuple(r) for r in eval(case.fields["ROWS"], oracle_namespace(POINTS))]  # the case file's Python oracle
     actual = run_as_query_role(query_conn, translation.sql)
     assert expected, "a case must check some rows"
     assert rows_match(expected, actual, ordered=case.fields.get("ORDERED") == "yes"), (expected, actual)
