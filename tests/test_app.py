@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import psycopg
 from asgi_lifespan import LifespanManager
 
 from jmmctap import __version__
@@ -28,6 +31,29 @@ async def test_health_reports_version_and_schema_version(client: httpx.AsyncClie
     assert body["database"]["reachable"] is True
     assert isinstance(body["database"]["schema_version"], int)
     assert body["started_at"]
+
+
+async def test_health_lists_schemas_row_counts_and_last_ingests(
+    client: httpx.AsyncClient, owner_conn: psycopg.Connection[Any]
+) -> None:
+    owner_conn.execute(
+        "INSERT INTO jmmctap.ingest_log (table_name, mode, files, checksums, n_rows, os_user, started_at)"
+        " VALUES ('tap_schema.keys', 'append', '{a.vot,b.vot}', '{x,y}', 42, 'test', now())"
+    )
+    body = (await client.get("/health")).json()
+    schemas = {s["name"]: s for s in body["schemas"]}
+    assert {"tap_schema", "obsportal", "ivoa", "jsdc", "jmdc", "badcal", "spica"} <= set(schemas)
+    keys = next(t for t in schemas["tap_schema"]["tables"] if t["name"] == "tap_schema.keys")
+    assert keys["rows"] == owner_conn.execute("SELECT count(*) FROM tap_schema.keys").fetchone()[0]  # type: ignore[index]
+    last = next(i for i in body["last_ingests"] if i["table"] == "tap_schema.keys")
+    assert (last["files"], last["rows"], last["mode"]) == (2, 42, "append")
+
+
+async def test_health_has_an_html_view(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"Accept": "text/html"})
+    assert response.headers["content-type"].startswith("text/html")
+    assert "tap_schema.columns" in response.text and "reachable" in response.text
+    assert (await client.get("/health?format=json", headers={"Accept": "text/html"})).json()["version"]
 
 
 async def test_availability_is_false_when_the_database_is_gone(settings: Settings) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from jmmctap import __version__
 from jmmctap.db.pools import probe
+from jmmctap.health import collect_health
+from jmmctap.pages import render_health
 from jmmctap.vosi import write_availability
 
 __all__ = ["availability", "health"]
@@ -21,14 +22,11 @@ async def availability(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    """Service health for operators and monitoring."""
-    reachable, version = await probe(request.app.state.pools)
-    return JSONResponse(
-        {
-            "service": "jmmctap",
-            "version": __version__,
-            "started_at": request.app.state.started_at.isoformat(),
-            "database": {"reachable": reachable, "schema_version": version},
-        },
-        status_code=200 if reachable else 503,
-    )
+    """Service health: JSON by default, HTML for browsers (``Accept: text/html``) or ``?format=html``."""
+    state = request.app.state
+    report = await collect_health(state.pools, state.tap_schema, state.started_at)
+    status_code = 200 if report.reachable else 503
+    wanted = request.query_params.get("format", "").lower()
+    if wanted == "html" or (not wanted and "text/html" in request.headers.get("accept", "")):
+        return HTMLResponse(render_health(report), status_code=status_code)
+    return JSONResponse(report.as_json(), status_code=status_code)

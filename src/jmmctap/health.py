@@ -1,0 +1,93 @@
+"""Service health for operators (the ObsPortal health page): database, schemas, row counts, last ingests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import anyio
+import psycopg
+
+from jmmctap import __version__
+from jmmctap.db.pools import Pools, probe
+from jmmctap.tapschema import TapSchema
+
+__all__ = ["Health", "IngestSummary", "SchemaSummary", "collect_health"]
+
+_LAST_INGESTS = """
+SELECT DISTINCT ON (table_name) table_name, finished_at, cardinality(files), n_rows, mode
+FROM jmmctap.ingest_log ORDER BY table_name, finished_at DESC
+"""
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """The last ingest into one table."""
+
+    table: str
+    finished_at: datetime
+    files: int
+    rows: int
+    mode: str
+
+
+@dataclass(frozen=True)
+class SchemaSummary:
+    """A published schema, its tables and their row counts (``tap_schema.tables.nrows``)."""
+
+    name: str
+    description: str | None
+    tables: tuple[tuple[str, int | None], ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(n or 0 for _, n in self.tables)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What ``/health`` reports."""
+
+    version: str
+    started_at: datetime
+    reachable: bool
+    schema_version: int | None
+    schemas: tuple[SchemaSummary, ...]
+    ingests: tuple[IngestSummary, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "service": "jmmctap",
+            "version": self.version,
+            "started_at": self.started_at.isoformat(),
+            "database": {"reachable": self.reachable, "schema_version": self.schema_version},
+            "schemas": [
+                {"name": s.name, "rows": s.rows, "tables": [{"name": t, "rows": n} for t, n in s.tables]}
+                for s in self.schemas
+            ],
+            "last_ingests": [
+                {"table": i.table, "finished_at": i.finished_at.isoformat(), "files": i.files, "rows": i.rows,
+                 "mode": i.mode}
+                for i in self.ingests
+            ],
+        }
+
+
+async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: datetime) -> Health:
+    """Probe the database and summarise the published content (cheap: no table is scanned)."""
+    reachable, version = await probe(pools)
+    ingests: list[IngestSummary] = []
+    if reachable:
+        try:
+            with anyio.fail_after(3):
+                async with pools.owner.connection() as conn:
+                    cursor = await conn.execute(_LAST_INGESTS)
+                    ingests = [IngestSummary(*row) for row in await cursor.fetchall()]
+        except (psycopg.Error, TimeoutError):
+            reachable = False
+    schemas = tuple(
+        SchemaSummary(s.name, s.description, tuple((t.name, t.nrows) for t in tap_schema.schema_tables(s.name)))
+        for s in tap_schema.schemas
+    )
+    return Health(__version__, started_at, reachable, version, schemas, tuple(ingests))
