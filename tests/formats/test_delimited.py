@@ -86,3 +86,12 @@ async def test_tsv_reads_back_with_the_csv_module() -> None:
 async def test_tsv_error_mid_stream_ends_with_one_status_cell() -> None:
     document = await render("tsv", ALL_COLUMNS, ALL_ROWS, fail=ServiceError("oops\tthere"))
     assert document.decode().splitlines()[-1] == "QUERY_STATUS=ERROR: oops\\tthere"
+
+
+async def test_decimals_and_dates_are_written_as_text() -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    columns = [ResultColumn("n", "long"), ResultColumn("x", "double"), ResultColumn("t", "char", "*", xtype="date")]
+    document = await render("csv", columns, [(Decimal("12"), Decimal("1.25"), date(2020, 1, 2))])
+    assert document == b"n,x,t\r\n12,1.25,2020-01-02\r\n"

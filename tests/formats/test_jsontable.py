@@ -44,3 +44,15 @@ async def test_overflow_and_error_are_the_last_keys() -> None:
     assert overflow["status"] == "OVERFLOW"
     error = json.loads(await render("json", ALL_COLUMNS, ALL_ROWS, batch=3, fail=ServiceError("gone")))
     assert (error["status"], error["message"], len(error["data"])) == ("ERROR", "gone", len(ALL_ROWS))
+
+
+async def test_decimals_dates_and_uuids_are_written() -> None:
+    from datetime import date
+    from decimal import Decimal
+    from uuid import UUID
+
+    columns = [ResultColumn("n", "long"), ResultColumn("x", "double"), ResultColumn("t", "char", "*"),
+               ResultColumn("u", "char", "*")]
+    rows = [(Decimal("12"), Decimal("1.25"), date(2020, 1, 2), UUID(int=5)), (None, Decimal("NaN"), None, None)]
+    document = json.loads(await render("json", columns, rows))
+    assert document["data"] == [[12, 1.25, "2020-01-02", str(UUID(int=5))], [None, "NaN", None, None]]

@@ -102,7 +102,7 @@ def _integers(values: Sequence[Any]) -> list[str]:
 def _doubles(values: Sequence[Any]) -> list[str]:
     numbers = np.array(values, dtype=np.float64)  # None becomes NaN
     if np.isfinite(numbers).all():
-        return list(map(str, numbers.tolist()))
+        return list(map(str, values))  # str(float) is the shortest round-trip form; Decimal prints as it is
     return ["" if v is None else format_float(v) for v in values]
 
 

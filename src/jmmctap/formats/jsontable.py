@@ -19,6 +19,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,18 @@ from jmmctap.results import ResultColumn, ResultStream, Row
 __all__ = ["JsonWriter"]
 
 _METADATA = ("datatype", "arraysize", "xtype", "unit", "ucd", "utype", "description")
-_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+
+
+def _other_value(value: Any) -> Any:
+    """JSON for values psycopg may return besides the usual ones (``numeric`` → Decimal, dates, UUIDs)."""
+    if isinstance(value, Decimal):
+        return int(value) if value.is_finite() and value == value.to_integral_value() else _json_float(float(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    return to_text(value)
+
+
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), default=_other_value)
 
 Converter = Callable[[Sequence[Any]], Sequence[Any]] | None
 
@@ -92,9 +104,10 @@ def _json_float(value: float | None) -> float | str | None:
 
 
 def _doubles(values: Sequence[Any]) -> Sequence[Any]:
-    if np.isfinite(np.array(values, dtype=np.float64)).all():
+    numbers = np.array(values, dtype=np.float64)
+    if np.isfinite(numbers).all():
         return values
-    return [_json_float(v) for v in values]
+    return [None if v is None else _json_float(x) for v, x in zip(values, numbers.tolist(), strict=True)]
 
 
 def _floats(values: Sequence[Any]) -> Sequence[Any]:
