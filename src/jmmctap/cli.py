@@ -117,6 +117,18 @@ def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.rejected else 0
 
 
+@_command("worker")
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from jmmctap.db import migrate
+    from jmmctap.uws.process import run_worker_process
+
+    migrate.init_database(settings)  # idempotent; applies pending migrations like `serve`
+    asyncio.run(run_worker_process(settings, args.workers))
+    return 0
+
+
 @_command("load-samples")
 def _load_samples(args: argparse.Namespace, settings: Settings) -> int:
     from jmmctap.catalogues.samples import load_samples
@@ -166,6 +178,9 @@ def _parser() -> argparse.ArgumentParser:
     oifits.add_argument("--keywords", help="keywords of the submission")
 
     sub.add_parser("load-samples", help="load the shipped sample data (idempotent)")
+
+    worker = sub.add_parser("worker", help="run async (UWS) jobs of the shared database, without serving HTTP")
+    worker.add_argument("--workers", type=int, help="concurrent jobs (default $JMMCTAP_ASYNC_WORKERS or 4)")
     return parser
 
 
