@@ -35,7 +35,7 @@ def clean_catalogues(owner_conn: psycopg.Connection[Any]) -> Iterator[psycopg.Co
 
 def _truncate(conn: psycopg.Connection[Any]) -> None:
     tables = ["obsportal.baselines", "obsportal.exposures", "obsportal.targets", "obsportal.observations",
-              "obsportal.programs", "obsportal.instrument_setups", "jsdc.catalog"]
+              "obsportal.programs", "obsportal.instrument_setups", "jsdc.jsdc_v2"]
     if conn.execute("SELECT to_regclass('ivoa.obscore') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
         tables.append("ivoa.obscore")
     names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in tables)

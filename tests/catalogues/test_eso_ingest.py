@@ -129,7 +129,7 @@ def test_grouping_radius_is_configurable(clean_catalogues: psycopg.Connection[An
 
 
 def _add_star(conn: psycopg.Connection[Any], recno: int, name: str, ra: float, dec: float, ldd: float) -> None:
-    conn.execute('INSERT INTO jsdc.catalog (recno, "Name", "RAJ2000", "DEJ2000", "LDD") VALUES (%s, %s, %s, %s, %s)',
+    conn.execute('INSERT INTO jsdc.jsdc_v2 (recno, "Name", "RAJ2000", "DEJ2000", "LDD") VALUES (%s, %s, %s, %s, %s)',
                  [recno, name, ra, dec, ldd])
 
 
@@ -151,6 +151,6 @@ def test_targets_link_to_the_closest_jsdc_star_and_flag_ambiguity(clean_catalogu
     # the query the issue asks for: exposures of stars with LDD > 2 mas, one join chain
     hits = conn.execute("""SELECT e.exp_id FROM obsportal.exposures e
                            JOIN obsportal.targets t ON t.target_id = e.target_id
-                           JOIN jsdc.catalog j ON j.recno = t.jsdc_recno
+                           JOIN jsdc.jsdc_v2 j ON j.recno = t.jsdc_recno
                            WHERE j."LDD" > 2""").fetchall()
     assert hits == [(GRAVITY_EXP_ID,)]

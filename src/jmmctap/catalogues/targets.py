@@ -7,7 +7,7 @@ without a target only), and a target's centre is the mean of its exposures' poin
 depends on the order exposures arrive in (oldest first) only for pointings closer than twice the
 radius to two targets, which is what the radius is chosen to avoid.
 
-Each target is then linked to the closest ``jsdc.catalog`` star within the same radius;
+Each target is then linked to the closest ``jsdc.jsdc_v2`` star within the same radius;
 ``jsdc_match`` is ``ambiguous`` when several stars lie within it (the closest is still linked).
 """
 
@@ -52,7 +52,7 @@ _LINK_JSDC = """
                      degrees(spoint(radians(j."RAJ2000"), radians(j."DEJ2000"))
                              <-> spoint(radians(o.target_ra), radians(o.target_dec))) * 3600 AS separation,
                      count(*) OVER () AS n
-              FROM jsdc.catalog j
+              FROM jsdc.jsdc_v2 j
               WHERE spoint(radians(j."RAJ2000"), radians(j."DEJ2000"))
                     @ scircle(spoint(radians(o.target_ra), radians(o.target_dec)), radians(%(radius)s / 3600.0))
               ORDER BY separation, j.recno
@@ -105,9 +105,9 @@ def group_exposures(conn: psycopg.Connection[Any], radius_arcsec: float = DEFAUL
 def link_targets_to_jsdc(conn: psycopg.Connection[Any], radius_arcsec: float = DEFAULT_RADIUS_ARCSEC) -> int:
     """Link every target to its closest JSDC star within the radius; returns the rows changed.
 
-    Call it again after (re)loading ``jsdc.catalog``. Does nothing while that table does not exist.
+    Call it again after (re)loading ``jsdc.jsdc_v2``. Does nothing while that table does not exist.
     """
-    exists = conn.execute("SELECT to_regclass('jsdc.catalog') IS NOT NULL").fetchone()
+    exists = conn.execute("SELECT to_regclass('jsdc.jsdc_v2') IS NOT NULL").fetchone()
     if not exists or not exists[0]:
         return 0
     return conn.execute(_LINK_JSDC, {"radius": radius_arcsec}).rowcount
