@@ -83,3 +83,10 @@ def test_every_declared_mime_and_alias_resolves_to_its_writer() -> None:
             writer = formats.get(value)
             assert type(writer) is type(declared.writer)
             assert getattr(writer, "serialization", None) is getattr(declared.writer, "serialization", None)
+
+
+def test_formats_unpack_as_writer_mime_aliases_ivo_id() -> None:
+    writer, mime, aliases, ivo_id = formats.all_formats()[1]
+    assert (mime, aliases, ivo_id) == ("application/x-votable+xml;serialization=TABLEDATA", ("votable/td", "tabledata"),
+                                       "ivo://ivoa.net/std/TAPRegExt#output-votable-td")
+    assert writer.media_type == mime

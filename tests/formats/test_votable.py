@@ -168,6 +168,15 @@ async def test_overflow_adds_a_trailing_status_that_pyvo_reads(fmt: str) -> None
 
 
 @pytest.mark.parametrize("fmt", VOTABLES)
+async def test_maxrec_zero_gives_the_fields_and_overflow(fmt: str) -> None:
+    document = await render(fmt, ALL_COLUMNS, [], overflowed=True)
+    assert_valid(document, formats.VOTABLE_NS)
+    with pytest.warns(DALOverflowWarning):
+        results = DALResults(parse(io.BytesIO(document)))
+    assert len(results) == 0 and list(results.fieldnames) == [c.name for c in ALL_COLUMNS]
+
+
+@pytest.mark.parametrize("fmt", VOTABLES)
 async def test_complete_result_has_no_trailing_status(fmt: str) -> None:
     document = await render(fmt, ALL_COLUMNS, ALL_ROWS)
     resource = etree.fromstring(document).find("v:RESOURCE", NS)

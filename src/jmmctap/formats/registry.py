@@ -12,7 +12,8 @@ answered with the format's declared MIME type. Values are case-insensitive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from jmmctap.errors import UsageError
 from jmmctap.formats.binary import BINARY
@@ -33,9 +34,11 @@ _VOTABLE = "application/x-votable+xml"
 _TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt#"
 
 
-@dataclass(frozen=True)
-class OutputFormat:
-    """One declared format: TAPRegExt ``outputFormat`` with ``mime``, ``alias`` values and ``ivo-id``."""
+class OutputFormat(NamedTuple):
+    """One declared format: TAPRegExt ``outputFormat`` with ``mime``, ``alias`` values and ``ivo-id``.
+
+    A named tuple, so callers may unpack ``(writer, mime, aliases, ivo_id)``.
+    """
 
     writer: Writer
     mime: str
