@@ -48,6 +48,9 @@ _TOKEN_NAMES = {
     "__ANON_0": "'||'",
 }
 
+_EXCERPT_WIDTH = 80
+"""Characters of the offending line shown under a syntax error."""
+
 _CURLY_QUOTES = "\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00b4\u0060"
 
 
@@ -155,7 +158,10 @@ def _hint(text: str, exc: UnexpectedInput) -> str:
 def _excerpt(text: str, line: int, column: int) -> str:
     lines = text.splitlines() or [""]
     source = lines[min(line, len(lines)) - 1]
-    return f"  {source}\n  {' ' * (column - 1)}^"
+    start = max(0, column - 1 - _EXCERPT_WIDTH // 2)
+    shown = source[start: start + _EXCERPT_WIDTH]
+    before, after = ("..." if start else ""), ("..." if start + _EXCERPT_WIDTH < len(source) else "")
+    return f"  {before}{shown}{after}\n  {' ' * (len(before) + column - 1 - start)}^"
 
 
 # -- tree to syntax -------------------------------------------------------------------------
