@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from jmmctap import formats
+from jmmctap.adql import features as adql_features
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
 from jmmctap.endpoints import status, tap, uws, vosi
@@ -88,10 +89,13 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={JmmctapError: _render_error, Exception: _render_unexpected},
     )
     app.state.settings = settings
-    # VOSI capabilities from the registries. WIRING POINT: ADQL features/UDFs must come from jmmctap.adql
-    # as (type, form, description); that registry does not exist yet, so no optional feature is declared.
+    # VOSI capabilities from the registries of the output formats and of the ADQL engine's features
     app.state.tap_capabilities = describe_tap_service(
-        settings, [(f.mime, f.aliases, f.ivo_id) for f in formats.all_formats()], language_features=()
+        settings,
+        [(f.mime, f.aliases, f.ivo_id) for f in formats.all_formats()],
+        adql_features.ADQL_VERSIONS,
+        [(kind, form, text) for kind, forms in adql_features.LANGUAGE_FEATURES.items() for form, text in forms]
+        + [(adql_features.UDF_FEATURE_TYPE, form, text) for form, text in adql_features.UDFS],
     )
     app.state.examples = read_examples()
     return app

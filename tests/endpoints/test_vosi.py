@@ -14,6 +14,8 @@ from asgi_lifespan import LifespanManager
 from lxml import etree
 from starlette.applications import Starlette
 
+from jmmctap import formats
+from jmmctap.adql import features
 from jmmctap.app import create_app
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Schema, Table, TapSchema, load_tap_schema
@@ -131,3 +133,16 @@ async def test_examples_drop_when_their_table_disappears(app: Starlette) -> None
 async def test_vosi_resources_answer_only_get(client: httpx.AsyncClient, path: str) -> None:
     assert (await client.post(path)).status_code == 405
 
+
+
+async def test_capabilities_declare_the_formats_and_adql_features_the_service_implements(
+    client: httpx.AsyncClient,
+) -> None:
+    root = assert_valid((await client.get("/tap/capabilities")).content, CAPABILITIES_NS, TR, VS)
+    tap = root.find("capability[@standardID='ivo://ivoa.net/std/TAP']")
+    assert [f.findtext("mime") for f in tap.findall("outputFormat")] == [f.mime for f in formats.all_formats()]
+    declared = {(g.get("type"), f.findtext("form")) for g in tap.iter("languageFeatures") for f in g.iter("feature")}
+    expected = {(kind, form) for kind, forms in features.LANGUAGE_FEATURES.items() for form, _ in forms}
+    expected |= {(features.UDF_FEATURE_TYPE, form) for form, _ in features.UDFS}
+    assert declared == expected
+    assert [v.text for v in tap.findall("language/version")] == [v for v, _ in features.ADQL_VERSIONS]

@@ -15,7 +15,6 @@ from lxml import etree
 from jmmctap.settings import Settings
 
 __all__ = [
-    "ADQL_VERSIONS",
     "CAPABILITIES_NS",
     "TAPREGEXT_NS",
     "VODATASERVICE_NS",
@@ -45,13 +44,6 @@ _NSMAP = {"vosi": CAPABILITIES_NS, "vr": VORESOURCE_NS, "vs": VODATASERVICE_NS, 
 
 TAP_STANDARD_ID = "ivo://ivoa.net/std/TAP"
 """Standard identifier of TAP (the same for 1.0 and 1.1; the interface ``version`` tells them apart)."""
-
-ADQL_VERSIONS: tuple[tuple[str, str], ...] = (
-    ("2.1", "ivo://ivoa.net/std/ADQL#v2.1"),
-    ("2.0", "ivo://ivoa.net/std/ADQL#v2.0"),
-)
-"""(version, ivo-id) of the ADQL versions accepted in ``LANG`` (ADQL-2.0 queries run as 2.1)."""
-
 
 @dataclass(frozen=True)
 class OutputFormat:
@@ -105,6 +97,7 @@ class TapCapabilities:
     """Everything the capabilities document says about the TAP service, except its base URL."""
 
     output_formats: tuple[OutputFormat, ...]
+    adql_versions: tuple[tuple[str, str], ...]
     language_features: tuple[LanguageFeature, ...] = ()
     data_models: tuple[DataModel, ...] = ()
     upload_methods: tuple[str, ...] = ()
@@ -119,6 +112,7 @@ class TapCapabilities:
 def describe_tap_service(
     settings: Settings,
     output_formats: Iterable[tuple[str, Iterable[str], str | None]],
+    adql_versions: Iterable[tuple[str, str]],
     language_features: Iterable[tuple[str, str, str | None]] = (),
     *,
     upload_methods: Iterable[str] = (),
@@ -136,6 +130,8 @@ def describe_tap_service(
         (``query_timeout_s``).
     output_formats
         ``(mime, aliases, ivo_id)`` of every response format.
+    adql_versions
+        ``(version, ivo-id)`` of every ADQL version accepted, newest first.
     language_features
         ``(feature type IVOID, form, description)`` of every optional ADQL feature and UDF.
     upload_methods, upload_limit_bytes, retention_period_s, data_models, others
@@ -144,6 +140,7 @@ def describe_tap_service(
     timeout_s = round(settings.query_timeout_s)
     return TapCapabilities(
         output_formats=tuple(OutputFormat(mime, tuple(aliases), ivo_id) for mime, aliases, ivo_id in output_formats),
+        adql_versions=tuple(adql_versions),
         language_features=tuple(LanguageFeature(kind, form, text) for kind, form, text in language_features),
         data_models=tuple(data_models),
         upload_methods=tuple(upload_methods),
@@ -204,7 +201,7 @@ def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> N
     # TAPRegExt schema order: dataModel*, language+, outputFormat+, uploadMethod*, limits
     for model in service.data_models:
         etree.SubElement(tap, "dataModel", {"ivo-id": model.ivo_id}).text = model.label
-    _add_language(tap, service.language_features)
+    _add_language(tap, service.adql_versions, service.language_features)
     for output in service.output_formats:
         _add_output_format(tap, output)
     for method in service.upload_methods:
@@ -215,10 +212,12 @@ def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> N
     _add_limits(tap, "uploadLimit", service.upload_limit_bytes, "byte")
 
 
-def _add_language(tap: etree._Element, features: tuple[LanguageFeature, ...]) -> None:
+def _add_language(
+    tap: etree._Element, versions: tuple[tuple[str, str], ...], features: tuple[LanguageFeature, ...]
+) -> None:
     language = etree.SubElement(tap, "language")
     etree.SubElement(language, "name").text = "ADQL"
-    for version, ivo_id in ADQL_VERSIONS:
+    for version, ivo_id in versions:
         etree.SubElement(language, "version", {"ivo-id": ivo_id}).text = version
     etree.SubElement(language, "description").text = (
         "ADQL 2.1 (ADQL 2.0 queries are accepted too), translated to PostgreSQL with pgSphere"
