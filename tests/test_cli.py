@@ -93,3 +93,19 @@ def test_second_instance_with_its_own_home_runs_beside_the_first(live_server: st
     finally:
         run_cli("db", "stop", env=env)
         shutil.rmtree(home, ignore_errors=True)
+
+
+
+def test_declaration_of_a_missing_table_is_a_clear_error(settings: Settings, tmp_path: Path) -> None:
+    import psycopg
+
+    from jmmctap.db.connect import conninfos
+    from jmmctap.errors import ConfigError
+    from jmmctap.tapschema.declare import publish_declarations
+
+    (tmp_path / "bad.yaml").write_text("schemas:\n- name: nosuchschema_x\n  tables:\n  - name: nosuchschema_x.t\n"
+                                       "    columns:\n    - {name: c, datatype: int}\n")
+    with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
+        with pytest.raises(ConfigError, match=r"table nosuchschema_x\.t"):
+            publish_declarations(conn, settings.query_role, tmp_path)
+        assert conn.execute("SELECT 1 FROM tap_schema.schemas WHERE schema_name = 'nosuchschema_x'").fetchone() is None

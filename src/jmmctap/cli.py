@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import psycopg
+
 from jmmctap import __version__
 from jmmctap.errors import JmmctapError
 from jmmctap.settings import Settings
@@ -193,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args, settings)
     except JmmctapError as exc:
         print(f"jmmctap: error: {exc.message}", file=sys.stderr)
+        return 1
+    except psycopg.Error as exc:  # anything the commands did not translate: still one line
+        print(f"jmmctap: error: database: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -47,16 +47,31 @@ def read_declarations(directory: Path | None = None) -> list[Declaration]:
 
 
 def publish_declarations(conn: psycopg.Connection[Any], query_role: str, directory: Path | None = None) -> None:
-    """Publish the declared schemas, tables and keys in one transaction, then refresh row counts."""
+    """Publish the declared schemas, tables and keys in one transaction, then refresh row counts.
+
+    Raises
+    ------
+    ConfigError
+        A declaration does not match the database (e.g. a declared table does not exist).
+    """
     declarations = read_declarations(directory)
-    with conn.transaction():
-        for schema, tables, _ in declarations:
-            publish_schema(conn, schema, query_role)
-            for table in tables:
-                publish_table(conn, table, query_role)
-        for _, _, keys in declarations:
-            publish_keys(conn, keys)
-        refresh_row_counts(conn, [t.name for _, tables, _ in declarations for t in tables])
+    current = "schemas"
+    try:
+        with conn.transaction():
+            for schema, tables, _ in declarations:
+                current = f"schema {schema.name}"
+                publish_schema(conn, schema, query_role)
+                for table in tables:
+                    current = f"table {table.name}"
+                    publish_table(conn, table, query_role)
+            current = "keys"
+            for _, _, keys in declarations:
+                publish_keys(conn, keys)
+            refresh_row_counts(conn, [t.name for _, tables, _ in declarations for t in tables])
+    except psycopg.Error as exc:
+        raise ConfigError(
+            f"cannot publish the declared {current} ({directory or 'tap_schema/'}): {exc.diag.message_primary or exc}"
+        ) from None
 
 
 def _parse_schema(raw: dict[str, Any]) -> Declaration:
