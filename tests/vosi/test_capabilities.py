@@ -43,7 +43,9 @@ FEATURES = [
 
 
 def _service(**changes: object) -> TapCapabilities:
-    service = describe_tap_service(Settings(maxrec_default=1234, maxrec_hard=56789, query_timeout_s=30),
+    limits = Settings(maxrec_default=1234, maxrec_hard=56789, execution_duration_s=30, execution_duration_hard_s=300,
+                      destruction_period_s=86400, destruction_period_hard_s=604800)
+    service = describe_tap_service(limits,
                                    FORMATS, VERSIONS, FEATURES)
     return replace(service, **changes)  # type: ignore[arg-type]
 
@@ -93,30 +95,31 @@ def test_output_formats_carry_mime_aliases_and_ivo_id() -> None:
     assert found == [(mime, aliases, ivo_id) for mime, aliases, ivo_id in FORMATS]
 
 
-def test_output_limit_is_maxrec_default_and_hard_in_rows_and_duration_the_query_timeout() -> None:
+def test_limits_are_maxrec_in_rows_and_the_async_duration_and_retention_in_seconds() -> None:
     tap = _tap(_parse(_service()))
     assert [(e.text, e.get("unit")) for e in tap.find("outputLimit")] == [("1234", "row"), ("56789", "row")]
-    assert [(e.tag, e.text) for e in tap.find("executionDuration")] == [("default", "30"), ("hard", "30")]
+    assert [(e.tag, e.text) for e in tap.find("executionDuration")] == [("default", "30"), ("hard", "300")]
+    assert [(e.tag, e.text) for e in tap.find("retentionPeriod")] == [("default", "86400"), ("hard", "604800")]
 
 
-def test_undeclared_uploads_retention_and_data_models_are_left_out() -> None:
+def test_undeclared_uploads_and_data_models_are_left_out() -> None:
     tap = _tap(_parse(_service()))
-    for tag in ("uploadMethod", "uploadLimit", "retentionPeriod", "dataModel"):
+    for tag in ("uploadMethod", "uploadLimit", "dataModel"):
         assert tap.find(tag) is None, tag
 
 
-def test_declared_uploads_retention_and_data_models_appear_in_schema_order() -> None:
+def test_declared_uploads_and_data_models_appear_in_schema_order() -> None:
     service = _service(
         upload_methods=("ivo://ivoa.net/std/TAPRegExt#upload-inline", "ivo://ivoa.net/std/TAPRegExt#upload-http"),
         upload_limit_bytes=Limits(None, 10_000_000),
-        retention_period_s=Limits(86400, 604800),
+        retention_period_s=Limits(3600, None),
         data_models=(DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore 1.1"),),
     )
     tap = _tap(_parse(service))  # the XSD checks the order
     assert tap.find("dataModel").get("ivo-id") == "ivo://ivoa.net/std/ObsCore#core-1.1"
     assert [m.get("ivo-id") for m in tap.findall("uploadMethod")] == list(service.upload_methods)
     assert [(e.tag, e.text, e.get("unit")) for e in tap.find("uploadLimit")] == [("hard", "10000000", "byte")]
-    assert [e.text for e in tap.find("retentionPeriod")] == ["86400", "604800"]
+    assert [(e.tag, e.text) for e in tap.find("retentionPeriod")] == [("default", "3600")]
 
 
 def test_vosi_and_examples_capabilities_point_at_full_urls_under_the_base() -> None:

@@ -117,7 +117,6 @@ def describe_tap_service(
     *,
     upload_methods: Iterable[str] = (),
     upload_limit_bytes: Limits | None = None,
-    retention_period_s: Limits | None = None,
     data_models: Iterable[DataModel] = (),
     others: Iterable[Capability] = (),
 ) -> TapCapabilities:
@@ -126,26 +125,26 @@ def describe_tap_service(
     Parameters
     ----------
     settings
-        Gives ``outputLimit`` (``maxrec_default``/``maxrec_hard`` rows) and ``executionDuration``
-        (``query_timeout_s``).
+        Gives ``outputLimit`` (``maxrec_default``/``maxrec_hard`` rows), and ``executionDuration`` and
+        ``retentionPeriod`` of async jobs (``execution_duration[_hard]_s``, ``destruction_period[_hard]_s``).
     output_formats
         ``(mime, aliases, ivo_id)`` of every response format.
     adql_versions
         ``(version, ivo-id)`` of every ADQL version accepted, newest first.
     language_features
         ``(feature type IVOID, form, description)`` of every optional ADQL feature and UDF.
-    upload_methods, upload_limit_bytes, retention_period_s, data_models, others
-        Declared only once implemented (uploads and async jobs, ObsCore, Simple Cone Search).
+    upload_methods, upload_limit_bytes, data_models, others
+        Declared only once implemented (uploads on sync and async, ObsCore, Simple Cone Search).
     """
-    timeout_s = round(settings.query_timeout_s)
     return TapCapabilities(
         output_formats=tuple(OutputFormat(mime, tuple(aliases), ivo_id) for mime, aliases, ivo_id in output_formats),
         adql_versions=tuple(adql_versions),
         language_features=tuple(LanguageFeature(kind, form, text) for kind, form, text in language_features),
         data_models=tuple(data_models),
         upload_methods=tuple(upload_methods),
-        retention_period_s=retention_period_s,
-        execution_duration_s=Limits(timeout_s, timeout_s),
+        # pyvo waits executionDuration/default for an async job
+        retention_period_s=Limits(settings.destruction_period_s, settings.destruction_period_hard_s),
+        execution_duration_s=Limits(settings.execution_duration_s, settings.execution_duration_hard_s),
         output_limit_rows=Limits(settings.maxrec_default, settings.maxrec_hard),
         upload_limit_bytes=upload_limit_bytes,
         others=tuple(others),
