@@ -25,13 +25,17 @@ async def _run(stream: ListStream) -> list[bytes | Ending]:
 
 async def test_small_batches_are_merged_into_chunks() -> None:
     stream = ListStream(COLUMNS, [(i,) for i in range(CHUNK_ROWS + 10)], batch=100)
-    first = -(-CHUNK_ROWS // 100) * 100  # whole batches until CHUNK_ROWS is reached
-    assert await _run(stream) == [f"{first},".encode(), f"{CHUNK_ROWS + 10 - first},".encode(), Ending("OK")]
+    assert await _run(stream) == [f"{CHUNK_ROWS},".encode(), b"10,", Ending("OK")]
 
 
 async def test_big_batches_are_split() -> None:
     stream = ListStream(COLUMNS, [(i,) for i in range(2 * CHUNK_ROWS + 1)], batch=10 * CHUNK_ROWS)
     assert await _run(stream) == [f"{CHUNK_ROWS},".encode(), f"{CHUNK_ROWS},".encode(), b"1,", Ending("OK")]
+
+
+async def test_leftovers_are_merged_with_the_next_batch() -> None:
+    stream = ListStream(COLUMNS, [(i,) for i in range(3 * CHUNK_ROWS)], batch=CHUNK_ROWS + 1)
+    assert await _run(stream) == [f"{CHUNK_ROWS},".encode()] * 3 + [Ending("OK")]
 
 
 async def test_overflow_is_read_after_the_rows() -> None:

@@ -23,7 +23,7 @@ __all__ = ["CHUNK_ROWS", "Ending", "ResultInfo", "Writer", "encode_stream"]
 _log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 4096
-"""Rows encoded together into one chunk (about 0.5 MiB of BINARY2 for 20 columns); small batches are merged."""
+"""Rows encoded together into one chunk (about 0.5–1 MiB for 20 columns): batches are merged or split to this size."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Writer(Protocol):
 async def encode_stream(
     stream: ResultStream, encode: Callable[[Sequence[Row]], bytes]
 ) -> AsyncGenerator[bytes | Ending, None]:
-    """Encode the rows of ``stream`` in chunks of about ``CHUNK_ROWS`` rows, then yield the :class:`Ending`.
+    """Encode the rows of ``stream`` in chunks of ``CHUNK_ROWS`` rows (the last one shorter), then the :class:`Ending`.
 
     A ``JmmctapError`` raised by the stream (or an encoding failure, turned into ``ServiceError``) ends the
     rows with an ``ERROR`` ending after the rows already received are written. The stream's batch
@@ -76,14 +76,12 @@ async def encode_stream(
     try:
         try:
             async for batch in batches:
-                if not pending and len(batch) >= CHUNK_ROWS:
-                    for start in range(0, len(batch), CHUNK_ROWS):
-                        yield _encode_checked(encode, batch[start : start + CHUNK_ROWS])
-                    continue
                 pending.extend(batch)
                 if len(pending) >= CHUNK_ROWS:
-                    yield _encode_checked(encode, pending)
-                    pending = []
+                    full = len(pending) - len(pending) % CHUNK_ROWS
+                    for start in range(0, full, CHUNK_ROWS):
+                        yield _encode_checked(encode, pending[start : start + CHUNK_ROWS])
+                    del pending[:full]
             if pending:
                 yield _encode_checked(encode, pending)
         except JmmctapError as exc:
