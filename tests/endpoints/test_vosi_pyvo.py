@@ -10,6 +10,7 @@ import pyvo
 from lxml import etree
 
 from jmmctap.settings import Settings
+from jmmctap.vosi import read_examples
 
 
 def test_pyvo_tables_are_the_published_tables_with_their_columns(
@@ -36,3 +37,13 @@ def test_pyvo_examples_are_the_served_queries(live_server: str) -> None:
 def test_pyvo_reads_maxrec_and_hardlimit_from_capabilities(live_server: str, settings: Settings) -> None:
     service = pyvo.dal.TAPService(live_server)
     assert (service.maxrec, service.hardlimit) == (settings.maxrec_default, settings.maxrec_hard)
+
+
+def test_every_served_example_runs(live_server: str) -> None:
+    # TAP_SCHEMA is never empty, so its examples must return rows; catalogue tables may be empty in tests
+    on_tap_schema = {e.query for e in read_examples() if all(t.startswith("tap_schema.") for t in e.tables)}
+    examples = pyvo.dal.TAPService(live_server).examples
+    assert on_tap_schema <= {e["QUERY"] for e in examples}
+    for example in examples:
+        result = example.execute()  # sync; raises unless QUERY_STATUS is OK
+        assert len(result) > 0 or example["QUERY"] not in on_tap_schema, example["QUERY"]
