@@ -67,3 +67,19 @@ def test_errors_on_later_lines_report_their_line(adql_tap_schema: TapSchema) -> 
         translate("SELECT id\nFROM adqltest.points\nWHERE id = = 1", adql_tap_schema)
     assert (info.value.line, info.value.column) == (3, 12)
     assert "  WHERE id = = 1\n             ^" in info.value.message
+
+
+def test_region_columns_declared_as_text_come_out_as_stc_s(adql_tap_schema: TapSchema,
+                                                           owner_conn: psycopg.Connection[Any]) -> None:
+    region = Column("TAP_UPLOAD.r", "s_region", "char", arraysize="*", xtype="adql:REGION")
+    upload = Table("TAP_UPLOAD", "TAP_UPLOAD.r", columns=(region,))
+    translation = translate("SELECT s_region, AREA(s_region) AS a FROM TAP_UPLOAD.r WHERE"
+                            " 1 = INTERSECTS(s_region, CIRCLE(10, 10, 1))", adql_tap_schema, extra_tables=[upload])
+    assert [(c.datatype, c.xtype) for c in translation.columns] == [("char", "adql:REGION"), ("double", None)]
+    with owner_conn.transaction():  # an upload-like table (the query role cannot create one)
+        owner_conn.execute("CREATE TEMPORARY TABLE r (s_region spoly) ON COMMIT DROP")
+        owner_conn.execute("INSERT INTO r VALUES (spoly '{(9d, 9d), (11d, 9d), (11d, 11d)}')")
+        sql = translation.sql.replace('"TAP_UPLOAD"."r"', '"r"')
+        rows = owner_conn.execute(sql).fetchall()
+    assert len(rows) == 1 and rows[0][0].startswith("Polygon ICRS 9")
+    assert [round(float(x), 6) for x in rows[0][0].split()[2:]] == [9, 9, 11, 9, 11, 11]

@@ -36,10 +36,11 @@ def _words(text: str) -> list[str]:
 
 SQL_FUNCTIONS: frozenset[str] = frozenset(_words("""
 abs ceil floor degrees radians exp ln log mod pi power random round trunc sqrt sin cos tan cot asin acos atan
-atan2 lower upper count avg min max sum coalesce string_agg replace spoint scircle long lat area center radius
-jmmctap_adql.point_array jmmctap_adql.circle_array jmmctap_adql.polygon_array jmmctap_adql.lon_deg
-jmmctap_adql.spoly_from_points jmmctap_adql.spoly_centroid jmmctap_adql.box jmmctap_adql.ivo_hasword
-jmmctap_adql.ivo_nocasematch jmmctap_adql.ivo_hashlist_has jmmctap_adql.ivo_interval_overlaps
+atan2 lower upper count avg min max sum coalesce string_agg replace array_to_string spoint scircle long lat
+area center radius jmmctap_adql.point_array jmmctap_adql.circle_array jmmctap_adql.polygon_array
+jmmctap_adql.lon_deg jmmctap_adql.spoly_from_points jmmctap_adql.spoly_centroid jmmctap_adql.box
+jmmctap_adql.ivo_hasword jmmctap_adql.ivo_nocasematch jmmctap_adql.ivo_hashlist_has
+jmmctap_adql.ivo_interval_overlaps
 """))
 """Every PostgreSQL function (bare or schema-qualified) the translator may emit."""
 

@@ -11,7 +11,7 @@ from jmmctap.adql.expressions import ExpressionCompiler
 from jmmctap.adql.functions import UDF_SCHEMA
 from jmmctap.adql.scope import Relation, RelColumn, Scope, did_you_mean, error_at
 from jmmctap.adql.sqltext import quote_identifier as q
-from jmmctap.adql.types import Kind, Value, column_meta, kind_of_column, result_column
+from jmmctap.adql.types import Kind, Value, column_meta, is_region_column, kind_of_column, result_column
 from jmmctap.errors import AdqlError
 from jmmctap.results import ResultColumn
 from jmmctap.tapschema import Identifier, Table, TapSchema
@@ -220,12 +220,15 @@ class QueryCompiler(ExpressionCompiler):
 
     def _group_term(self, expr: s.Expr, outputs: list[Output]) -> str:
         try:
-            return self.value(expr).sql
+            value = self.value(expr)
         except AdqlError:
             reference = self._output_reference(expr, outputs) if isinstance(expr, s.ColumnRef) else None
             if reference is None:
                 raise
             return reference
+        if value.kind.geometry:  # pgsphere types have no equality operator PostgreSQL can group with
+            raise error_at(f"cannot GROUP BY a {value.kind.value}; group by its coordinates", expr.line, expr.column)
+        return value.sql
 
     def _order_term(self, item: s.OrderItem, outputs: list[Output]) -> str:
         term = self._output_reference(item.expr, outputs)
@@ -374,9 +377,12 @@ def _column_output(column: RelColumn) -> Output:
 
 
 def _output_sql(output: Output, final: bool) -> str:
-    sql = output.value.sql
-    if final and output.value.kind in _GEOMETRY_OUTPUT:
-        sql = f"{UDF_SCHEMA}.{_GEOMETRY_OUTPUT[output.value.kind]}({sql})"
+    value = output.value
+    sql = value.sql
+    if final and value.kind in _GEOMETRY_OUTPUT:
+        sql = f"{UDF_SCHEMA}.{_GEOMETRY_OUTPUT[value.kind]}({sql})"
+        if is_region_column(value):  # declared char/adql:REGION in TAP_SCHEMA (TAP 1.0 style): STC-S text
+            sql = f"('Polygon ICRS ' || array_to_string({sql}, ' '))"
     return f"{sql} AS {q(output.name)}"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from jmmctap.results import ResultColumn
 from jmmctap.tapschema import Column
 
-__all__ = ["Kind", "Value", "column_meta", "kind_of_column", "result_column", "widen"]
+__all__ = ["Kind", "Value", "column_meta", "is_region_column", "kind_of_column", "result_column", "widen"]
 
 
 class Kind(enum.Enum):
@@ -138,9 +138,18 @@ _KIND_FIELD: dict[Kind, tuple[str, str | None, str | None]] = {
 }
 
 
+def is_region_column(value: Value) -> bool:
+    """A polygon column declared ``char``/``adql:REGION`` (ObsCore s_region): output as STC-S text."""
+    meta = value.meta
+    return (value.exact and value.kind is Kind.POLYGON and meta is not None and meta.datatype == "char"
+            and (meta.xtype or "").lower() in ("adql:region", "region"))
+
+
 def result_column(name: str, value: Value) -> ResultColumn:
     """The FIELD of an output column: TAP_SCHEMA metadata for a plain column, else from the kind."""
     meta = value.meta
+    if meta is not None and is_region_column(value):
+        return replace(meta, name=name)
     if meta is not None and value.exact and value.kind not in _GEOMETRY_OR_TIME:
         return replace(meta, name=name)
     datatype, arraysize, xtype = _KIND_FIELD.get(value.kind, ("char", "*", None))
