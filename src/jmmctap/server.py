@@ -7,6 +7,7 @@ import socket
 
 import uvicorn
 
+from jmmctap import __version__
 from jmmctap.app import create_app
 from jmmctap.db.migrate import ensure_running, init_database
 from jmmctap.errors import ConfigError
@@ -46,5 +47,6 @@ def serve(settings: Settings) -> None:
     config = uvicorn.Config(
         create_app(settings), log_level="info", access_log=False, lifespan="on",
         timeout_graceful_shutdown=5, server_header=False,
+        headers=[("server", f"jmmctap/{__version__}")],  # taplint W-CAP-SVR0 wants a software id
     )
     uvicorn.Server(config).run(sockets=[sock])
