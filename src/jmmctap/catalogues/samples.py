@@ -1,17 +1,20 @@
 """Load the sample data shipped in ``ingest/samples/`` (see its README for origins and licences).
 
-``load_samples`` is idempotent: the ESO ingest is differential and OIFITS granules are updated
-in place, so ``make run`` can call it on every start.
+``load_samples`` is idempotent: the catalogue samples (JSDC, JMDC, BadCal, SPICA) are upserted or
+re-ingested only when changed, the ESO ingest is differential and OIFITS granules are updated in
+place, so ``make run`` can call it on every start. JSDC is loaded first so that the exposures'
+targets link to its stars.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from jmmctap.catalogues.catalogue_samples import load_catalogue_samples
 from jmmctap.catalogues.embargo import embargo_for
 from jmmctap.catalogues.eso_ingest import EsoIngestReport, ingest_eso_files
 from jmmctap.catalogues.obscore_l0 import derive_l0_granules
@@ -36,11 +39,14 @@ class SamplesReport:
 
     eso: EsoIngestReport
     oifits: tuple[OifitsIngestReport, ...]
+    catalogues: dict[str, int] = field(default_factory=dict)
+    """Rows of each catalogue sample table (JSDC, JMDC, BadCal, SPICA) after loading."""
 
     def summary(self) -> str:
         granules = sum(len(r.granule_ids) for r in self.oifits)
+        tables = "".join(f", {rows} rows in {table}" for table, rows in self.catalogues.items())
         return (f"samples: {self.eso.exposures} exposures ({len(self.eso.inserted)} new), "
-                f"{self.eso.l0_granules} L0 granules written, {granules} OIFITS granules")
+                f"{self.eso.l0_granules} L0 granules written, {granules} OIFITS granules{tables}")
 
 
 def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None,
@@ -52,7 +58,7 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     conn
         Connection of the owner role on an initialised database.
     settings
-        Service settings; accepted for the ``make run`` hook, no sample option depends on them yet.
+        Service settings (the query role granted the ingested sample tables); default settings if None.
     directory
         Samples directory (default: the project's ``ingest/samples``).
 
@@ -62,6 +68,7 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
         A sample file is missing or rejected (the shipped samples must all load).
     """
     root = directory or resource_dir("ingest") / "samples"
+    catalogues = load_catalogue_samples(conn, root, (settings or Settings()).query_role)
     eso = ingest_eso_files(conn, sorted(p for p in (root / "eso").iterdir() if p.is_file()),
                            derive_l0=derive_l0_granules)
     reports = []
@@ -74,4 +81,4 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     rejected = list(eso.rejected) + [r for report in reports for r in report.rejected]
     if rejected:
         raise ConfigError("sample files rejected: " + "; ".join(reason for _, reason in rejected))
-    return SamplesReport(eso, tuple(reports))
+    return SamplesReport(eso, tuple(reports), catalogues)
