@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jmmctap import formats
+from jmmctap import formats, scs
 from jmmctap.adql import features as adql_features
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
+from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError
 from jmmctap.settings import Settings
@@ -25,6 +26,7 @@ from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.uws.execute import JobExecutor
 from jmmctap.uws.runtime import start_uws
 from jmmctap.vosi import describe_tap_service, read_examples
+from jmmctap.vosi.capabilities import Capability, DataModel
 
 __all__ = ["create_app"]
 
@@ -83,6 +85,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/tap/tables/{table_name:path}", vosi.table, methods=["GET"]),
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
+        Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan,
@@ -96,6 +99,8 @@ def create_app(settings: Settings) -> Starlette:
         adql_features.ADQL_VERSIONS,
         [(kind, form, text) for kind, forms in adql_features.LANGUAGE_FEATURES.items() for form, text in forms]
         + [(adql_features.UDF_FEATURE_TYPE, form, text) for form, text in adql_features.UDFS],
+        data_models=[DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")],
+        others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
     )
     app.state.examples = read_examples()
     return app

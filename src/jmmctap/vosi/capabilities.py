@@ -90,6 +90,9 @@ class Capability:
     standard_id: str
     access_url: str
     interface: str = "vs:ParamHTTP"
+    use: str = "full"
+    """``accessURL/@use``; SCS wants ``base``. An ``access_url`` starting with ``/`` is relative to the
+    service root (the TAP base URL without ``/tap``), resolved per request."""
 
 
 @dataclass(frozen=True)
@@ -181,16 +184,19 @@ def write_capabilities(service: TapCapabilities, base_url: str) -> bytes:
     root = etree.Element(f"{{{CAPABILITIES_NS}}}capabilities", nsmap=_NSMAP)
     _add_tap(root, service, base_url)
     for capability in (*vosi_capabilities(base_url, service.examples), *service.others):
-        _add_capability(root, capability)
+        _add_capability(root, capability, base_url)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)  # type: ignore[no-any-return]
 
 
-def _add_capability(root: etree._Element, capability: Capability) -> None:
+def _add_capability(root: etree._Element, capability: Capability, base_url: str) -> None:
     element = etree.SubElement(root, "capability", standardID=capability.standard_id)
     interface = etree.SubElement(element, "interface", {_XSI_TYPE: capability.interface})
     if capability.interface == "vs:ParamHTTP":
         interface.set("role", "std")
-    etree.SubElement(interface, "accessURL", use="full").text = capability.access_url
+    url = capability.access_url
+    if url.startswith("/"):
+        url = base_url.removesuffix("/tap") + url
+    etree.SubElement(interface, "accessURL", use=capability.use).text = url
 
 
 def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> None:
