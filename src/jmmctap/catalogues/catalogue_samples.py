@@ -116,7 +116,8 @@ def _unchanged(conn: psycopg.Connection[Any], table: str, paths: list[Path]) -> 
         return False
     last = conn.execute("SELECT checksums FROM jmmctap.ingest_log WHERE table_name = %s ORDER BY id DESC LIMIT 1",
                         [table]).fetchone()
-    return last is not None and list(last[0]) == [file_checksum(p) for p in paths]
+    # the ingester logs "sha256:<hex>", record_ingest the bare hex
+    return last is not None and [c.removeprefix("sha256:") for c in last[0]] == [file_checksum(p) for p in paths]
 
 
 def _describe_columns(conn: psycopg.Connection[Any], table: str, path: Path) -> None:
