@@ -86,15 +86,32 @@ def check_append_columns(conn: psycopg.Connection[Any], schema: str, table: str,
         raise IngestError(f"cannot append: the columns differ from {schema}.{table} ({detail})", file=file)
 
 
+_BINARY_COPY_TYPES = frozenset(
+    base + suffix
+    for base in ("smallint", "integer", "bigint", "real", "double precision", "boolean", "text")
+    for suffix in ("", "[]")
+)
+"""Column types whose Python values psycopg dumps in binary: binary COPY spares formatting every value
+as text in Python and parsing it again in PostgreSQL (about a third of an ingest's time)."""
+
+
 def copy_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[MappedColumn],
-              rows: Iterable[Row], file: str) -> None:
-    """COPY rows into the table; a value PostgreSQL rejects becomes an IngestError naming row and column."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(c.name.db) for c in columns)
+              rows: Iterable[Row], file: str, *, typed: bool = False) -> None:
+    """COPY rows into the table; a value PostgreSQL rejects becomes an IngestError naming row and column.
+
+    ``typed``: the rows hold Python values of the columns' types (BINARY/BINARY2 sources), not text
+    for PostgreSQL to parse, so binary COPY can be used when every column type allows it.
+    """
+    binary = typed and bool(columns) and all(c.pg_type in _BINARY_COPY_TYPES for c in columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(c.name.db) for c in columns),
+        sql.SQL(" (FORMAT BINARY)" if binary else ""),
     ) if columns else sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(schema, table))
     by_db = {c.name.db: c.field.name for c in columns}
     try:
         with conn.cursor() as cur, cur.copy(statement) as copy:
+            if binary:
+                copy.set_types([c.pg_type for c in columns])
             for row in rows:
                 copy.write_row(row)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:

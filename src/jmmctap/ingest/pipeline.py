@@ -182,7 +182,8 @@ def _load(conn: psycopg.Connection[Any], sources: list[TableSource], target: Tar
         transform = positions.row_transform
         if transform is not None:
             rows = (transform(r) for r in rows)
-        loader.copy_rows(conn, target.db_schema, into, positions.columns, rows, str(source.spec.file))
+        loader.copy_rows(conn, target.db_schema, into, positions.columns, rows, str(source.spec.file),
+                         typed=source.spec.serialization in ("BINARY", "BINARY2"))
         counter.done()
         total += counter.rows
     if mode != "append":
