@@ -174,8 +174,10 @@ def cone_adql(catalogue: ConeCatalogue, request: ConeRequest, tap_schema: TapSch
         items += catalogue.default_columns
     if request.verb == 3:
         items += _remaining_columns(catalogue, tap_schema, items)
-    return (f"SELECT {', '.join(items)} FROM {catalogue.from_clause}"
-            f" WHERE 1 = CONTAINS({position}, CIRCLE('ICRS', {request.ra!r}, {request.dec!r}, {request.sr!r}))"
+    # SR=0 is the SCS metadata query: full metadata, no row (not even a star exactly at the centre)
+    where = ("1 = 0" if request.sr == 0 else
+             f"1 = CONTAINS({position}, CIRCLE('ICRS', {request.ra!r}, {request.dec!r}, {request.sr!r}))")
+    return (f"SELECT {', '.join(items)} FROM {catalogue.from_clause} WHERE {where}"
             + (f" ORDER BY dist, {catalogue.id_name}" if request.verb >= 2 else f" ORDER BY {catalogue.id_name}"))
 
 
