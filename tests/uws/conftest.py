@@ -1,29 +1,59 @@
-"""UWS fixtures: the owner pool, a clean ``uws.job`` table per test, a store and a service on the test database."""
+"""UWS fixtures: a private cluster for the store and service tests, a store, a job runtime.
+
+The session's live server runs job workers and a sweeper on the shared test database: it would claim
+the QUEUED jobs and fail the EXECUTING ones that these tests create by hand. So the store, service and
+kill tests use their own cluster (``uws_settings``), where nothing else runs; the HTTP tests use the
+shared database, where several processes running jobs is the normal case.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.db.cluster import EmbeddedCluster
 from jmmctap.db.connect import conninfos
+from jmmctap.db.migrate import init_database
 from jmmctap.db.pools import open_pools
 from jmmctap.settings import Settings
 from jmmctap.uws.models import ExecutionPhase, Job, Parameter
 from jmmctap.uws.runtime import UwsRuntime, start_uws
 from jmmctap.uws.service import new_job_id
 from jmmctap.uws.store import JobStore
+from tests.conftest import FAST_CLUSTER_OPTIONS, free_port
+from tests.support.testdata import create_testdata
 
 
 @pytest.fixture(scope="session")
-async def owner_pool(settings: Settings) -> AsyncIterator[AsyncConnectionPool[Any]]:
+def uws_settings() -> Iterator[Settings]:
+    """Settings of a private cluster with every migration and the test tables, used by UWS tests only."""
+    home = Path(tempfile.mkdtemp(prefix="jmmctap-uws-test-"))
+    private = Settings(home=home, port=free_port())
+    cluster = EmbeddedCluster.from_settings(private)
+    cluster.start(FAST_CLUSTER_OPTIONS)
+    try:
+        init_database(private)
+        with psycopg.connect(conninfos(private).owner, autocommit=True) as conn:
+            create_testdata(conn, private.query_role)
+        yield private
+    finally:
+        cluster.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def owner_pool(uws_settings: Settings) -> AsyncIterator[AsyncConnectionPool[Any]]:
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        conninfos(settings).owner, min_size=1, max_size=6, kwargs={"autocommit": True}, open=False
+        conninfos(uws_settings).owner, min_size=1, max_size=6, kwargs={"autocommit": True}, open=False
     )
     await pool.open(wait=True)
     yield pool
@@ -55,9 +85,9 @@ def results_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def runtime(settings: Settings, store: JobStore, results_dir: Path) -> AsyncIterator[UwsRuntime]:
+async def runtime(uws_settings: Settings, store: JobStore, results_dir: Path) -> AsyncIterator[UwsRuntime]:
     """The UWS machinery of a process that runs no jobs (listener, service, sweeper) on fresh pools."""
-    configured = replace(settings, results_dir=results_dir)
+    configured = replace(uws_settings, results_dir=results_dir)
     pools = await open_pools(configured)
     try:
         async with start_uws(pools, configured, None, 0) as uws:

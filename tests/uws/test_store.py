@@ -142,20 +142,21 @@ async def test_abort_reports_the_backend_to_cancel(store: JobStore) -> None:
     assert not await store.complete(job.job_id, 5, JobResult("text/csv", 1))
 
 
-async def test_delete_forgets_the_job_and_its_parameters(store: JobStore, owner_conn: psycopg.Connection[Any]) -> None:
+async def test_delete_forgets_the_job_and_its_parameters(store: JobStore, owner_pool: AsyncConnectionPool[Any]) -> None:
     job = make_job(parameters=(Parameter("QUERY", "q"),))
     await store.insert(job, [("t", 3)])
     stopped = await store.delete(job.job_id)
     assert stopped is not None and stopped.previous == PENDING
     assert await store.get(job.job_id) is None
     assert await store.delete(job.job_id) is None
-    count = owner_conn.execute("SELECT count(*) FROM uws.parameter WHERE job_id = %s", [job.job_id]).fetchone()
-    assert count == (0,)
+    async with owner_pool.connection() as conn:
+        cursor = await conn.execute("SELECT count(*) FROM uws.parameter WHERE job_id = %s", [job.job_id])
+        assert await cursor.fetchone() == (0,)
 
 
-async def test_phase_changes_are_notified(store: JobStore, settings: Settings) -> None:
+async def test_phase_changes_are_notified(store: JobStore, uws_settings: Settings) -> None:
     job = make_job()
-    async with _listening(settings) as received:
+    async with _listening(uws_settings) as received:
         await store.insert(job)
         await store.queue(job.job_id)
         await store.delete(job.job_id)
@@ -167,13 +168,13 @@ async def test_phase_changes_are_notified(store: JobStore, settings: Settings) -
                         (CHANNEL_QUEUE, job.job_id), (CHANNEL_JOB, f"{job.job_id} DELETED")]
 
 
-async def test_jobs_of_a_dead_worker_become_errors(store: JobStore, settings: Settings) -> None:
+async def test_jobs_of_a_dead_worker_become_errors(store: JobStore, uws_settings: Settings) -> None:
     alive_id = await store.register_worker("test", 1)
     dead_id = await store.register_worker("test", 2)
     alive_job, dead_job = make_job(QUEUED), make_job(QUEUED)
     await store.insert(alive_job)
     await store.insert(dead_job)
-    async with _listening(settings, worker_id=alive_id):
+    async with _listening(uws_settings, worker_id=alive_id):
         await store.claim(alive_id)
         await store.claim(dead_id)  # nobody holds dead_id's lock
         failed = await store.fail_orphans("worker died", stale_after_s=60)
@@ -192,11 +193,11 @@ async def test_jobs_of_a_dead_worker_become_errors(store: JobStore, settings: Se
 
 
 async def test_stale_heartbeat_is_a_dead_worker(store: JobStore, owner_pool: AsyncConnectionPool[Any],
-                                                settings: Settings) -> None:
+                                                uws_settings: Settings) -> None:
     worker_id = await store.register_worker("test", 3)
     job = make_job(QUEUED)
     await store.insert(job)
-    async with _listening(settings, worker_id=worker_id):
+    async with _listening(uws_settings, worker_id=worker_id):
         await store.claim(worker_id)
         async with owner_pool.connection() as conn:
             await conn.execute("UPDATE uws.worker SET heartbeat = now() - interval '2 minutes' WHERE worker_id = %s",
