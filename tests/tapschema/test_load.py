@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from jmmctap.tapschema import load_tap_schema
 from jmmctap.tapschema.publish import size_from_arraysize
@@ -59,3 +61,23 @@ def test_arraysize_and_size_rules() -> None:
     assert [size_from_arraysize(a) for a in (None, "*", "64*", "12", "2x3", "3x*")] == [
         None, None, 64, 12, None, None,
     ]
+
+
+def test_a_comma_in_an_unquoted_description_is_refused(tmp_path: Path) -> None:
+    from jmmctap.errors import ConfigError
+    from jmmctap.tapschema.declare import read_declarations
+
+    (tmp_path / "x.yaml").write_text(
+        "schemas:\n- name: s\n  tables:\n  - name: s.t\n    columns:\n"
+        "    - {name: ra, datatype: double, description: Right ascension (RA, J2000), unit: deg}\n"
+    )
+    with pytest.raises(ConfigError, match="J2000"):
+        read_declarations(tmp_path)
+
+
+def test_declared_descriptions_are_complete() -> None:
+    from jmmctap.tapschema.declare import read_declarations
+
+    columns = [c for _, tables, _ in read_declarations() for t in tables for c in t.columns]
+    assert columns
+    assert all((c.description or "").count("(") == (c.description or "").count(")") for c in columns)

@@ -74,10 +74,29 @@ def publish_declarations(conn: psycopg.Connection[Any], query_role: str, directo
         ) from None
 
 
+_SCHEMA_KEYS = frozenset({"name", "description", "utype", "index", "tables", "keys"})
+_TABLE_KEYS = frozenset({"name", "description", "utype", "index", "type", "columns"})
+_COLUMN_KEYS = frozenset({"name", "datatype", "arraysize", "xtype", "description", "utype", "unit", "ucd",
+                          "indexed", "principal", "std"})
+_KEY_KEYS = frozenset({"id", "from", "target", "columns", "description"})
+
+
+def _check_keys(raw: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    """Unknown keys are errors: in YAML flow style an unquoted comma in a description silently starts
+    a new key and cuts the description short."""
+    unknown = set(raw) - allowed
+    if unknown:
+        raise KeyError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (quote text with commas)")
+
+
 def _parse_schema(raw: dict[str, Any]) -> Declaration:
+    _check_keys(raw, _SCHEMA_KEYS, f"schema {raw.get('name')}")
     schema = Schema(raw["name"], raw.get("description"), raw.get("utype"), raw.get("index"))
     tables = []
     for t_index, t in enumerate(raw.get("tables", [])):
+        _check_keys(t, _TABLE_KEYS, f"table {t.get('name')}")
+        for c in t.get("columns", []):
+            _check_keys(c, _COLUMN_KEYS, f"column {t.get('name')}.{c.get('name')}")
         columns = tuple(
             Column(
                 table_name=t["name"], name=c["name"], datatype=c["datatype"],
@@ -93,6 +112,8 @@ def _parse_schema(raw: dict[str, Any]) -> Declaration:
             description=t.get("description"), utype=t.get("utype"),
             table_index=t.get("index", t_index), columns=columns,
         ))
+    for k in raw.get("keys", []):
+        _check_keys(k, _KEY_KEYS, f"key {k.get('id')}")
     keys = [
         Key(k["id"], k["from"], k["target"], tuple((f, g) for f, g in k["columns"]), k.get("description"))
         for k in raw.get("keys", [])
