@@ -167,3 +167,14 @@ async def test_wait_on_a_deleted_job_is_not_found(runtime: UwsRuntime) -> None:
 def test_instants_without_zone_are_utc() -> None:
     assert parse_instant("2030-01-01T00:00:00") == datetime(2030, 1, 1, tzinfo=UTC)
     assert parse_instant("2030-01-01T02:00:00+02:00") == datetime(2030, 1, 1, tzinfo=UTC)
+
+
+async def test_posted_parameters_replace_single_values_and_accumulate_uploads(runtime: UwsRuntime) -> None:
+    service = _service(runtime)
+    job = await service.create({**QUERY, "RUNID": ["one"], "UPLOAD": ["a,param:a"]}, {}, None)
+    await service.add_parameters(job.job_id, None, {"RUNID": ["two"], "MAXREC": ["5"], "UPLOAD": ["b,param:b"]}, {})
+    await service.add_parameters(job.job_id, None, {"MAXREC": ["7"]}, {})
+    stored = await service.get(job.job_id, None)
+    assert stored.run_id == "two"
+    assert stored.parameter_map() == {"LANG": ["ADQL"], "QUERY": ["SELECT 1"], "UPLOAD": ["a,param:a", "b,param:b"],
+                                      "RUNID": ["two"], "MAXREC": ["7"]}

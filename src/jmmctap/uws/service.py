@@ -31,13 +31,16 @@ from jmmctap.uws.models import (
 )
 from jmmctap.uws.store import JobStore, Stopped
 
-__all__ = ["CONTROL_PARAMETERS", "WAIT_CAP_S", "JobService", "new_job_id", "parse_instant"]
+__all__ = ["CONTROL_PARAMETERS", "MULTI_VALUED_PARAMETERS", "WAIT_CAP_S", "JobService", "new_job_id", "parse_instant"]
 
 WAIT_CAP_S = 60.0
 """Longest blocking WAIT, in seconds, also for ``WAIT=-1`` (UWS §2.2.1.2: return before proxy timeouts)."""
 
 CONTROL_PARAMETERS = frozenset({"PHASE", "EXECUTIONDURATION", "DESTRUCTION", "ACTION"})
 """UWS parameters that control the job at creation rather than being job parameters (UWS §2.2.3.1)."""
+
+MULTI_VALUED_PARAMETERS = frozenset({"UPLOAD"})
+"""Parameters whose values accumulate across POSTs; a new value of any other one replaces the old."""
 
 _JOB_ID_BYTES = 16
 
@@ -191,7 +194,10 @@ class JobService:
     async def add_parameters(
         self, job_id: str, owner_id: str | None, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO]
     ) -> None:
-        """Append parameters to a PENDING job (TAP §5.1.2: they accumulate).
+        """Add parameters to a PENDING job: UPLOADs accumulate (TAP §5.1.2), other names take the new value.
+
+        Replacing single-valued parameters is what taplint (E-UWS-PADU/PAMM) and clients expect of a
+        second ``RUNID`` or ``MAXREC``; only UPLOAD is multi-valued (DALI 1.1 §3.4.5).
 
         Raises
         ------
@@ -202,7 +208,9 @@ class JobService:
         if job.phase != ExecutionPhase.PENDING:
             raise JobStateError(f"parameters can only be changed while the job is PENDING (it is {job.phase.value})")
         sizes = await self._save_uploads(job_id, uploads)
-        phase = await self.store.add_parameters(job_id, _job_parameters(params), sizes)
+        added = _job_parameters(params)
+        replaced = sorted({p.name for p in added} - MULTI_VALUED_PARAMETERS)
+        phase = await self.store.add_parameters(job_id, added, sizes, replace=replaced)
         if phase is None:
             raise NotFoundError(f"no job {job_id!r}")
         if phase != ExecutionPhase.PENDING:

@@ -134,9 +134,13 @@ class JobStore:
         return [JobRef(r[0], ExecutionPhase(r[1]), r[2], r[3], r[4]) for r in rows]
 
     async def add_parameters(
-        self, job_id: str, parameters: Sequence[Parameter], upload_sizes: Sequence[tuple[str, int]] = ()
+        self, job_id: str, parameters: Sequence[Parameter], upload_sizes: Sequence[tuple[str, int]] = (),
+        replace: Sequence[str] = (),
     ) -> ExecutionPhase | None:
-        """Append parameters if the job is PENDING; return the phase found (None: no such job)."""
+        """Add parameters if the job is PENDING; return the phase found (None: no such job).
+
+        The earlier values of the ``replace`` names are dropped first; a new ``RUNID`` becomes the runId.
+        """
         async with self._pool.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT phase, (SELECT coalesce(max(position), -1) + 1 FROM uws.parameter p"
@@ -147,6 +151,12 @@ class JobStore:
                 return None
             phase = ExecutionPhase(row[0])
             if phase == ExecutionPhase.PENDING:
+                if replace:
+                    await conn.execute("DELETE FROM uws.parameter WHERE job_id = %s AND name = ANY(%s)",
+                                       [job_id, list(replace)])
+                run_ids = [p.value for p in parameters if p.name == "RUNID"]
+                if run_ids:
+                    await conn.execute("UPDATE uws.job SET run_id = %s WHERE job_id = %s", [run_ids[-1], job_id])
                 await self._add_parameters(conn, job_id, parameters, upload_sizes, first=row[1])
             return phase
 
