@@ -55,3 +55,16 @@ def test_every_published_column_exists_in_postgresql(owner_conn: psycopg.Connect
         if (table.db_schema, table.db_table, column.db_name) not in actual
     ]
     assert missing == []
+
+
+def test_a_migration_numbered_below_the_latest_is_still_applied(
+    settings: Settings, owner_conn: psycopg.Connection[Any]
+) -> None:
+    """Work merged from parallel branches can add 0007 after 0016 was applied somewhere."""
+    owner_conn.execute("ALTER TABLE tap_schema.table_params RENAME COLUMN param_value TO value")
+    owner_conn.execute("DELETE FROM jmmctap.schema_version WHERE version = 7")
+    applied = init_database(settings)
+    assert [m.version for m in applied] == [7]
+    row = owner_conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'tap_schema'"
+                             " AND table_name = 'table_params' AND column_name = 'param_value'").fetchone()
+    assert row == (1,)

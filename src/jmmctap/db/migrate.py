@@ -208,11 +208,14 @@ def _create_pgsphere(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
 
 def _apply_migrations(conn: psycopg.Connection[tuple[object, ...]], query_role: str) -> list[Migration]:
-    current = schema_version(conn) or 0
+    done: set[int] = set()
+    if schema_version(conn) is not None:
+        done = {int(str(row[0])) for row in conn.execute("SELECT version FROM jmmctap.schema_version")}
     role = sql.Identifier(query_role).as_string(conn)
     applied = []
     for migration in available_migrations():
-        if migration.version <= current:
+        # every migration not yet recorded, even one numbered below the latest (branches merge)
+        if migration.version in done:
             continue
         text = migration.path.read_text().replace("@query_role@", role)
         try:
