@@ -21,6 +21,7 @@ from jmmctap.ingest.columns import MappedColumn, column_definitions
 from jmmctap.ingest.groups import GroupMember
 from jmmctap.ingest.model import InfoSpec, IngestError, Row
 from jmmctap.ingest.names import PG_MAX_NAME_BYTES
+from jmmctap.ingest.tabledata_fast import CopyText
 
 __all__ = [
     "STAGING_SUFFIX",
@@ -96,11 +97,12 @@ as text in Python and parsing it again in PostgreSQL (about a third of an ingest
 
 
 def copy_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: Sequence[MappedColumn],
-              rows: Iterable[Row], file: str, *, typed: bool = False) -> None:
+              rows: Iterable[Row | CopyText], file: str, *, typed: bool = False) -> None:
     """COPY rows into the table; a value PostgreSQL rejects becomes an IngestError naming row and column.
 
     ``typed``: the rows hold Python values of the columns' types (BINARY/BINARY2 sources), not text
     for PostgreSQL to parse, so binary COPY can be used when every column type allows it.
+    ``CopyText`` items (UTF-8 COPY text from the TABLEDATA fast path) go to the text COPY as they are.
     """
     binary = typed and bool(columns) and all(c.pg_type in _BINARY_COPY_TYPES for c in columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
@@ -112,8 +114,14 @@ def copy_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: S
         with conn.cursor() as cur, cur.copy(statement) as copy:
             if binary:
                 copy.set_types([c.pg_type for c in columns])
+            utf8 = conn.info.encoding == "utf-8"
             for row in rows:
-                copy.write_row(row)
+                if isinstance(row, CopyText):
+                    if binary:
+                        raise AssertionError("COPY text blocks cannot go to a binary COPY")
+                    copy.write(row.data if utf8 else row.data.decode().encode(conn.info.encoding))
+                else:
+                    copy.write_row(row)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         raise _copy_error(exc, file, by_db) from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,11 +23,13 @@ from psycopg import sql
 from jmmctap.ingest import loader
 from jmmctap.ingest.columns import MappedColumn, map_fields
 from jmmctap.ingest.groups import group_members
-from jmmctap.ingest.model import IngestError, TableSource
+from jmmctap.ingest.model import IngestError, Row, TableSource
 from jmmctap.ingest.names import PG_MAX_NAME_BYTES
 from jmmctap.ingest.positions import Positions, find_positions, index_statement
 from jmmctap.ingest.report import IngestReport, Progress
 from jmmctap.ingest.sources import open_source
+from jmmctap.ingest.tabledata_fast import CopyText
+from jmmctap.ingest.votable import VOTableSource
 from jmmctap.tapschema.model import Schema, Table, split_qualified
 from jmmctap.tapschema.publish import publish_schema, publish_table, refresh_row_counts
 
@@ -178,10 +180,13 @@ def _load(conn: psycopg.Connection[Any], sources: list[TableSource], target: Tar
     total = 0
     for source in sources:
         counter = Progress(f"{source.spec.file.name}", enabled=progress, expected_rows=source.spec.nrows_declared)
-        rows = counter.count(source.rows())
         transform = positions.row_transform
-        if transform is not None:
-            rows = (transform(r) for r in rows)
+        rows: Iterator[Row | CopyText]
+        if transform is None and isinstance(source, VOTableSource):
+            rows = counter.count_items(source.copy_items())  # TABLEDATA as COPY text blocks
+        else:
+            plain = counter.count(source.rows())
+            rows = plain if transform is None else (transform(r) for r in plain)
         loader.copy_rows(conn, target.db_schema, into, positions.columns, rows, str(source.spec.file),
                          typed=source.spec.serialization in ("BINARY", "BINARY2"))
         counter.done()

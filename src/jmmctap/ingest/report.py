@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from jmmctap.ingest.model import Row
+from jmmctap.ingest.tabledata_fast import CopyText
 
 __all__ = ["IngestReport", "Progress"]
 
@@ -61,6 +62,15 @@ class Progress:
             if self._enabled and self.rows % PROGRESS_EVERY_ROWS == 0:
                 self._draw()
             yield row
+
+    def count_items(self, items: Iterator[Row | CopyText]) -> Iterator[Row | CopyText]:
+        """Pass rows and COPY text blocks through, counting the rows."""
+        for item in items:
+            before = self.rows
+            self.rows += item.rows if isinstance(item, CopyText) else 1
+            if self._enabled and self.rows // PROGRESS_EVERY_ROWS != before // PROGRESS_EVERY_ROWS:
+                self._draw()
+            yield item
 
     def done(self) -> None:
         if self._enabled:

@@ -22,6 +22,7 @@ from lxml import etree
 from jmmctap.ingest.binary import BinaryDecoder
 from jmmctap.ingest.columns import normalise_datatype
 from jmmctap.ingest.model import FieldSpec, GroupSpec, InfoSpec, IngestError, Row, TableSpec
+from jmmctap.ingest.tabledata_fast import CopyText, tabledata_copy_items
 from jmmctap.ingest.values import NULL_FLOAT_TEXTS, CellError, Converter, is_plain_float, text_converter
 
 __all__ = ["VOTableSource", "open_binary", "opened", "read_votable_spec"]
@@ -297,7 +298,17 @@ class VOTableSource:
             return self._tabledata_rows()
         return self._binary_rows()
 
-    def _tabledata_rows(self) -> Iterator[Row]:
+    def copy_items(self) -> Iterator[CopyText | Row]:
+        """Like ``rows()``, but TABLEDATA comes as ready COPY text blocks where the fast path applies."""
+        if self.spec.serialization != "TABLEDATA":
+            yield from self.rows()
+            return
+        with opened(self.spec.file) as stream:
+            yield from tabledata_copy_items(self.spec.file, stream, self.spec.fields, self.table_index,
+                                            self._tabledata_rows)
+
+    def _tabledata_rows(self, skip: int = 0) -> Iterator[Row]:
+        """Rows through lxml; the first ``skip`` ones (already produced by the fast path) are passed over."""
         path = self.spec.file
         fields = self.spec.fields
         n = len(fields)
@@ -325,12 +336,12 @@ class VOTableSource:
                     if event != "end" or not inside:
                         continue
                     row_number += 1
+                    if row_number <= skip:
+                        _release(element)
+                        continue
                     row: Row = [td.text or None for td in element]
                     encoded = _encoded_cells(element, row, fields, path, row_number) if stream.encoded_cells else ()
-                    element.clear()
-                    parent = element.getparent()
-                    while element.getprevious() is not None:
-                        del parent[0]
+                    _release(element)
                     if len(row) != n:
                         raise IngestError(f"{len(row)} TD cells where {n} FIELDs are declared", file=path,
                                           row=row_number)
@@ -370,6 +381,14 @@ class VOTableSource:
             except (OSError, EOFError) as exc:
                 raise IngestError(f"cannot read the file after row {decoder.rows_done}: {exc}", file=path) from None
         decoder.finish()
+
+
+def _release(element: Any) -> None:
+    """Free a parsed TR and its earlier siblings (iterparse keeps the tree otherwise)."""
+    element.clear()
+    parent = element.getparent()
+    while element.getprevious() is not None:
+        del parent[0]
 
 
 class _StreamTarget:
