@@ -45,3 +45,24 @@ def test_truncated_stream_is_an_error() -> None:
     decoder.feed(STREAM[:40])
     with pytest.raises(IngestError, match="ends inside a row"):
         decoder.finish()
+
+
+@pytest.mark.parametrize("n_floats", [1, 2, 5])
+def test_nan_floats_become_null_and_infinities_stay(n_floats: int) -> None:
+    fields = [FieldSpec(f"x{i}", "double" if i % 2 else "float") for i in range(n_floats)] + [FieldSpec("i", "int")]
+    layout = ">" + "".join("d" if i % 2 else "f" for i in range(n_floats)) + "i"
+    inf, nan = float("inf"), float("nan")
+    rows_in = [[inf] + [-inf] * (n_floats - 1), [1.5] * (n_floats - 1) + [nan], [nan] * n_floats]
+    stream = b"".join(bytes([0b00000000]) + struct.pack(layout, *values, 7) for values in rows_in)
+    decoder = BinaryDecoder(fields, binary2=True, file="f.vot")
+    rows = decoder.feed(base64.b64encode(stream).decode())
+    assert rows == [[inf] + [-inf] * (n_floats - 1) + [7], [1.5] * (n_floats - 1) + [None, 7],
+                    [None] * n_floats + [7]]
+
+
+def test_null_flags_of_the_last_columns_of_a_wide_row_and_padding_bits_ignored() -> None:
+    fields = [FieldSpec(f"i{i}", "short") for i in range(19)]
+    flags = (1 << 23) | (1 << 5) | 0b11111  # columns 0 and 18 of 3 flag bytes, then 5 (set) padding bits
+    stream = flags.to_bytes(3, "big") + struct.pack(">19h", *range(19))
+    rows = BinaryDecoder(fields, binary2=True, file="f.vot").feed(base64.b64encode(stream).decode())
+    assert rows == [[None, *range(1, 18), None]]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import binascii
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from jmmctap.ingest.columns import is_array
 from jmmctap.ingest.model import FieldSpec, IngestError, Row
-from jmmctap.ingest.values import CellError, Converter, binary_converter
+from jmmctap.ingest.values import CellError, Converter, binary_converter, is_plain_float
 
 __all__ = ["BinaryDecoder"]
 
@@ -63,8 +64,12 @@ class BinaryDecoder:
         self._file = file
         self._flag_bytes = math.ceil(len(fields) / 8) if binary2 else 0
         self._steps = _plan(self._fields)
+        # plain float scalars only need NaN → NULL: one C-level sum per row finds whether any cell is NaN
+        self._nan_columns = [i for i, f in enumerate(self._fields) if is_plain_float(f)]
+        self._nan_cells = _getter(self._nan_columns)
         self._converters: list[tuple[int, Converter]] = [
-            (i, c) for i, c in enumerate(binary_converter(f) for f in self._fields) if c is not None
+            (i, c) for i, c in enumerate(binary_converter(f) for f in self._fields)
+            if c is not None and i not in self._nan_columns
         ]
         self._text = ""
         self._buffer = bytearray()
@@ -133,12 +138,18 @@ class BinaryDecoder:
                 pos += 4 + n_bytes
         self.rows_done += 1
         self._convert(row)
+        if self._nan_columns:
+            total = sum(self._nan_cells(row))  # NaN if (and only if, but for inf - inf) a cell is NaN
+            if total != total:
+                for i in self._nan_columns:
+                    if row[i] != row[i]:
+                        row[i] = None
         if flags:
-            n = len(self._fields)
-            top = self._flag_bytes * 8 - 1
-            for i in range(n):
-                if flags >> (top - i) & 1:
-                    row[i] = None
+            flags >>= self._flag_bytes * 8 - len(row)  # padding bits after the last column are ignored
+        while flags:  # the set flags only: most rows have none or one
+            bit = flags.bit_length() - 1
+            row[len(row) - 1 - bit] = None
+            flags ^= 1 << bit
         return row, pos
 
     def _convert(self, row: Row) -> None:
@@ -148,6 +159,15 @@ class BinaryDecoder:
             except (CellError, ValueError, UnicodeError) as exc:
                 raise IngestError(str(exc), file=self._file, row=self.rows_done,
                                   column=self._fields[i].name) from None
+
+
+def _getter(indexes: Sequence[int]) -> Callable[[Row], tuple[float, ...]]:
+    """A function returning the (float) cells at ``indexes`` as a tuple; ``itemgetter`` alone returns a bare
+    item for one index and needs at least one."""
+    if len(indexes) > 1:
+        getter: Callable[[Row], tuple[float, ...]] = itemgetter(*indexes)
+        return getter
+    return lambda row: tuple(row[i] for i in indexes)  # type: ignore[misc]
 
 
 def _plan(fields: Sequence[FieldSpec]) -> list[_Fixed | _Variable]:
