@@ -19,6 +19,7 @@ from jmmctap.ingest import loader, tabledata_fast
 from jmmctap.ingest.columns import map_fields
 from jmmctap.ingest.model import IngestError
 from jmmctap.ingest.tabledata_fast import CopyText, copy_escape, copy_unescape
+from jmmctap.ingest.values import NULL_FLOAT_TEXTS
 from jmmctap.ingest.votable import VOTableSource
 from tests.ingest.helpers import write_votable
 
@@ -254,4 +255,14 @@ def test_an_astropy_written_table_takes_the_fast_path_across_chunks(
     fast, slow, used_fast = _both(owner_conn, schema, path)
     assert fast == slow
     assert len(fast) == 700
+    assert used_fast
+
+
+@pytest.mark.parametrize("token", sorted(NULL_FLOAT_TEXTS))
+def test_every_float_null_text_is_null_in_any_position(token: str, tmp_path: Path,
+                                                       owner_conn: psycopg.Connection[Any], schema: str) -> None:
+    fields = '<FIELD name="x" datatype="double"/><FIELD name="y" datatype="float"/>'
+    rows = f"<TR><TD>{token}</TD><TD>1</TD></TR><TR><TD>2</TD><TD>{token}</TD></TR>"
+    fast, slow, used_fast = _both(owner_conn, schema, _write(tmp_path, _votable(rows, fields=fields)))
+    assert fast == slow == [(None, 1.0), (2.0, None)]
     assert used_fast
