@@ -22,21 +22,28 @@ async def test_a_watch_receives_only_its_jobs_phases() -> None:
 
 async def test_a_job_queued_before_the_wait_is_not_missed() -> None:
     events = JobEvents()
-    generation = events.queue_generation
     events.dispatch(CHANNEL_QUEUE, "j")  # arrives between "look for jobs" and "wait"
-    await asyncio.wait_for(events.wait_queue(generation, timeout_s=5), 0.1)
+    await asyncio.wait_for(events.wait_queue(timeout_s=5), 0.1)
 
 
-async def test_queue_waiters_wake_on_notification_and_time_out_otherwise() -> None:
+async def test_each_queued_job_wakes_one_waiting_worker() -> None:
     events = JobEvents()
-    waiter = asyncio.create_task(events.wait_queue(events.queue_generation, timeout_s=5))
+    waiters = [asyncio.create_task(events.wait_queue(timeout_s=5)) for _ in range(3)]
     await asyncio.sleep(0.01)
-    assert not waiter.done()
-    events.dispatch(CHANNEL_QUEUE, "j")
-    await asyncio.wait_for(waiter, 0.1)
+    events.dispatch(CHANNEL_QUEUE, "j1")
+    await asyncio.sleep(0.01)
+    assert sum(w.done() for w in waiters) == 1  # no thundering herd of empty claims
+    events.dispatch(CHANNEL_QUEUE, "j2")
+    await asyncio.sleep(0.01)
+    assert sum(w.done() for w in waiters) == 2
+    events.wake_all()
+    await asyncio.wait_for(asyncio.gather(*waiters), 0.1)
+
+
+async def test_queue_wait_times_out() -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await events.wait_queue(events.queue_generation, timeout_s=0.05)
+    await JobEvents().wait_queue(timeout_s=0.05)
     assert loop.time() - started >= 0.04
 
 

@@ -7,6 +7,7 @@ process sharing the database (another ``serve``, a ``jmmctap worker``) wakes the
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Iterator
 
@@ -17,6 +18,8 @@ __all__ = ["DELETED", "JobEvents", "PhaseWatch"]
 DELETED = "DELETED"
 """Pseudo-phase announced when a job is deleted."""
 
+_MAX_MISSED = 64
+
 
 class PhaseWatch:
     """Phase changes of one job, as announced; ``wait`` returns the newest one."""
@@ -26,8 +29,7 @@ class PhaseWatch:
         self.last: str | None = None
 
     def _announce(self, phase: str | None) -> None:
-        if phase is not None:
-            self.last = phase
+        self.last = phase  # None: woken without a phase (after a reconnection), the job must be re-read
         self._changed.set()
 
     async def wait(self, timeout_s: float | None) -> bool:
@@ -46,8 +48,8 @@ class JobEvents:
 
     def __init__(self) -> None:
         self._watches: dict[str, set[PhaseWatch]] = {}
-        self._queued = asyncio.Event()
-        self._queue_generation = 0
+        self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._missed = 0
 
     @contextlib.contextmanager
     def watch(self, job_id: str) -> Iterator[PhaseWatch]:
@@ -63,23 +65,29 @@ class JobEvents:
                 if not watchers:
                     del self._watches[job_id]
 
-    @property
-    def queue_generation(self) -> int:
-        """Read before looking for queued jobs; ``wait_queue(after=...)`` then misses nothing."""
-        return self._queue_generation
+    async def wait_queue(self, timeout_s: float | None = None) -> None:
+        """Wait until a job is queued (or ``timeout_s``): each notification wakes one waiting worker.
 
-    async def wait_queue(self, after: int, timeout_s: float | None = None) -> None:
-        """Return once a job was queued since generation ``after`` (or after ``timeout_s``)."""
-        if self._queue_generation != after:
+        A notification that found no waiting worker is kept, so a worker that looked for jobs just before
+        it arrived returns at once instead of sleeping on a queued job.
+        """
+        if self._missed:
+            self._missed -= 1
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                await self._queued.wait()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            await asyncio.wait({waiter}, timeout=timeout_s)
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+            with contextlib.suppress(ValueError):
+                self._idle.remove(waiter)
 
     def dispatch(self, channel: str, payload: str) -> None:
         """Handle one notification (called by the listener, in the event loop)."""
         if channel == CHANNEL_QUEUE:
-            self._bump_queue()
+            self._wake_one()
         elif channel == CHANNEL_JOB:
             job_id, _, phase = payload.partition(" ")
             for watch in list(self._watches.get(job_id, ())):
@@ -90,10 +98,14 @@ class JobEvents:
         for watchers in list(self._watches.values()):
             for watch in list(watchers):
                 watch._announce(None)
-        self._bump_queue()
+        while self._idle:
+            self._wake_one()
+        self._wake_one()
 
-    def _bump_queue(self) -> None:
-        # wake the current waiters; later ones wait on a fresh event (the generation tells them to look first)
-        self._queue_generation += 1
-        self._queued.set()
-        self._queued = asyncio.Event()
+    def _wake_one(self) -> None:
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._missed = min(self._missed + 1, _MAX_MISSED)

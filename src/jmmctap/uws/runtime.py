@@ -22,7 +22,7 @@ from jmmctap.settings import Settings
 from jmmctap.uws.events import JobEvents
 from jmmctap.uws.files import JobFiles, results_directory
 from jmmctap.uws.service import JobService
-from jmmctap.uws.store import JobStore, listen
+from jmmctap.uws.store import JobStore, listen, open_job_pool
 from jmmctap.uws.sweeper import sweep_forever
 from jmmctap.uws.worker import Execute, Worker
 
@@ -53,14 +53,28 @@ async def start_uws(
     Parameters
     ----------
     pools
-        Owner pool (job bookkeeping, notifications) and query pool (the jobs' queries).
+        The owner pool's connection string serves the job store's own pool and the listener; the query
+        pool runs the jobs' queries.
     execute
         Runs one job (``uws.execute.JobExecutor``); None runs no jobs here.
     workers
         Concurrent job slots of this process; 0 runs no jobs (another process must).
     """
     events = JobEvents()
-    store = JobStore(pools.owner)
+    job_pool = await open_job_pool(_conninfo(pools.owner), settings.pool_size)
+    try:
+        async with _running(job_pool, pools, settings, events, execute, workers) as runtime:
+            yield runtime
+    finally:
+        await job_pool.close()
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    job_pool: AsyncConnectionPool[Any], pools: Pools, settings: Settings, events: JobEvents,
+    execute: Execute | None, workers: int,
+) -> AsyncIterator[UwsRuntime]:
+    store = JobStore(job_pool)
     files = JobFiles(results_directory(settings))
     service = JobService(store, events, files, settings, _conninfo(pools.query))
     runs_jobs = execute is not None and workers > 0

@@ -10,8 +10,9 @@ one database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "JobStore",
     "Stopped",
     "listen",
+    "open_job_pool",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,21 @@ class Stopped:
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
+async def open_job_pool(conninfo: str, size: int) -> Pool:
+    """The store's pool: owner connections in autocommit with ``synchronous_commit = off``.
+
+    Job bookkeeping commits six or seven times per job; not waiting for each WAL flush doubles the job
+    rate. A PostgreSQL crash may then forget the last fraction of a second of job changes (never
+    corrupt them): a job could be lost, or left EXECUTING and then failed by the sweeper.
+    """
+    pool: Pool = AsyncConnectionPool(
+        conninfo, min_size=1, max_size=size, open=False, name="uws",
+        kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
+    )
+    await pool.open(wait=True, timeout=15)
+    return pool
+
+
 class JobStore:
     """Jobs, parameters, upload files and workers in schema ``uws``.
 
@@ -92,12 +109,26 @@ class JobStore:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection whose return cannot be interrupted.
+
+        A task cancelled while ``pool.connection()`` gives the connection back loses it for good (a worker
+        finishing a job is cancelled that way when its own completion is announced); eight such losses
+        exhaust the pool. The return runs shielded.
+        """
+        conn = await self._pool.getconn()
+        try:
+            yield conn
+        finally:
+            await asyncio.shield(self._pool.putconn(conn))
+
     # -- jobs seen by clients ------------------------------------------------------------------
 
     async def insert(self, job: Job, upload_sizes: Sequence[tuple[str, int]] = ()) -> None:
         """Create ``job`` (PENDING, or QUEUED when run at creation) with its parameters and upload files."""
         queued = job.phase == ExecutionPhase.QUEUED
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO uws.job (job_id, run_id, owner_id, phase, creation_time, queued_time,"
                 " execution_duration, destruction, quote)"
@@ -109,7 +140,7 @@ class JobStore:
 
     async def get(self, job_id: str) -> Job | None:
         """The job, or None when it does not exist (anymore)."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(_JOB_SELECT + " WHERE j.job_id = %s", [job_id])
             row = await cursor.fetchone()
@@ -120,7 +151,7 @@ class JobStore:
         last: int | None = None,
     ) -> list[JobRef]:
         """The owner's jobs, newest first, filtered as UWS §2.2.2.1 says (ARCHIVED only when asked for)."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "SELECT job_id, phase, run_id, owner_id, creation_time FROM uws.job"
                 " WHERE owner_id IS NOT DISTINCT FROM %(owner)s"
@@ -141,7 +172,7 @@ class JobStore:
 
         The earlier values of the ``replace`` names are dropped first; a new ``RUNID`` becomes the runId.
         """
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT phase, (SELECT coalesce(max(position), -1) + 1 FROM uws.parameter p"
                 " WHERE p.job_id = j.job_id) FROM uws.job j WHERE job_id = %s FOR UPDATE", [job_id],
@@ -173,7 +204,7 @@ class JobStore:
 
     async def queue(self, job_id: str) -> ExecutionPhase | None:
         """PENDING or HELD → QUEUED (wakes the workers); return the phase found before."""
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             phase = await _lock_phase(conn, job_id)
             if phase in (ExecutionPhase.PENDING, ExecutionPhase.HELD):
                 await conn.execute(
@@ -183,7 +214,7 @@ class JobStore:
 
     async def abort(self, job_id: str) -> Stopped | None:
         """Move an unfinished job to ABORTED; None when there is no such job."""
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT phase, backend_pid, clock_timestamp() FROM uws.job WHERE job_id = %s FOR UPDATE", [job_id]
             )
@@ -199,7 +230,7 @@ class JobStore:
 
     async def delete(self, job_id: str) -> Stopped | None:
         """Forget the job (its parameters go with it); None when there is no such job."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "DELETE FROM uws.job WHERE job_id = %s RETURNING job_id, phase, backend_pid, clock_timestamp()",
                 [job_id],
@@ -211,7 +242,7 @@ class JobStore:
 
     async def register_worker(self, host: str, os_pid: int) -> int:
         """A new worker id; the process must then hold its lock (``listen(worker_id=...)``)."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "INSERT INTO uws.worker (host, os_pid) VALUES (%s, %s) RETURNING worker_id", [host, os_pid]
             )
@@ -221,7 +252,7 @@ class JobStore:
 
     async def heartbeat(self, worker_id: int, host: str, os_pid: int) -> None:
         """Record that the worker process is alive (re-creating its row if a sweeper removed it)."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             await conn.execute(
                 "INSERT INTO uws.worker (worker_id, host, os_pid) VALUES (%s, %s, %s)"
                 " ON CONFLICT (worker_id) DO UPDATE SET heartbeat = now()",
@@ -230,12 +261,12 @@ class JobStore:
 
     async def unregister_worker(self, worker_id: int) -> None:
         """Forget a worker that stops cleanly (its jobs were finished or failed by it)."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             await conn.execute("DELETE FROM uws.worker WHERE worker_id = %s", [worker_id])
 
     async def claim(self, worker_id: int) -> Job | None:
         """Take the oldest QUEUED job for this worker (QUEUED → EXECUTING); None when the queue is empty."""
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "UPDATE uws.job SET phase = 'EXECUTING', start_time = now(), worker_id = %s, backend_pid = NULL"
                 " WHERE job_id = (SELECT job_id FROM uws.job WHERE phase = 'QUEUED'"
@@ -254,7 +285,7 @@ class JobStore:
 
     async def set_backend_pid(self, job_id: str, worker_id: int, pid: int | None) -> bool:
         """Record the PostgreSQL backend running the job's query; False when the job stopped executing."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "UPDATE uws.job SET backend_pid = %s WHERE job_id = %s AND worker_id = %s AND phase = 'EXECUTING'",
                 [pid, job_id, worker_id],
@@ -263,7 +294,7 @@ class JobStore:
 
     async def complete(self, job_id: str, worker_id: int, result: JobResult) -> bool:
         """EXECUTING → COMPLETED with the result's metadata; False when the job was aborted or deleted."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "UPDATE uws.job SET phase = 'COMPLETED', end_time = now(), backend_pid = NULL,"
                 " result_mime = %s, result_size = %s, result_rows = %s, result_overflow = %s"
@@ -274,7 +305,7 @@ class JobStore:
 
     async def fail(self, job_id: str, error: JobError, worker_id: int | None = None) -> bool:
         """→ ERROR with ``error``: an executing job of ``worker_id``, or (no worker) a job that has not run."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "UPDATE uws.job SET phase = 'ERROR', end_time = now(), backend_pid = NULL,"
                 " error_message = %s, error_type = %s, error_detail = %s"
@@ -288,7 +319,7 @@ class JobStore:
 
     async def fail_orphans(self, message: str, stale_after_s: float) -> list[Stopped]:
         """EXECUTING jobs whose worker is gone (lock released or heartbeat stale) → ERROR with ``message``."""
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 "SELECT j.job_id, j.backend_pid FROM uws.job j WHERE j.phase = 'EXECUTING' AND (" + _DEAD_WORKER
                 + ") FOR UPDATE OF j SKIP LOCKED",
@@ -312,7 +343,7 @@ class JobStore:
 
     async def delete_expired(self) -> list[Stopped]:
         """Delete the jobs whose destruction time has passed."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute(
                 "DELETE FROM uws.job WHERE destruction <= now()"
                 " RETURNING job_id, phase, backend_pid, clock_timestamp()"
@@ -322,7 +353,7 @@ class JobStore:
 
     async def existing(self, job_ids: Sequence[str]) -> set[str]:
         """Which of ``job_ids`` still exist (to find orphaned result directories)."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             cursor = await conn.execute("SELECT job_id FROM uws.job WHERE job_id = ANY(%s)", [list(job_ids)])
             return {r[0] for r in await cursor.fetchall()}
 
@@ -331,7 +362,7 @@ class JobStore:
     async def _update_if(
         self, job_id: str, assignment: str, value: object, only_phase: ExecutionPhase | None
     ) -> ExecutionPhase | None:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             phase = await _lock_phase(conn, job_id)
             if phase is not None and (only_phase is None or phase == only_phase):
                 await conn.execute(

@@ -81,14 +81,13 @@ class Worker:
 
     async def _loop(self) -> None:
         while True:
-            generation = self.events.queue_generation
             try:
                 job = await self.store.claim(self.worker_id)
             except Exception as exc:
                 log.warning("worker %s cannot claim jobs: %s", self.worker_id, exc)
                 job = None
             if job is None:
-                await self.events.wait_queue(generation, timeout_s=_QUEUE_RECHECK_S)
+                await self.events.wait_queue(timeout_s=_QUEUE_RECHECK_S)
                 continue
             await self._run_job(job)
 
@@ -105,9 +104,18 @@ class Worker:
                 await asyncio.gather(execution, stopper, return_exceptions=True)
 
     async def _until_stopped(self, job_id: str, watch: PhaseWatch) -> None:
+        """Return when the job leaves EXECUTING; this task is cancelled when the job ends by itself.
+
+        The announced phase decides; the database is read only after a listener reconnection (no phase
+        announced), shielded: a task cancelled while it waits for a pooled connection can lose it.
+        """
         while True:
             await watch.wait(None)
-            current = await self.store.get(job_id)
+            if watch.last is not None:
+                if watch.last != ExecutionPhase.EXECUTING.value:
+                    return
+                continue
+            current = await asyncio.shield(self.store.get(job_id))
             if current is None or current.phase != ExecutionPhase.EXECUTING or current.worker_id != self.worker_id:
                 return
 
@@ -131,9 +139,10 @@ class Worker:
         except Exception:
             error = _internal_error(job.job_id)
         else:
-            await self.store.complete(job.job_id, self.worker_id, result)
+            # shielded: announcing COMPLETED wakes this job's stopper, which cancels this task
+            await asyncio.shield(self.store.complete(job.job_id, self.worker_id, result))
             return
-        await self.store.fail(job.job_id, error, self.worker_id)
+        await asyncio.shield(self.store.fail(job.job_id, error, self.worker_id))
 
     def _backend_recorder(self, job_id: str) -> Callable[[int], Awaitable[None]]:
         async def record(pid: int) -> None:
