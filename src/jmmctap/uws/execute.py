@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 
@@ -25,6 +25,9 @@ from jmmctap.uws.files import JobFiles, results_directory
 from jmmctap.uws.models import Job, JobResult
 
 __all__ = ["JobExecutor"]
+
+_FLUSH_BYTES = 1 << 20
+"""Result bytes gathered before one write (small results are written once, at the end)."""
 
 
 class _WatchedStream:
@@ -87,25 +90,28 @@ class JobExecutor:
                 extra_tables=uploads.tables, setup=uploads.setup, on_connection=on_backend,
             )
         watched = _WatchedStream(prepared.stream)
-        partial = self.files.partial_result_path(job.job_id)
+        out = await anyio.to_thread.run_sync(self.files.open_partial_result, job.job_id)
         try:
-            await _write(partial, prepared.writer.write(watched, prepared.info))
+            tail = await _write(out, prepared.writer.write(watched, prepared.info))
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
+            raise
         finally:
             await prepared.stream.close()
         if watched.error is not None:
-            await anyio.Path(partial).unlink(missing_ok=True)
+            await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
             raise watched.error
-        size = await anyio.to_thread.run_sync(self.files.publish_result, job.job_id)
+        size = await anyio.to_thread.run_sync(self.files.publish_result, job.job_id, out, tail)
         return JobResult(prepared.writer.media_type, size, watched.rows, watched.overflowed)
 
 
-async def _write(path: Path, chunks: AsyncIterator[bytes]) -> None:
-    await anyio.Path(path.parent).mkdir(parents=True, exist_ok=True)
-    try:
-        async with await anyio.open_file(path, "wb") as out:
-            async for chunk in chunks:
-                await out.write(chunk)
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.Path(path).unlink(missing_ok=True)
-        raise
+async def _write(out: BinaryIO, chunks: AsyncIterator[bytes]) -> bytes:
+    """Write the chunks in blocks of ``_FLUSH_BYTES`` (one thread hop each); return the unwritten tail."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= _FLUSH_BYTES:
+            await anyio.to_thread.run_sync(out.write, bytes(buffer))
+            buffer.clear()
+    return bytes(buffer)

@@ -70,12 +70,24 @@ class JobFiles:
                 out.write(chunk)
         return size
 
-    def publish_result(self, job_id: str) -> int:
-        """Rename the complete partial result to its final name; return its size."""
-        partial = self.partial_result_path(job_id)
+    def open_partial_result(self, job_id: str) -> BinaryIO:
+        """Create the job directory and open ``result.part`` for writing."""
+        path = self.partial_result_path(job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb")
+
+    def publish_result(self, job_id: str, out: BinaryIO, tail: bytes = b"") -> int:
+        """Write ``tail``, close the partial result and rename it to its final name; return its size."""
+        with out:
+            out.write(tail)
         final = self.result_path(job_id)
-        os.replace(partial, final)
+        os.replace(self.partial_result_path(job_id), final)
         return final.stat().st_size
+
+    def discard_result(self, job_id: str, out: BinaryIO) -> None:
+        """Close and delete a partial result that will not be published."""
+        out.close()
+        self.partial_result_path(job_id).unlink(missing_ok=True)
 
     def remove(self, job_id: str) -> None:
         """Delete the job's directory and everything in it (missing is fine)."""

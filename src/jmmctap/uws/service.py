@@ -180,8 +180,7 @@ class JobService:
 
     async def delete(self, job_id: str, owner_id: str | None) -> None:
         """Forget the job: stop it if it runs, delete its row and files."""
-        await self.get(job_id, owner_id)
-        stopped = await self.store.delete(job_id)
+        stopped = await self.store.delete(job_id, owner_id)
         if stopped is None:
             raise NotFoundError(f"no job {job_id!r}")
         await self.discard(stopped)

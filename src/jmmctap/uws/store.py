@@ -127,16 +127,27 @@ class JobStore:
 
     async def insert(self, job: Job, upload_sizes: Sequence[tuple[str, int]] = ()) -> None:
         """Create ``job`` (PENDING, or QUEUED when run at creation) with its parameters and upload files."""
-        queued = job.phase == ExecutionPhase.QUEUED
-        async with self._connection() as conn, conn.transaction():
+        async with self._connection() as conn:  # one statement: one round trip, atomic
             await conn.execute(
-                "INSERT INTO uws.job (job_id, run_id, owner_id, phase, creation_time, queued_time,"
-                " execution_duration, destruction, quote)"
-                " VALUES (%s, %s, %s, %s, %s, CASE WHEN %s THEN now() END, %s, %s, %s)",
-                [job.job_id, job.run_id, job.owner_id, job.phase.value, job.creation_time, queued,
-                 job.execution_duration_s, job.destruction, job.quote],
+                "WITH job AS ("
+                "  INSERT INTO uws.job (job_id, run_id, owner_id, phase, creation_time, queued_time,"
+                "                       execution_duration, destruction, quote)"
+                "  VALUES (%(id)s, %(run)s, %(owner)s, %(phase)s, %(created)s,"
+                "          CASE WHEN %(phase)s = 'QUEUED' THEN now() END, %(duration)s, %(destruction)s, %(quote)s)"
+                "  RETURNING job_id),"
+                " params AS ("
+                "  INSERT INTO uws.parameter (job_id, position, name, value)"
+                "  SELECT job.job_id, p.ord - 1, p.name, p.value"
+                "  FROM job, unnest(%(names)s::text[], %(values)s::text[]) WITH ORDINALITY AS p(name, value, ord))"
+                " INSERT INTO uws.upload_file (job_id, name, size)"
+                " SELECT job.job_id, u.name, u.size"
+                " FROM job, unnest(%(files)s::text[], %(sizes)s::bigint[]) AS u(name, size)",
+                {"id": job.job_id, "run": job.run_id, "owner": job.owner_id, "phase": job.phase.value,
+                 "created": job.creation_time, "duration": job.execution_duration_s, "destruction": job.destruction,
+                 "quote": job.quote, "names": [p.name for p in job.parameters],
+                 "values": [p.value for p in job.parameters], "files": [name for name, _ in upload_sizes],
+                 "sizes": [size for _, size in upload_sizes]},
             )
-            await self._add_parameters(conn, job.job_id, job.parameters, upload_sizes, first=0)
 
     async def get(self, job_id: str) -> Job | None:
         """The job, or None when it does not exist (anymore)."""
@@ -228,12 +239,13 @@ class JobStore:
                 )
             return Stopped(job_id, ExecutionPhase(row[0]), row[1], row[2])
 
-    async def delete(self, job_id: str) -> Stopped | None:
-        """Forget the job (its parameters go with it); None when there is no such job."""
+    async def delete(self, job_id: str, owner_id: str | None = None) -> Stopped | None:
+        """Forget the owner's job (its parameters go with it); None when there is no such job."""
         async with self._connection() as conn:
             cursor = await conn.execute(
-                "DELETE FROM uws.job WHERE job_id = %s RETURNING job_id, phase, backend_pid, clock_timestamp()",
-                [job_id],
+                "DELETE FROM uws.job WHERE job_id = %s AND owner_id IS NOT DISTINCT FROM %s"
+                " RETURNING job_id, phase, backend_pid, clock_timestamp()",
+                [job_id, owner_id],
             )
             row = await cursor.fetchone()
         return None if row is None else Stopped(row[0], ExecutionPhase(row[1]), row[2], row[3])
@@ -266,22 +278,19 @@ class JobStore:
 
     async def claim(self, worker_id: int) -> Job | None:
         """Take the oldest QUEUED job for this worker (QUEUED → EXECUTING); None when the queue is empty."""
-        async with self._connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "UPDATE uws.job SET phase = 'EXECUTING', start_time = now(), worker_id = %s, backend_pid = NULL"
-                " WHERE job_id = (SELECT job_id FROM uws.job WHERE phase = 'QUEUED'"
-                "                 ORDER BY queued_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                "   AND phase = 'QUEUED' RETURNING job_id",
+        async with self._connection() as conn:  # one statement: one round trip
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(
+                "WITH j AS ("
+                "  UPDATE uws.job SET phase = 'EXECUTING', start_time = now(), worker_id = %s, backend_pid = NULL"
+                "  WHERE job_id = (SELECT job_id FROM uws.job WHERE phase = 'QUEUED'"
+                "                  ORDER BY queued_time LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                "    AND phase = 'QUEUED' RETURNING *)"
+                + _JOB_SELECT.replace("FROM uws.job j", "FROM j"),
                 [worker_id],
             )
             row = await cursor.fetchone()
-            if row is None:
-                return None
-            job_cursor = conn.cursor(row_factory=dict_row)
-            await job_cursor.execute(_JOB_SELECT + " WHERE j.job_id = %s", [row[0]])
-            job_row = await job_cursor.fetchone()
-        assert job_row is not None
-        return _convert_job(job_row)
+        return None if row is None else _convert_job(row)
 
     async def set_backend_pid(self, job_id: str, worker_id: int, pid: int | None) -> bool:
         """Record the PostgreSQL backend running the job's query; False when the job stopped executing."""
