@@ -97,6 +97,14 @@ async def test_uploaded_table_metadata_comes_from_the_votable(settings: Settings
     assert columns["RAJ2000"].indexed and columns["DEJ2000"].indexed and not columns["id"].indexed
 
 
+async def test_arraysize_one_is_a_scalar(settings: Settings) -> None:
+    votable = (b'<VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>'
+               b'<FIELD name="c" datatype="char" arraysize="1"/><FIELD name="x" datatype="double" arraysize="1"/>'
+               b'<DATA><TABLEDATA><TR><TD>a</TD><TD>1.5</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(votable)}, settings) as uploads:
+        assert [(c.name, c.arraysize) for c in uploads.tables[0].columns] == [("c", None), ("x", None)]
+
+
 async def test_upload_becomes_an_indexed_analysed_temporary_table_of_that_query_only(
     settings: Settings, query_pool: AsyncConnectionPool[Any]
 ) -> None:

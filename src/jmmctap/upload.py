@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -45,7 +45,7 @@ from jmmctap.ingest.positions import Positions, find_positions, index_statement
 from jmmctap.ingest.values import CellError
 from jmmctap.query import Setup
 from jmmctap.settings import Settings
-from jmmctap.tapschema import Table
+from jmmctap.tapschema import Column, Table
 
 __all__ = [
     "MAX_UPLOADS",
@@ -177,9 +177,15 @@ def _load(ref: UploadRef, files: Mapping[str, UploadSource], settings: Settings,
         raise UsageError(f"UPLOAD {ref.name}: the table has no columns")
     table = Table(
         schema_name=UPLOAD_SCHEMA, name=table_name, description=source.spec.description,
-        columns=tuple(c.column for c in positions.columns), pg_schema="pg_temp", pg_table=ref.name,
+        columns=tuple(_scalar_arraysize(c.column) for c in positions.columns), pg_schema="pg_temp",
+        pg_table=ref.name,
     )
     return _Loaded(ref, source, positions, table)
+
+
+def _scalar_arraysize(column: Column) -> Column:
+    """``arraysize="1"`` is a scalar (VOTable 1.3 Erratum 3): written without it in results (taplint W-UPL-YAR1)."""
+    return replace(column, arraysize=None) if column.arraysize == "1" else column
 
 
 def _materialise(ref: UploadRef, files: Mapping[str, UploadSource], max_bytes: int, workdir: Path) -> Path:
