@@ -29,6 +29,7 @@ from jmmctap.uws.worker import Execute, Worker
 __all__ = ["UwsRuntime", "start_uws"]
 
 _LISTEN_READY_TIMEOUT_S = 15.0
+_STOP_RETRY_S = 0.1
 
 
 def _conninfo(pool: AsyncConnectionPool[Any]) -> str:
@@ -96,10 +97,22 @@ async def _running(
             tasks.append(asyncio.create_task(Worker(store, events, execute, worker_id, workers).run()))
         yield UwsRuntime(service, worker_id)
     finally:
-        for task in tasks:
-            task.cancel()
         with anyio.CancelScope(shield=True):
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await _stop(tasks)
             if worker_id is not None:
                 with contextlib.suppress(Exception):
                     await store.unregister_worker(worker_id)
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks until they end.
+
+    A cancellation that reaches a task inside an anyio shielded scope (``anyio.to_thread.run_sync``, the
+    query layer's cleanup) can be absorbed there, leaving the task to sleep on (5 s for the sweeper): so
+    cancel again until every task is done.
+    """
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=_STOP_RETRY_S)
+    await asyncio.gather(*tasks, return_exceptions=True)
