@@ -13,15 +13,16 @@ import pytest
 from jmmctap.settings import Settings
 from tests.conftest import free_port, server_env, spawn_server, stop_server
 
-pytestmark = [pytest.mark.usefixtures("testdata"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def _phase(url: str) -> str:
     return httpx.get(url + "/phase").text
 
 
-def test_a_worker_process_runs_the_jobs_of_a_server_without_workers(settings: Settings) -> None:
-    env = {**server_env(settings), "JMMCTAP_ASYNC_WORKERS": "0"}
+def test_a_worker_process_runs_the_jobs_of_a_server_without_workers(uws_settings: Settings) -> None:
+    # a private cluster: on the shared one the live server's workers would run the job
+    env = {**server_env(uws_settings), "JMMCTAP_ASYNC_WORKERS": "0"}
     port = free_port()
     server = spawn_server(env, port)
     worker = None

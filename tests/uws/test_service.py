@@ -116,8 +116,9 @@ async def test_oversized_upload_is_refused(runtime: UwsRuntime) -> None:
     service = _service(runtime)
     limit = service.settings.upload_max_bytes
     with pytest.raises(UsageError, match="limit"):
-        await service.create(QUERY, {"t": io.BytesIO(b"x" * (limit + 1))}, None)
+        await service.create(QUERY, {"a": io.BytesIO(b"small"), "t": io.BytesIO(b"x" * (limit + 1))}, None)
     assert await service.list_jobs(None, [], None, None) == []
+    assert not service.files.root.exists() or not any(service.files.root.iterdir())  # nothing left on disk
 
 
 async def test_wait_returns_at_once_when_the_job_cannot_change_or_is_not_in_the_phase(runtime: UwsRuntime) -> None:

@@ -115,8 +115,8 @@ class JobService:
             quote=now + timedelta(seconds=duration),
             parameters=_job_parameters(params),
         )
-        sizes = await self._save_uploads(job.job_id, uploads)
         try:
+            sizes = await self._save_uploads(job.job_id, uploads)
             await self.store.insert(job, sizes)
         except BaseException:
             await anyio.to_thread.run_sync(self.files.remove, job.job_id)
