@@ -144,8 +144,11 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def live_process(settings: Settings) -> Iterator[tuple[str, int]]:
-    """A real ``jmmctap serve`` on the test database; yields (TAP base URL, server pid)."""
+def live_process(settings: Settings, testdata: None) -> Iterator[tuple[str, int]]:
+    """A real ``jmmctap serve`` on the test database; yields (TAP base URL, server pid).
+
+    The test tables are published before it starts, so no test races its TAP_SCHEMA reload.
+    """
     port = free_port()
     process = spawn_server(server_env(settings), port)
     try:

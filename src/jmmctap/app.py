@@ -23,10 +23,11 @@ from jmmctap.errors import JmmctapError
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
 from jmmctap.tapschema.watch import watch_tap_schema
+from jmmctap.upload import UPLOAD_METHODS
 from jmmctap.uws.execute import JobExecutor
 from jmmctap.uws.runtime import start_uws
 from jmmctap.vosi import describe_tap_service, read_examples
-from jmmctap.vosi.capabilities import Capability, DataModel
+from jmmctap.vosi.capabilities import Capability, DataModel, Limits
 
 __all__ = ["create_app"]
 
@@ -100,6 +101,8 @@ def create_app(settings: Settings) -> Starlette:
         [(kind, form, text) for kind, forms in adql_features.LANGUAGE_FEATURES.items() for form, text in forms]
         + [(adql_features.UDF_FEATURE_TYPE, form, text) for form, text in adql_features.UDFS],
         data_models=[DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")],
+        upload_methods=UPLOAD_METHODS,
+        upload_limit_bytes=Limits(settings.upload_max_bytes, settings.upload_max_bytes),
         others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
     )
     app.state.examples = read_examples()

@@ -59,3 +59,12 @@ def test_async_upload_crossmatch_with_contains(tap: TAPService) -> None:
     result = tap.run_async(query, uploads={"t": targets}).to_table()
     assert list(result["target"]) == list(wanted)
     assert list(result["n"]) == list(wanted)
+
+
+def test_sync_upload_crossmatch_with_contains(tap: TAPService) -> None:
+    wanted = np.array([42, 4242])
+    targets = Table({"target": wanted, "ra": (wanted * 0.018) % 360, "dec": ((wanted * 0.37) % 170) - 85})
+    query = ("SELECT t.target, n.n FROM TAP_UPLOAD.t AS t JOIN testdata.numbers AS n"
+             " ON 1 = CONTAINS(POINT('ICRS', n.ra, n.dec), CIRCLE('ICRS', t.ra, t.dec, 1e-4)) ORDER BY t.target")
+    result = tap.run_sync(query, uploads={"t": targets}).to_table()
+    assert list(result["target"]) == list(wanted) and list(result["n"]) == list(wanted)
