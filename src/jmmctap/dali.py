@@ -16,7 +16,9 @@ from starlette.requests import Request
 from jmmctap.errors import UsageError
 from jmmctap.settings import Settings
 
-__all__ = ["ACCEPTED_LANGS", "TapRequest", "parse_tap_parameters", "parse_tap_request", "read_parameters"]
+__all__ = [
+    "ACCEPTED_LANGS", "TapRequest", "parse_tap_parameters", "parse_tap_request", "read_parameters", "single_value",
+]
 
 ACCEPTED_LANGS = ("ADQL", "ADQL-2.0", "ADQL-2.1")
 """LANG values run by the ADQL 2.1 engine (ADQL 2.1 accepts ADQL 2.0 queries)."""
@@ -60,21 +62,21 @@ def parse_tap_parameters(
     params: Mapping[str, Sequence[str]], settings: Settings, files: Mapping[str, UploadFile] | None = None
 ) -> TapRequest:
     """Validate TAP query parameters (shared by sync and async)."""
-    request = _single(params, "REQUEST")
+    request = single_value(params, "REQUEST")
     if request is not None and request.lower() != "doquery":
         raise UsageError(f"REQUEST={request} is not supported: use REQUEST=doQuery")
-    lang = _single(params, "LANG") or "ADQL"
+    lang = single_value(params, "LANG") or "ADQL"
     if lang.upper() not in ACCEPTED_LANGS:
         raise UsageError(f"LANG={lang} is not supported: use one of {', '.join(ACCEPTED_LANGS)}")
-    query = _single(params, "QUERY")
+    query = single_value(params, "QUERY")
     if query is None or not query.strip():
         raise UsageError("the QUERY parameter is missing or empty")
     return TapRequest(
         query=query,
         lang=lang.upper(),
-        response_format=_single(params, "RESPONSEFORMAT") or _single(params, "FORMAT"),
-        maxrec=_maxrec(_single(params, "MAXREC"), settings),
-        runid=_single(params, "RUNID"),
+        response_format=single_value(params, "RESPONSEFORMAT") or single_value(params, "FORMAT"),
+        maxrec=_maxrec(single_value(params, "MAXREC"), settings),
+        runid=single_value(params, "RUNID"),
         uploads=tuple(params.get("UPLOAD", ())),
         files=dict(files or {}),
     )
@@ -86,8 +88,14 @@ async def parse_tap_request(request: Request, settings: Settings) -> TapRequest:
     return parse_tap_parameters(params, settings, files)
 
 
-def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    """The value of a parameter given at most once (several identical values are tolerated)."""
+def single_value(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The value of a parameter given at most once (several identical values are tolerated).
+
+    Raises
+    ------
+    UsageError
+        The parameter is given several times with different values.
+    """
     values = params.get(name)
     if not values:
         return None

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 import anyio
 
+from jmmctap.dali import single_value
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.settings import Settings
 from jmmctap.uws.cancel import cancel_backend
@@ -98,14 +99,14 @@ class JobService:
         if phase_values - {"RUN"}:
             raise UsageError("PHASE at job creation can only be RUN")
         now = datetime.now(UTC)
-        duration = self._execution_duration(_single(params, "EXECUTIONDURATION"))
+        duration = self._execution_duration(single_value(params, "EXECUTIONDURATION"))
         destruction = now + timedelta(seconds=self.settings.destruction_period_s)
-        if (raw := _single(params, "DESTRUCTION")) is not None:
+        if (raw := single_value(params, "DESTRUCTION")) is not None:
             destruction = self._destruction(parse_instant(raw), now)
         job = Job(
             job_id=new_job_id(),
             phase=ExecutionPhase.QUEUED if phase_values else ExecutionPhase.PENDING,
-            run_id=_single(params, "RUNID"),
+            run_id=single_value(params, "RUNID"),
             owner_id=owner_id,
             creation_time=now,
             start_time=None,
@@ -286,15 +287,6 @@ def _blocks(job: Job, phase: str | None) -> bool:
     if job.phase not in ACTIVE_PHASES:
         return False
     return phase is None or job.phase.value == phase.upper()
-
-
-def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    values = params.get(name)
-    if not values:
-        return None
-    if len(set(values)) > 1:
-        raise UsageError(f"the {name} parameter is given several times with different values")
-    return values[0]
 
 
 def _job_parameters(params: Mapping[str, Sequence[str]]) -> tuple[Parameter, ...]:
