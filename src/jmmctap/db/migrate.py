@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import psycopg
 from psycopg import sql
@@ -210,7 +211,7 @@ def _create_pgsphere(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 def _apply_migrations(conn: psycopg.Connection[tuple[object, ...]], query_role: str) -> list[Migration]:
     done: set[int] = set()
     if schema_version(conn) is not None:
-        done = {int(str(row[0])) for row in conn.execute("SELECT version FROM jmmctap.schema_version")}
+        done = {cast(int, row[0]) for row in conn.execute("SELECT version FROM jmmctap.schema_version")}
     role = sql.Identifier(query_role).as_string(conn)
     applied = []
     for migration in available_migrations():
