@@ -57,5 +57,7 @@ def connect(conninfo: str, **kwargs: object) -> psycopg.Connection[tuple[object,
     try:
         return psycopg.connect(conninfo, connect_timeout=10, **kwargs)  # type: ignore[arg-type]
     except psycopg.OperationalError as exc:
-        first = str(exc).strip().splitlines()
-        raise ConfigError(f"cannot connect to the database: {first[-1] if first else exc}") from None
+        # libpq's first line says which server and why; the following ones are generic hints
+        lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+        reason = lines[0].removeprefix("connection failed: ") if lines else repr(exc)
+        raise ConfigError(f"cannot connect to the database: {reason}") from None
