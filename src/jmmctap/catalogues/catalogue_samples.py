@@ -18,11 +18,12 @@ import psycopg
 import yaml
 
 from jmmctap.catalogues.badcal import BADCAL_TABLE, read_reports, upsert_reports
-from jmmctap.catalogues.eso_ingest import file_checksum, record_ingest
+from jmmctap.catalogues.eso_ingest import record_ingest
 from jmmctap.catalogues.jsdc import JSDC_TABLE, publish_jsdc_groups, read_searchcal, upsert_stars
 from jmmctap.catalogues.targets import link_targets_to_jsdc
 from jmmctap.errors import ConfigError
 from jmmctap.ingest import ingest_files
+from jmmctap.ingest.loader import file_checksum
 from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["JSDC_SAMPLES", "TABLE_SAMPLES", "TableSample", "load_catalogue_samples"]
@@ -116,8 +117,7 @@ def _unchanged(conn: psycopg.Connection[Any], table: str, paths: list[Path]) -> 
         return False
     last = conn.execute("SELECT checksums FROM jmmctap.ingest_log WHERE table_name = %s ORDER BY id DESC LIMIT 1",
                         [table]).fetchone()
-    # the ingester logs "sha256:<hex>", record_ingest the bare hex
-    return last is not None and [c.removeprefix("sha256:") for c in last[0]] == [file_checksum(p) for p in paths]
+    return last is not None and list(last[0]) == [file_checksum(p) for p in paths]
 
 
 def _describe_columns(conn: psycopg.Connection[Any], table: str, path: Path) -> None:

@@ -6,8 +6,6 @@ are reported in ``EsoIngestReport.rejected`` with the reason, never skipped sile
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,9 +19,10 @@ from jmmctap.catalogues.exposure import extract_exposure
 from jmmctap.catalogues.obsportal_store import publish_stations, upsert_exposure
 from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, group_exposures
 from jmmctap.errors import UsageError
+from jmmctap.ingest.loader import file_checksum, log_ingest
 from jmmctap.tapschema.publish import refresh_row_counts
 
-__all__ = ["OBSPORTAL_TABLES", "EsoIngestReport", "file_checksum", "ingest_eso_files", "record_ingest"]
+__all__ = ["OBSPORTAL_TABLES", "EsoIngestReport", "ingest_eso_files", "record_ingest"]
 
 OBSPORTAL_TABLES = (
     "obsportal.exposures", "obsportal.baselines", "obsportal.targets", "obsportal.observations",
@@ -98,20 +97,7 @@ def ingest_eso_files(
                            tuple(rejected), grouping.new_targets, l0)
 
 
-def file_checksum(path: Path) -> str:
-    """SHA-256 of a file (``missing`` when it cannot be read)."""
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return "missing"
-
-
 def record_ingest(conn: psycopg.Connection[Any], table_name: str, paths: Sequence[Path], n_rows: int,
                   started: datetime) -> None:
     """Append one row to the internal ingest log (shown by /health)."""
-    conn.execute(
-        """INSERT INTO jmmctap.ingest_log (table_name, mode, files, checksums, n_rows, os_user, started_at)
-           VALUES (%s, 'append', %s, %s, %s, %s, %s)""",
-        [table_name, [p.name for p in paths], [file_checksum(p) for p in paths], n_rows, getpass.getuser(),
-         started],
-    )
+    log_ingest(conn, table_name, "append", [p.name for p in paths], [file_checksum(p) for p in paths], n_rows, started)

@@ -9,9 +9,11 @@ of the swap, and PostgreSQL re-resolves the name to the new table once it is gra
 from __future__ import annotations
 
 import getpass
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -29,6 +31,7 @@ __all__ = [
     "copy_rows",
     "create_table",
     "existing_columns",
+    "file_checksum",
     "log_ingest",
     "swap_tables",
     "table_exists",
@@ -170,6 +173,15 @@ def write_table_metadata(conn: psycopg.Connection[Any], table_name: str, columns
             [(table_name, m.group_index, m.group.name, m.group.id, m.group.ucd, m.group.utype, m.group.description,
               m.group.parent, m.member_name, m.member_kind, m.role) for m in members],
         )
+
+
+def file_checksum(path: Path) -> str:
+    """``sha256:<hex>`` of a file, read in blocks (``missing`` when it cannot be read), for the ingest log."""
+    try:
+        with path.open("rb") as f:
+            return "sha256:" + hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return "missing"
 
 
 def log_ingest(conn: psycopg.Connection[Any], table_name: str, mode: str, files: Sequence[str],

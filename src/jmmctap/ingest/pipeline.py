@@ -7,7 +7,6 @@ the schema/table in TAP_SCHEMA with groups, params and original names, refresh `
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -131,7 +130,7 @@ def _ingest(conn: psycopg.Connection[Any], files: list[Path], target: TargetTabl
     start = time.monotonic()
     sources = [open_source(path, table_index) for path in files]
     positions = find_positions(target.table_name, _columns(target, sources))
-    checksums = [_sha256(path) for path in files]
+    checksums = [loader.file_checksum(path) for path in files]
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [target.table_name])
         exists = loader.table_exists(conn, target.db_schema, target.db_table)
@@ -224,7 +223,3 @@ def _publish(conn: psycopg.Connection[Any], target: TargetTable, sources: list[T
     members = group_members(spec.groups, positions.columns, params)
     loader.write_table_metadata(conn, target.table_name, positions.columns, spec.infos, members)
 
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return "sha256:" + hashlib.file_digest(f, "sha256").hexdigest()
