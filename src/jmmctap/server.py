@@ -9,7 +9,7 @@ import uvicorn
 
 from jmmctap import __version__
 from jmmctap.app import create_app
-from jmmctap.db.migrate import ensure_running, init_database
+from jmmctap.db.migrate import init_database
 from jmmctap.errors import ConfigError
 from jmmctap.settings import Settings
 
@@ -42,8 +42,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 def serve(settings: Settings) -> None:
     """Start the embedded database when needed, bring its schema up to date, and serve HTTP."""
     sock = bind_socket(settings.host, settings.port)
-    ensure_running(settings)
-    init_database(settings)
+    init_database(settings)  # starts the embedded cluster when needed, then applies pending migrations
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     log.info("jmmctap serving http://%s:%d/tap", display_host, settings.port)
     config = uvicorn.Config(
