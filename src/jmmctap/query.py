@@ -74,15 +74,16 @@ class QueryStream:
         columns: Sequence[ResultColumn],
         query: str,
         maxrec: int,
+        temporary: bool = False,
     ) -> None:
+        """``temporary``: a setup step may have created temporary tables, dropped on release."""
         self._pool, self._conn, self._cursor = pool, conn, cursor
         self._columns, self._query, self._maxrec = tuple(columns), query, maxrec
         self._sent = 0
         self._overflowed = False
         self._first: list[Row] = []
         self._closed = False
-        self.temporary = False
-        """True when a setup step may have created temporary tables (dropped on release)."""
+        self._temporary = temporary
 
     @property
     def columns(self) -> Sequence[ResultColumn]:
@@ -134,7 +135,7 @@ class QueryStream:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
-            await _release(self._pool, self._conn, self._cursor, self.temporary)
+            await _release(self._pool, self._conn, self._cursor, self._temporary)
 
 
 async def start(
@@ -173,8 +174,7 @@ async def start(
             sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout_s * 1000))))
         )
         cursor = conn.cursor(name=_CURSOR_NAME, binary=True)
-        stream = QueryStream(pool, conn, cursor, columns, adql, maxrec)
-        stream.temporary = setup is not None
+        stream = QueryStream(pool, conn, cursor, columns, adql, maxrec, temporary=setup is not None)
         await cursor.execute(sql_text.encode())
         await stream.fetch_first()
         return stream
