@@ -81,3 +81,17 @@ def test_declared_descriptions_are_complete() -> None:
     columns = [c for _, tables, _ in read_declarations() for t in tables for c in t.columns]
     assert columns
     assert all((c.description or "").count("(") == (c.description or "").count(")") for c in columns)
+
+
+def test_publishing_a_schema_again_keeps_its_description(owner_conn: psycopg.Connection[Any]) -> None:
+    from jmmctap.tapschema import Schema
+    from jmmctap.tapschema.publish import publish_schema
+
+    with owner_conn.transaction():
+        publish_schema(owner_conn, Schema("keepdesc", "first words", None, 7), "jmmctap_query")
+        publish_schema(owner_conn, Schema("keepdesc"), "jmmctap_query")
+        row = owner_conn.execute("SELECT description, schema_index FROM tap_schema.schemas"
+                                 " WHERE schema_name = 'keepdesc'").fetchone()
+        owner_conn.execute("DELETE FROM tap_schema.schemas WHERE schema_name = 'keepdesc'")
+        owner_conn.execute("DROP SCHEMA keepdesc")
+    assert row == ("first words", 7)

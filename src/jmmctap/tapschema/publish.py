@@ -37,7 +37,11 @@ def size_from_arraysize(arraysize: str | None) -> int | None:
 
 
 def publish_schema(conn: psycopg.Connection[Any], schema: Schema, query_role: str) -> None:
-    """Create the PostgreSQL schema if needed, let the query role read it, and list it in TAP_SCHEMA."""
+    """Create the PostgreSQL schema if needed, let the query role read it, and list it in TAP_SCHEMA.
+
+    Publishing a listed schema again (another declaration file, an ingest) keeps the description,
+    utype and index it has unless new ones are given.
+    """
     name = sql.Identifier(schema.name)
     role = sql.Identifier(query_role)
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
@@ -46,8 +50,10 @@ def publish_schema(conn: psycopg.Connection[Any], schema: Schema, query_role: st
     conn.execute(
         """INSERT INTO tap_schema.schemas (schema_name, description, utype, schema_index)
            VALUES (%s, %s, %s, %s)
-           ON CONFLICT (schema_name) DO UPDATE SET description = excluded.description,
-               utype = excluded.utype, schema_index = coalesce(excluded.schema_index, schemas.schema_index)""",
+           ON CONFLICT (schema_name) DO UPDATE SET
+               description = coalesce(excluded.description, schemas.description),
+               utype = coalesce(excluded.utype, schemas.utype),
+               schema_index = coalesce(excluded.schema_index, schemas.schema_index)""",
         [schema.name, schema.description, schema.utype, schema.schema_index],
     )
 
