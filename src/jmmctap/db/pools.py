@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from jmmctap.db.connect import conninfos
 from jmmctap.db.migrate import query_conninfo, schema_version
 from jmmctap.errors import ConfigError
+from jmmctap.query import configure_query_connection
 from jmmctap.settings import Settings
 
 __all__ = ["Pools", "open_pools", "probe"]
@@ -41,8 +42,6 @@ async def open_pools(settings: Settings) -> Pools:
         infos.owner, min_size=1, max_size=settings.pool_size, open=False, kwargs={"autocommit": True},
         name="owner",
     )
-    from jmmctap.query import configure_query_connection
-
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         query, min_size=1, max_size=settings.pool_size, open=False, name="query",
         configure=configure_query_connection,
