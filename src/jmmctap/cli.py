@@ -119,6 +119,20 @@ def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.rejected else 0
 
 
+@_command("ingest-jsdc")
+def _ingest_jsdc(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.jsdc_ingest import JsdcFile, ingest_jsdc_files
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+
+    files = [JsdcFile(path, args.first_recno if i == 0 else None) for i, path in enumerate(args.files)]
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        report = ingest_jsdc_files(conn, files, mode=args.mode, radius_arcsec=args.radius)
+    print(report.summary())
+    return 0
+
+
 @_command("worker")
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
@@ -178,6 +192,18 @@ def _parser() -> argparse.ArgumentParser:
     oifits.add_argument("--bibcode", help="bib_reference")
     oifits.add_argument("--datapi", help="data PI (default: the header's OBS PI-COI NAME)")
     oifits.add_argument("--keywords", help="keywords of the submission")
+
+    jsdc = sub.add_parser("ingest-jsdc", help="load JSDC stars into jsdc.jsdc_v2 (VizieR II/346 or SearchCal/GetStar)"
+                          " and link the obsportal targets to them")
+    jsdc.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                      help="VizieR II/346/jsdc_v2 VOTable or FITS, or a SearchCal/GetStar VOTable")
+    jsdc.add_argument("--first-recno", type=int,
+                      help="record number of the first row when the files have no recno column (numbering goes on"
+                           " across the files in order)")
+    jsdc.add_argument("--mode", choices=["update", "replace"], default="update",
+                      help="update: add new stars and update known ones by recno (default); replace: also delete"
+                           " the stars the files lack")
+    jsdc.add_argument("--radius", type=float, default=5.0, help="target matching radius in arcsec (default 5)")
 
     sub.add_parser("load-samples", help="load the shipped sample data (idempotent)")
 

@@ -19,8 +19,8 @@ import yaml
 
 from jmmctap.catalogues.badcal import BADCAL_TABLE, read_reports, upsert_reports
 from jmmctap.catalogues.eso_ingest import record_ingest
-from jmmctap.catalogues.jsdc import JSDC_TABLE, publish_jsdc_groups, read_searchcal, upsert_stars
-from jmmctap.catalogues.targets import link_targets_to_jsdc
+from jmmctap.catalogues.jsdc import JSDC_TABLE
+from jmmctap.catalogues.jsdc_ingest import JsdcFile, ingest_jsdc_files
 from jmmctap.errors import ConfigError
 from jmmctap.ingest import ingest_files
 from jmmctap.ingest.loader import file_checksum
@@ -73,17 +73,9 @@ def load_catalogue_samples(conn: psycopg.Connection[Any], root: Path, query_role
 
 
 def _load_jsdc(conn: psycopg.Connection[Any], directory: Path) -> int:
-    started = datetime.now(UTC)
-    paths = [directory / name for name, _ in JSDC_SAMPLES]
-    _require(paths)
-    with conn.transaction():
-        count = sum(upsert_stars(conn, read_searchcal(path, first)) for path, (_, first) in
-                    zip(paths, JSDC_SAMPLES, strict=True))
-        publish_jsdc_groups(conn)
-        link_targets_to_jsdc(conn)
-        record_ingest(conn, JSDC_TABLE, paths, count, started)
-        refresh_row_counts(conn, [JSDC_TABLE, "obsportal.targets"])
-    return count
+    files = [JsdcFile(directory / name, first) for name, first in JSDC_SAMPLES]
+    _require([f.path for f in files])
+    return ingest_jsdc_files(conn, files).rows
 
 
 def _load_badcal(conn: psycopg.Connection[Any], directory: Path) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,11 @@ import numpy as np
 import psycopg
 from astropy.io.votable import parse
 from astropy.io.votable.exceptions import VOWarning
-from psycopg import sql
 
 from jmmctap.errors import UsageError
 from jmmctap.ingest.positions import parse_sexagesimal
 
-__all__ = ["GROUPED_COLUMNS", "JSDC_TABLE", "JsdcGroup", "publish_jsdc_groups", "read_searchcal", "upsert_stars"]
+__all__ = ["GROUPED_COLUMNS", "JSDC_TABLE", "JsdcGroup", "publish_jsdc_groups", "read_searchcal"]
 
 JSDC_TABLE = "jsdc.jsdc_v2"
 """The JSDC table (sql/0012, 0015, 0016; tap_schema/32_jsdc.yaml)."""
@@ -109,19 +108,6 @@ def read_searchcal(path: Path, first_recno: int) -> list[dict[str, Any]]:
             row["recno"] = first_recno + len(rows)
             rows.append(row)
     return rows
-
-
-def upsert_stars(conn: psycopg.Connection[Any], rows: Sequence[dict[str, Any]]) -> int:
-    """Insert or update the rows by ``recno`` in the caller's transaction; returns the rows written."""
-    columns = column_names()
-    statement = sql.SQL("INSERT INTO jsdc.jsdc_v2 ({}) VALUES ({}) ON CONFLICT (recno) DO UPDATE SET {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(sql.Placeholder() * len(columns)),
-        sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in columns[1:]),
-    )
-    with conn.cursor() as cur:
-        cur.executemany(statement, [[row.get(c) for c in columns] for row in rows])
-    return len(rows)
 
 
 def publish_jsdc_groups(conn: psycopg.Connection[Any]) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyWarning
 
 from jmmctap.ingest.model import FieldSpec, InfoSpec, IngestError, Row, TableSpec
 
@@ -37,12 +39,17 @@ class FitsSource:
     @classmethod
     def open(cls, path: Path, table_index: int = 0) -> FitsSource:
         try:
-            with fits.open(path, memmap=True) as hdus:
-                tables = [i for i, h in enumerate(hdus) if isinstance(h, fits.BinTableHDU)]
-                if table_index >= len(tables):
-                    raise IngestError(f"no binary table number {table_index} (the file has {len(tables)})", file=path)
-                header = hdus[tables[table_index]].header
-                return cls(_spec(path, header), tables[table_index])
+            # our own file object: astropy leaves its own unclosed when a truncated header fails to parse;
+            # the header warnings of such a file are moot, the error below says it is unreadable
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", VerifyWarning)
+                with open(path, "rb") as stream, fits.open(stream, memmap=True) as hdus:
+                    tables = [i for i, h in enumerate(hdus) if isinstance(h, fits.BinTableHDU)]
+                    if table_index >= len(tables):
+                        raise IngestError(f"no binary table number {table_index} (the file has {len(tables)})",
+                                          file=path)
+                    header = hdus[tables[table_index]].header
+                    return cls(_spec(path, header), tables[table_index])
         except (OSError, ValueError) as exc:
             raise IngestError(f"cannot read the FITS file: {exc}", file=path) from None
 

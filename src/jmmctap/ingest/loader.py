@@ -28,6 +28,7 @@ from jmmctap.ingest.tabledata_fast import CopyText
 __all__ = [
     "STAGING_SUFFIX",
     "check_append_columns",
+    "copy_error",
     "copy_rows",
     "create_table",
     "existing_columns",
@@ -126,10 +127,11 @@ def copy_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: S
                 else:
                     copy.write_row(row)
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
-        raise _copy_error(exc, file, by_db) from None
+        raise copy_error(exc, file, by_db) from None
 
 
-def _copy_error(exc: psycopg.Error, file: str, by_db: dict[str, str]) -> IngestError:
+def copy_error(exc: psycopg.Error, file: str, by_db: dict[str, str]) -> IngestError:
+    """The IngestError for a value COPY rejected, with row and column (``by_db``: column → source field)."""
     message = exc.diag.message_primary or str(exc)
     match = _COPY_CONTEXT.search(exc.diag.context or "")
     if not match:

@@ -1,0 +1,214 @@
+"""``jmmctap ingest-jsdc``: JSDC rows into ``jsdc.jsdc_v2`` from VizieR II/346 or SearchCal/GetStar files.
+
+The real catalogue comes from VizieR (II/346/jsdc_v2 as VOTable or FITS, from its web pages or its
+TAP service) with the catalogue's own column labels; it is streamed through the votable2tap
+readers, so its 465,877 stars load in constant memory. SearchCal and GetStar VOTables (the JSDC
+pipeline's output, with an origin and a confidence per value) go through ``jsdc.read_searchcal``.
+
+Either way the rows are copied into a staging table, then upserted by ``recno`` in one transaction
+with the obsportal target links, the TAP_SCHEMA row count and the ingest log: readers see the old
+or the new catalogue, never a mix, and a rejected file changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from jmmctap.catalogues.jsdc import JSDC_TABLE, column_names, publish_jsdc_groups, read_searchcal
+from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, link_targets_to_jsdc
+from jmmctap.ingest import IngestError, open_source
+from jmmctap.ingest.loader import copy_error, file_checksum, log_ingest
+from jmmctap.ingest.model import FieldSpec, Row
+from jmmctap.ingest.positions import parse_sexagesimal
+from jmmctap.ingest.values import CellError
+from jmmctap.tapschema.publish import refresh_row_counts
+
+__all__ = ["MODES", "JsdcFile", "JsdcIngestReport", "ingest_jsdc_files"]
+
+MODES = ("update", "replace")
+"""``update``: insert new stars, update known ones (by recno); ``replace``: also delete the stars the files lack."""
+
+_STAGING = "jsdc_staging"
+_REQUIRED = ("Name", "LDD", "e_LDD")
+_POSITIONS = (("RAJ2000", "DEJ2000"), ("_RAJ2000", "_DEJ2000"))
+"""VizieR's catalogue position columns, then the decimal-degree ones it computes on request."""
+
+
+@dataclass(frozen=True)
+class JsdcFile:
+    """A file to load and, when it has no ``recno`` column, the record number of its first row."""
+
+    path: Path
+    first_recno: int | None = None
+    """None: VizieR's ``recno`` column, or numbering continued after the previous file's last row."""
+
+
+@dataclass(frozen=True)
+class JsdcIngestReport:
+    """What one ``ingest_jsdc_files`` call did."""
+
+    files: tuple[str, ...]
+    rows: int
+    removed: int
+    linked_targets: int
+    """obsportal targets whose JSDC link changed."""
+
+    def summary(self) -> str:
+        removed = f", {self.removed} removed" if self.removed else ""
+        return (f"{JSDC_TABLE}: {self.rows} stars loaded from {len(self.files)} file(s){removed};"
+                f" {self.linked_targets} obsportal target link(s) changed")
+
+
+def ingest_jsdc_files(conn: psycopg.Connection[Any], files: Sequence[JsdcFile], *, mode: str = "update",
+                      radius_arcsec: float = DEFAULT_RADIUS_ARCSEC) -> JsdcIngestReport:
+    """Load the files into ``jsdc.jsdc_v2`` in one transaction (owner connection).
+
+    Raises
+    ------
+    IngestError
+        A file is unreadable, is not a JSDC table, has a bad value (file, row and column named), or
+        two rows share a recno; nothing is written.
+    """
+    if mode not in MODES:
+        raise IngestError(f"unknown mode {mode!r} (expected one of {', '.join(MODES)})")
+    if not files:
+        raise IngestError("no file to load")
+    started = datetime.now(UTC)
+    with conn.transaction():
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(_STAGING)))
+        conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP")
+                     .format(sql.Identifier(_STAGING), sql.Identifier(*JSDC_TABLE.split("."))))
+        next_recno: int | None = None
+        for file in files:
+            first = file.first_recno if file.first_recno is not None else next_recno
+            staged = _stage(conn, file.path, first)
+            next_recno = None if first is None else first + staged
+        _check_unique_recno(conn, files)
+        rows = _upsert(conn)
+        removed = _remove_missing(conn) if mode == "replace" else 0
+        publish_jsdc_groups(conn)
+        linked = link_targets_to_jsdc(conn, radius_arcsec)
+        log_ingest(conn, JSDC_TABLE, mode, [f.path.name for f in files], [file_checksum(f.path) for f in files],
+                   rows, started)
+        refresh_row_counts(conn, [JSDC_TABLE, "obsportal.targets"])
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(_STAGING)))
+    return JsdcIngestReport(tuple(str(f.path) for f in files), rows, removed, linked)
+
+
+def _stage(conn: psycopg.Connection[Any], path: Path, first_recno: int | None) -> int:
+    """COPY one file's rows into the staging table; returns how many."""
+    source = open_source(path)
+    fields = source.spec.fields
+    if "diam_chi2" in {f.name for f in fields}:
+        if first_recno is None:
+            raise _no_recno(path)
+        columns = column_names()
+        stars = read_searchcal(path, first_recno)
+        return _copy(conn, path, columns, ([star.get(c) for c in columns] for star in stars))
+    plan = _VizierPlan.of(path, fields, first_recno)
+    return _copy(conn, path, plan.columns, plan.rows(source.rows()))
+
+
+def _copy(conn: psycopg.Connection[Any], path: Path, columns: Sequence[str], rows: Iterable[Row]) -> int:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(_STAGING), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    count = 0
+    try:
+        with conn.cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        raise copy_error(exc, str(path), {}) from None
+    return count
+
+
+@dataclass(frozen=True)
+class _VizierPlan:
+    """How the FIELDs of a VizieR II/346 table map to ``jsdc.jsdc_v2`` columns."""
+
+    path: Path
+    columns: tuple[str, ...]
+    """Target columns: recno, Name, RAJ2000, DEJ2000, then the other columns the file has."""
+    sources: tuple[int, ...]
+    """Source field index of each column after the position (and of Name)."""
+    recno_index: int | None
+    first_recno: int
+    """Record number of the first row when the file has no recno column (``recno_index`` None)."""
+    ra: tuple[int, str]
+    dec: tuple[int, str]
+    """(source field index, name) of the position columns: sexagesimal text or degrees."""
+
+    @classmethod
+    def of(cls, path: Path, fields: Sequence[FieldSpec], first_recno: int | None) -> _VizierPlan:
+        by_name = {f.name.lower(): i for i, f in enumerate(fields)}
+        pair = next(((by_name[ra.lower()], by_name[dec.lower()]) for ra, dec in _POSITIONS
+                     if ra.lower() in by_name and dec.lower() in by_name), None)
+        missing = [name for name in _REQUIRED if name.lower() not in by_name]
+        missing += [] if pair else ["RAJ2000, DEJ2000"]
+        if missing or pair is None:
+            raise IngestError("not a JSDC table: neither a SearchCal/GetStar VOTable (no diam_chi2 column) nor"
+                              f" VizieR II/346 (missing {', '.join(missing)})", file=path)
+        recno_index = by_name.get("recno")
+        if recno_index is None and first_recno is None:
+            raise _no_recno(path)
+        others = [c for c in column_names() if c not in ("recno", "RAJ2000", "DEJ2000")
+                  and c.lower() in by_name and not c.endswith(("_origin", "_confidence"))]
+        ra, dec = pair
+        return cls(path, ("recno", "RAJ2000", "DEJ2000", *others), tuple(by_name[c.lower()] for c in others),
+                   recno_index, first_recno or 0, (ra, fields[ra].name), (dec, fields[dec].name))
+
+    def rows(self, source_rows: Iterable[Row]) -> Iterator[Row]:
+        """The staging rows: recno, degrees, then the other values as the reader gave them."""
+        for number, row in enumerate(source_rows, start=1):
+            recno = row[self.recno_index] if self.recno_index is not None else self.first_recno + number - 1
+            yield [recno, self._angle(row, number, self.ra, hours=True),
+                   self._angle(row, number, self.dec, hours=False), *(row[i] for i in self.sources)]
+
+    def _angle(self, row: Row, number: int, where: tuple[int, str], *, hours: bool) -> float:
+        index, column = where
+        try:  # "01 37 42.8" (hours for RA) or one number, text or not: degrees
+            value = parse_sexagesimal(row[index], hours=hours)
+        except CellError:
+            raise IngestError(f"unreadable angle {row[index]!r}", file=self.path, row=number, column=column) from None
+        limit = (0.0, 360.0) if hours else (-90.0, 90.0)
+        if value is None or not limit[0] <= value <= limit[1]:  # NaN fails too
+            raise IngestError(f"no valid position ({row[index]!r})", file=self.path, row=number, column=column)
+        return value
+
+
+def _no_recno(path: Path) -> IngestError:
+    return IngestError("the file has no recno column: give the record number of its first row (--first-recno)",
+                       file=path)
+
+
+def _check_unique_recno(conn: psycopg.Connection[Any], files: Sequence[JsdcFile]) -> None:
+    row = conn.execute(sql.SQL("SELECT recno, count(*) FROM {} GROUP BY recno HAVING count(*) > 1 LIMIT 1")
+                       .format(sql.Identifier(_STAGING))).fetchone()
+    if row:
+        raise IngestError(f"recno {row[0]} appears {row[1]} times in "
+                          f"{', '.join(f.path.name for f in files)}: record numbers must be unique")
+
+
+def _upsert(conn: psycopg.Connection[Any]) -> int:
+    columns = column_names()
+    statement = sql.SQL("INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging}"
+                        " ON CONFLICT (recno) DO UPDATE SET {updates}").format(
+        table=sql.Identifier(*JSDC_TABLE.split(".")), staging=sql.Identifier(_STAGING),
+        cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        updates=sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in columns[1:]),
+    )
+    return conn.execute(statement).rowcount
+
+
+def _remove_missing(conn: psycopg.Connection[Any]) -> int:
+    statement = sql.SQL("DELETE FROM {} j WHERE NOT EXISTS (SELECT 1 FROM {} s WHERE s.recno = j.recno)").format(
+        sql.Identifier(*JSDC_TABLE.split(".")), sql.Identifier(_STAGING))
+    return conn.execute(statement).rowcount
