@@ -159,6 +159,18 @@ def test_files_without_recno_are_numbered_from_first_recno_across_files(
     assert stars[103][0] == "TYC 5949-2777-1" and stars[103][11] is not None  # GetStar's Sirius, with its origins
 
 
+def test_a_typed_file_whose_datatypes_differ_from_the_columns_loads_the_same(
+        clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
+    # CalFlag as int and magnitudes as float: no binary COPY as they are, the values must still arrive
+    table = _vizier_table()
+    table["CalFlag"] = table["CalFlag"].astype(np.int32)
+    table["Vmag"] = table["Vmag"].astype(np.float32)
+    ingest_jsdc_files(clean_catalogues, [JsdcFile(_write(_vizier_table(), tmp_path / "same", "binary2"))])
+    expected = _jsdc(clean_catalogues)
+    ingest_jsdc_files(clean_catalogues, [JsdcFile(_write(table, tmp_path / "other", "binary2"))])
+    assert _jsdc(clean_catalogues) == expected
+
+
 def _broken(table: Table, column: str, value: object) -> Table:
     broken = table.copy()
     if broken[column].dtype.kind in "US":
@@ -167,18 +179,20 @@ def _broken(table: Table, column: str, value: object) -> Table:
     return broken
 
 
+@pytest.mark.parametrize("serialization", ["tabledata", "binary2"])  # text and binary COPY
 @pytest.mark.parametrize(("column", "value", "message"), [
     ("RAJ2000", "12 xx 00", r"row 2, column 'RAJ2000': unreadable angle"),
     ("DEJ2000", "+95 00 00", r"row 2, column 'DEJ2000': no valid position"),
     ("CalFlag", 9, r"row 2.*CalFlag"),
+    ("Vmag", 1e39, r"recno 12: Vmag = 1e\+39 is out of range"),
     ("recno", 11, r"recno 11 appears 2 times"),
 ])
-def test_a_bad_row_is_refused_and_changes_nothing(
-        clean_catalogues: psycopg.Connection[Any], tmp_path: Path, column: str, value: object, message: str) -> None:
+def test_a_bad_row_is_refused_and_changes_nothing(clean_catalogues: psycopg.Connection[Any], tmp_path: Path,
+                                                  column: str, value: object, message: str, serialization: str) -> None:
     conn = clean_catalogues
     ingest_jsdc_files(conn, [JsdcFile(SEARCHCAL_SAMPLE, 1)])
     before, logged = _jsdc(conn), conn.execute("SELECT count(*) FROM jmmctap.ingest_log").fetchone()
-    path = _write(_broken(_vizier_table(), column, value), tmp_path / "broken", "tabledata")
+    path = _write(_broken(_vizier_table(), column, value), tmp_path / "broken", serialization)
     with pytest.raises(IngestError, match=message):
         ingest_jsdc_files(conn, [JsdcFile(path)])
     assert _jsdc(conn) == before

@@ -99,5 +99,5 @@ def ingest_eso_files(
 
 def record_ingest(conn: psycopg.Connection[Any], table_name: str, paths: Sequence[Path], n_rows: int,
                   started: datetime) -> None:
-    """Append one row to the internal ingest log (shown by /health)."""
-    log_ingest(conn, table_name, "append", [p.name for p in paths], [file_checksum(p) for p in paths], n_rows, started)
+    """Append one row to the internal ingest log (shown by /health); mode 'update': rows upserted by key."""
+    log_ingest(conn, table_name, "update", [p.name for p in paths], [file_checksum(p) for p in paths], n_rows, started)

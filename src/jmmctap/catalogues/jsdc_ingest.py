@@ -12,6 +12,7 @@ or the new catalogue, never a mix, and a rejected file changes nothing.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +38,15 @@ MODES = ("update", "replace")
 
 _STAGING = "jsdc_staging"
 _REQUIRED = ("Name", "LDD", "e_LDD")
+_REAL_MAX = 3.4028234663852886e38
+"""Largest finite single-precision number."""
+_TYPED_SOURCES = ("BINARY", "BINARY2", "FITS")
+"""Serializations whose readers give Python numbers, not text."""
+_NUMBERS = frozenset({"unsignedByte", "short", "int", "long", "float", "double"})
+_BINARY_FITS = {"text": frozenset({"char", "unicodeChar"}), "double precision": _NUMBERS,
+                "smallint": frozenset({"unsignedByte", "short"}), "bigint": frozenset({"unsignedByte", "short", "int",
+                                                                                      "long"})}
+"""Column type → source datatypes whose values a binary COPY takes as they are."""
 _POSITIONS = (("RAJ2000", "DEJ2000"), ("_RAJ2000", "_DEJ2000"))
 """VizieR's catalogue position columns, then the decimal-degree ones it computes on request."""
 
@@ -83,14 +93,14 @@ def ingest_jsdc_files(conn: psycopg.Connection[Any], files: Sequence[JsdcFile], 
     started = datetime.now(UTC)
     with conn.transaction():
         conn.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(_STAGING)))
-        conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP")
-                     .format(sql.Identifier(_STAGING), sql.Identifier(*JSDC_TABLE.split("."))))
+        narrow = _create_staging(conn)
         next_recno: int | None = None
         for file in files:
             first = file.first_recno if file.first_recno is not None else next_recno
             staged = _stage(conn, file.path, first)
             next_recno = None if first is None else first + staged
         _check_unique_recno(conn, files)
+        _check_ranges(conn, narrow)
         rows = _upsert(conn)
         removed = _remove_missing(conn) if mode == "replace" else 0
         publish_jsdc_groups(conn)
@@ -113,17 +123,48 @@ def _stage(conn: psycopg.Connection[Any], path: Path, first_recno: int | None) -
         stars = read_searchcal(path, first_recno)
         return _copy(conn, path, columns, ([star.get(c) for c in columns] for star in stars))
     plan = _VizierPlan.of(path, fields, first_recno)
-    return _copy(conn, path, plan.columns, plan.rows(source.rows()))
+    types = plan.binary_types(_column_types(conn)) if source.spec.serialization in _TYPED_SOURCES else None
+    return _copy(conn, path, plan.columns, plan.rows(source.rows()), types)
 
 
-def _copy(conn: psycopg.Connection[Any], path: Path, columns: Sequence[str], rows: Iterable[Row]) -> int:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(_STAGING), sql.SQL(", ").join(map(sql.Identifier, columns)))
+def _create_staging(conn: psycopg.Connection[Any]) -> list[str]:
+    """The staging table: jsdc.jsdc_v2's columns and checks, its ``real`` columns widened to double.
+
+    Double columns take every number of a typed (BINARY2, FITS) file by binary COPY; the range of
+    ``real`` is checked once all files are staged. Returns the widened columns.
+    """
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) ON COMMIT DROP")
+                 .format(sql.Identifier(_STAGING), sql.Identifier(*JSDC_TABLE.split("."))))
+    narrow = [name for name, kind in _column_types(conn).items() if kind == "real"]
+    conn.execute(sql.SQL("ALTER TABLE {} {}").format(sql.Identifier(_STAGING), sql.SQL(", ").join(
+        sql.SQL("ALTER COLUMN {} TYPE double precision").format(sql.Identifier(c)) for c in narrow)))
+    return narrow
+
+
+def _column_types(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Column → type of the staging table (or of jsdc.jsdc_v2 before it is created)."""
+    rows = conn.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+                        " WHERE attrelid = coalesce(to_regclass(%s), %s::regclass) AND attnum > 0"
+                        " AND NOT attisdropped", [f"pg_temp.{_STAGING}", JSDC_TABLE]).fetchall()
+    return dict(rows)
+
+
+def _copy(conn: psycopg.Connection[Any], path: Path, columns: Sequence[str], rows: Iterable[Row],
+          binary_types: Sequence[str] | None = None) -> int:
+    """COPY the rows; binary when their values are typed for the columns (3× faster than text for II/346)."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN{}").format(
+        sql.Identifier(_STAGING), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(" (FORMAT BINARY)" if binary_types else ""))
     count = 0
     try:
         with conn.cursor() as cur, cur.copy(statement) as copy:
+            if binary_types:
+                copy.set_types(list(binary_types))
             for row in rows:
-                copy.write_row(row)
+                try:
+                    copy.write_row(row)
+                except (struct.error, OverflowError, TypeError, ValueError) as exc:  # a value its type cannot hold
+                    raise IngestError(f"value out of range: {exc}", file=path, row=count + 1) from None
                 count += 1
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         raise copy_error(exc, str(path), {}) from None
@@ -135,6 +176,8 @@ class _VizierPlan:
     """How the FIELDs of a VizieR II/346 table map to ``jsdc.jsdc_v2`` columns."""
 
     path: Path
+    fields: tuple[str, ...]
+    """Datatype of each source field."""
     columns: tuple[str, ...]
     """Target columns: recno, Name, RAJ2000, DEJ2000, then the other columns the file has."""
     sources: tuple[int, ...]
@@ -162,8 +205,17 @@ class _VizierPlan:
         others = [c for c in column_names() if c not in ("recno", "RAJ2000", "DEJ2000")
                   and c.lower() in by_name and not c.endswith(("_origin", "_confidence"))]
         ra, dec = pair
-        return cls(path, ("recno", "RAJ2000", "DEJ2000", *others), tuple(by_name[c.lower()] for c in others),
-                   recno_index, first_recno or 0, (ra, fields[ra].name), (dec, fields[dec].name))
+        return cls(path, tuple(f.datatype for f in fields), ("recno", "RAJ2000", "DEJ2000", *others),
+                   tuple(by_name[c.lower()] for c in others), recno_index, first_recno or 0,
+                   (ra, fields[ra].name), (dec, fields[dec].name))
+
+    def binary_types(self, column_types: dict[str, str]) -> list[str] | None:
+        """The column types for a binary COPY, or None when a source datatype does not fit its column."""
+        sources = [*(("long",) if self.recno_index is None else (self.fields[self.recno_index],)), "double", "double",
+                   *(self.fields[i] for i in self.sources)]
+        types = [column_types[c] for c in self.columns]
+        fits = all(source in _BINARY_FITS.get(target, ()) for source, target in zip(sources, types, strict=True))
+        return types if fits else None
 
     def rows(self, source_rows: Iterable[Row]) -> Iterator[Row]:
         """The staging rows: recno, degrees, then the other values as the reader gave them."""
@@ -195,6 +247,18 @@ def _check_unique_recno(conn: psycopg.Connection[Any], files: Sequence[JsdcFile]
     if row:
         raise IngestError(f"recno {row[0]} appears {row[1]} times in "
                           f"{', '.join(f.path.name for f in files)}: record numbers must be unique")
+
+
+def _check_ranges(conn: psycopg.Connection[Any], narrow: Sequence[str]) -> None:
+    """Refuse a value the ``real`` columns cannot hold (the upsert would fail without saying where)."""
+    condition = sql.SQL(" OR ").join(sql.SQL("abs({}) > %(max)s").format(sql.Identifier(c)) for c in narrow)
+    row = conn.execute(sql.SQL("SELECT recno, {} FROM {} WHERE {} ORDER BY recno LIMIT 1").format(
+        sql.SQL(", ").join(map(sql.Identifier, narrow)), sql.Identifier(_STAGING), condition),
+        {"max": _REAL_MAX}).fetchone()
+    if row:
+        column, value = next((c, v) for c, v in zip(narrow, row[1:], strict=True)
+                             if v is not None and abs(v) > _REAL_MAX)
+        raise IngestError(f"recno {row[0]}: {column} = {value:g} is out of range (single precision)")
 
 
 def _upsert(conn: psycopg.Connection[Any]) -> int:
