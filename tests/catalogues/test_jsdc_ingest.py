@@ -225,3 +225,14 @@ def test_ingest_jsdc_command_reports_the_load_and_fails_in_one_line(
     assert failed.stderr.strip().splitlines() == [
         f"jmmctap: error: {SEARCHCAL_SAMPLE}: the file has no recno column: give the record number of its first"
         " row (--first-recno)"]
+
+
+def test_a_searchcal_file_with_a_bad_position_is_refused_and_changes_nothing(
+        clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
+    sample = SEARCHCAL_SAMPLE.with_name("SearchCal-ETA_TAU-first120.scvot")
+    broken = tmp_path / "broken.scvot"
+    broken.write_text(sample.read_text().replace("<TD>03 47 29.0762</TD>", "<TD>03 xx 29</TD>", 1))
+    ingest_jsdc_files(clean_catalogues, [JsdcFile(SEARCHCAL_SAMPLE, 1)])
+    with pytest.raises(IngestError, match=r"broken\.scvot, row 1, column 'RAJ2000': unreadable position '03 xx 29'"):
+        ingest_jsdc_files(clean_catalogues, [JsdcFile(broken, 10)])
+    assert list(_jsdc(clean_catalogues)) == [1]

@@ -3,7 +3,7 @@
 The real catalogue comes from VizieR (II/346/jsdc_v2 as VOTable or FITS, from its web pages or its
 TAP service) with the catalogue's own column labels; it is streamed through the votable2tap
 readers, so its 465,877 stars load in constant memory. SearchCal and GetStar VOTables (the JSDC
-pipeline's output, with an origin and a confidence per value) go through ``jsdc.read_searchcal``.
+pipeline's output, with an origin and a confidence per value) go through ``searchcal``, streamed too.
 
 Either way the rows are copied into a staging table, then upserted by ``recno`` in one transaction
 with the obsportal target links, the TAP_SCHEMA row count and the ingest log: readers see the old
@@ -22,7 +22,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from jmmctap.catalogues.jsdc import JSDC_TABLE, column_names, publish_jsdc_groups, read_searchcal
+from jmmctap.catalogues.jsdc import JSDC_TABLE, column_names, publish_jsdc_groups
+from jmmctap.catalogues.searchcal import SearchCalPlan, is_searchcal
 from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, link_targets_to_jsdc
 from jmmctap.ingest import IngestError, open_source
 from jmmctap.ingest.loader import copy_error, file_checksum, log_ingest
@@ -115,14 +116,12 @@ def ingest_jsdc_files(conn: psycopg.Connection[Any], files: Sequence[JsdcFile], 
 def _stage(conn: psycopg.Connection[Any], path: Path, first_recno: int | None) -> int:
     """COPY one file's rows into the staging table; returns how many."""
     source = open_source(path)
-    fields = source.spec.fields
-    if "diam_chi2" in {f.name for f in fields}:
+    if is_searchcal(source.spec):
         if first_recno is None:
             raise _no_recno(path)
-        columns = column_names()
-        stars = read_searchcal(path, first_recno)
-        return _copy(conn, path, columns, ([star.get(c) for c in columns] for star in stars))
-    plan = _VizierPlan.of(path, fields, first_recno)
+        searchcal = SearchCalPlan.of(source.spec)
+        return _copy(conn, path, column_names(), searchcal.rows(source.rows(), first_recno))
+    plan = _VizierPlan.of(path, source.spec.fields, first_recno)
     types = plan.binary_types(_column_types(conn)) if source.spec.serialization in _TYPED_SOURCES else None
     return _copy(conn, path, plan.columns, plan.rows(source.rows()), types)
 

@@ -74,6 +74,8 @@ class InfoSpec:
     field: FieldSpec | None = None
     """The PARAM's metadata (datatype, unit, UCD...), None for INFO/COOSYS/TIMESYS."""
     content: str | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    """The PARAM's VALUES/OPTION (name, value) pairs: SearchCal's code tables (OriginIndexes)."""
 
 
 @dataclass(frozen=True)

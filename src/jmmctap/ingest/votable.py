@@ -198,7 +198,10 @@ def _infos(element: Any, scope: str, path: Path) -> list[InfoSpec]:
         name = _local(child.tag)
         attrib = child.attrib
         if name == "PARAM":
-            found.append(InfoSpec("PARAM", attrib.get("name", ""), attrib.get("value"), scope, _field(child, path)))
+            options = tuple((o.attrib.get("name", ""), o.attrib.get("value", ""))
+                            for values in _children(child, "VALUES") for o in _children(values, "OPTION"))
+            found.append(InfoSpec("PARAM", attrib.get("name", ""), attrib.get("value"), scope, _field(child, path),
+                                  options=options))
         elif name == "INFO":
             text = " ".join("".join(child.itertext()).split()) or None
             found.append(InfoSpec("INFO", attrib.get("name", ""), attrib.get("value"), scope, content=text))
