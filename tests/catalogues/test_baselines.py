@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
+from typing import Any
 
 import pytest
+from astropy.io.votable import parse_single_table
 
 from jmmctap.catalogues.baselines import Pointing, compute_baselines
-from jmmctap.catalogues.eso_header import read_headers
+from jmmctap.catalogues.eso_header import HeaderSource, read_headers
 from jmmctap.catalogues.exposure import extract_exposure
 from jmmctap.catalogues.stations import find_station
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER
+from tests.conftest import SHARED
 
 CENTIMETRE = 0.01
+OBSPORTAL_DIR = SHARED / "data" / "votable" / "obsportal"
 
 
 def _header(path: Path) -> dict[str, object]:
@@ -72,3 +77,41 @@ def test_end_baselines_follow_the_earth_rotation() -> None:
     (baseline,) = compute_baselines(stations, pointing)
     assert baseline.length_start == computed[0][0]
     assert baseline.length_end is not None and abs(baseline.length_end - baseline.length_start) > 0.1  # type: ignore[operator]
+
+
+def _obsportal_gravity_rows() -> list[Any]:
+    rows = []
+    for name in ("obsportal-search-gravity.votable.xml", "obsportal-output-10.votable.xml"):
+        rows += list(parse_single_table(OBSPORTAL_DIR / name).to_table())
+    return rows
+
+
+def test_baselines_computed_with_a_computed_lst_reproduce_obsportal_ut_baselines_within_4_cm() -> None:
+    # ObsPortal's GRAVITY UT exposures carry their header PBL values (mm); given only what a header
+    # without PBL and LST keywords would give, the product must find the same baselines
+    rows = _obsportal_gravity_rows()
+    assert len(rows) == 39
+    compared = 0
+    for row in rows:
+        stations = str(row["interferometer_stations"]).split()
+        keywords: dict[str, object] = {
+            "ARCFILE": f"{row['exp_header']}.fits", "MJD-OBS": float(row["exp_mjd_start"]),
+            "EXPTIME": (float(row["exp_mjd_end"]) - float(row["exp_mjd_start"])) * 86400,
+            "RA": float(row["target_ra"]), "DEC": float(row["target_dec"]), "INSTRUME": "GRAVITY",
+            "TELESCOP": "ESO-VLTI-U1234", "ESO ISS CONF NTEL": len(stations),
+            **{f"ESO ISS CONF STATION{i}": name for i, name in enumerate(stations, start=1)},
+        }
+        exposure = extract_exposure(HeaderSource("obsportal row", keywords))
+        assert "LST computed from MJD-OBS and the site longitude" in exposure.validation_log
+        expected = ast.literal_eval(str(row["exp_projected_baselines"]))
+        assert [b.name for b in exposure.baselines] == list(expected)
+        for baseline in exposure.baselines:
+            assert baseline.source == "computed"
+            reference = expected[baseline.name]
+            assert baseline.length_start == pytest.approx(float(reference["length"]["start"]), abs=4 * CENTIMETRE)
+            assert baseline.length_end == pytest.approx(float(reference["length"]["end"]), abs=4 * CENTIMETRE)
+            for computed, header in ((baseline.angle_start, reference["angle"]["start"]),
+                                     (baseline.angle_end, reference["angle"]["end"])):
+                assert computed is not None and abs((computed - float(header) + 180) % 360 - 180) < 0.15
+            compared += 1
+    assert compared == 39 * 6
