@@ -176,9 +176,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--description", help="table description (default: from the file)")
     ingest.add_argument("--table-index", type=int, default=0, help="which TABLE of each file (default 0, the first)")
 
-    eso = sub.add_parser("ingest-eso", help="load ESO exposure headers into obsportal (differential)")
+    eso = sub.add_parser("ingest-eso", help="load ESO exposure headers or ObsPortal exports into obsportal"
+                         " (differential)")
     eso.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                     help="ESO header dump, FITS file (primary header) or ESO archive query table")
+                     help="ESO header dump, FITS file (primary header), ESO archive query table or ObsPortal"
+                          " VOTable export (search.votable)")
     eso.add_argument("--radius", type=float, default=5.0,
                      help="target grouping and JSDC matching radius in arcsec (default 5)")
 

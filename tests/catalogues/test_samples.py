@@ -25,14 +25,16 @@ def test_samples_fill_every_table_and_reload_without_duplicates(
     first = load_samples(conn, settings)
     counts = _nrows(conn)
     assert all(counts[t] > 0 for t in TABLES), counts
-    assert counts["obsportal.exposures"] == 54
-    assert counts["ivoa.obscore"] == 54 + 1 + 1 + 18 + 1
-    assert "54 exposures" in first.summary()
+    assert counts["obsportal.exposures"] == 54 + 42  # ESO headers and archive rows, ObsPortal exports
+    assert counts["ivoa.obscore"] == 96 + 1 + 1 + 18 + 1
+    assert "96 exposures" in first.summary()
     second = load_samples(conn, settings)
     assert _nrows(conn) == counts
-    assert len(second.eso.unchanged) == 54 and second.eso.l0_granules == 0
+    assert len(second.eso.unchanged) == 96 and second.eso.l0_granules == 0
     levels = conn.execute("SELECT calib_level, count(*) FROM ivoa.obscore GROUP BY 1 ORDER BY 1").fetchall()
-    assert levels == [(0, 54), (2, 21)]
+    assert levels == [(0, 96), (2, 21)]
+    facilities = conn.execute("SELECT interferometer_name, count(*) FROM obsportal.exposures GROUP BY 1 ORDER BY 1")
+    assert facilities.fetchall() == [("CHARA", 3), ("VLTI", 93)]
 
 
 def test_missing_l0_granules_are_written_again(clean_catalogues: psycopg.Connection[Any]) -> None:
@@ -40,5 +42,5 @@ def test_missing_l0_granules_are_written_again(clean_catalogues: psycopg.Connect
     load_samples(conn)
     conn.execute("DELETE FROM ivoa.obscore WHERE calib_level = 0 AND facility_name = 'VLTI' AND obs_id LIKE 'GRAVI%'")
     report = load_samples(conn)
-    assert report.eso.l0_granules == 2
-    assert conn.execute("SELECT count(*) FROM ivoa.obscore WHERE calib_level = 0").fetchone() == (54,)
+    assert report.eso.l0_granules == 2 + 39  # two GRAVITY headers, 39 exported GRAVITY exposures
+    assert conn.execute("SELECT count(*) FROM ivoa.obscore WHERE calib_level = 0").fetchone() == (96,)

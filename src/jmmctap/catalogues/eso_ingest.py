@@ -1,4 +1,4 @@
-"""The ``ingest-eso`` service: ESO headers → obsportal exposures, targets, JSDC links, L0 granules.
+"""The ``ingest-eso`` service: ESO headers (or ObsPortal exports) → obsportal exposures, targets, JSDC links, L0.
 
 One call is one transaction: every readable header is stored (differentially), unusable files
 are reported in ``EsoIngestReport.rejected`` with the reason, never skipped silently.
@@ -6,7 +6,7 @@ are reported in ``EsoIngestReport.rejected`` with the reason, never skipped sile
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,8 @@ from typing import Any
 import psycopg
 
 from jmmctap.catalogues.eso_header import read_headers
-from jmmctap.catalogues.exposure import extract_exposure
+from jmmctap.catalogues.exposure import Exposure, extract_exposure
+from jmmctap.catalogues.obsportal_export import Rejection, is_obsportal_export, read_obsportal_export
 from jmmctap.catalogues.obsportal_store import publish_stations, upsert_exposure
 from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, group_exposures
 from jmmctap.errors import UsageError
@@ -62,7 +63,8 @@ def ingest_eso_files(
     conn
         Connection of the owner role.
     paths
-        ESO header dumps, FITS files (primary header) or ESO archive query tables.
+        ESO header dumps, FITS files (primary header), ESO archive query tables or ObsPortal VOTable
+        exports (``search.votable``).
     radius_arcsec
         Radius for grouping exposures into targets and matching JSDC stars.
     derive_l0
@@ -74,18 +76,21 @@ def ingest_eso_files(
     with conn.transaction():
         publish_stations(conn)
         for path in paths:
+            stored: list[tuple[str, str]] = []
+            refused: list[Rejection] = []
             try:
-                sources = read_headers(path)
+                with conn.transaction():  # a savepoint: a file unreadable half-way leaves nothing behind
+                    for item in _exposures(path):
+                        if isinstance(item, Exposure):
+                            stored.append((upsert_exposure(conn, item), item.exp_id))
+                        else:
+                            refused.append(item)
             except UsageError as exc:
                 rejected.append((path.name, exc.message))
                 continue
-            for source in sources:
-                try:
-                    exposure = extract_exposure(source)
-                except UsageError as exc:
-                    rejected.append((source.name, exc.message))
-                    continue
-                outcome[upsert_exposure(conn, exposure)].append(exposure.exp_id)
+            rejected += refused
+            for what, exp_id in stored:
+                outcome[what].append(exp_id)
         grouping = group_exposures(conn, radius_arcsec)
         changed = outcome["inserted"] + outcome["updated"]
         # all exposures read, not only the changed ones: a missing L0 granule is written again
@@ -95,6 +100,18 @@ def ingest_eso_files(
         refresh_row_counts(conn, OBSPORTAL_TABLES)
     return EsoIngestReport(tuple(outcome["inserted"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]),
                            tuple(rejected), grouping.new_targets, l0)
+
+
+def _exposures(path: Path) -> Iterator[Exposure | Rejection]:
+    """The exposures of one file: an ObsPortal export's rows, or each ESO header it holds."""
+    if is_obsportal_export(path):
+        yield from read_obsportal_export(path)
+        return
+    for source in read_headers(path):
+        try:
+            yield extract_exposure(source)
+        except UsageError as exc:
+            yield (source.name, exc.message)
 
 
 def record_ingest(conn: psycopg.Connection[Any], table_name: str, paths: Sequence[Path], n_rows: int,

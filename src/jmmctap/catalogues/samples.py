@@ -51,7 +51,7 @@ class SamplesReport:
 
 def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None,
                  directory: Path | None = None) -> SamplesReport:
-    """Load the ESO headers and OIFITS samples (owner connection); idempotent.
+    """Load every sample: catalogues, ESO headers and ObsPortal exports, OIFITS (owner connection); idempotent.
 
     Parameters
     ----------
@@ -69,8 +69,8 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     """
     root = directory or resource_dir("ingest") / "samples"
     catalogues = load_catalogue_samples(conn, root, (settings or Settings()).query_role)
-    eso = ingest_eso_files(conn, sorted(p for p in (root / "eso").iterdir() if p.is_file()),
-                           derive_l0=derive_l0_granules)
+    exposures = [p for folder in ("eso", "obsportal") for p in sorted((root / folder).iterdir()) if p.is_file()]
+    eso = ingest_eso_files(conn, exposures, derive_l0=derive_l0_granules)
     reports = []
     for collection, (collection_type, patterns) in SAMPLE_COLLECTIONS.items():
         files = sorted(p for pattern in patterns for p in (root / "oifits").glob(pattern))
