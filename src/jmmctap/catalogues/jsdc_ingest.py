@@ -1,8 +1,8 @@
 """``jmmctap ingest-jsdc``: JSDC rows into ``jsdc.jsdc_v2`` from VizieR II/346 or SearchCal/GetStar files.
 
 The real catalogue comes from VizieR (II/346/jsdc_v2 as VOTable or FITS, from its web pages or its
-TAP service) with the catalogue's own column labels; it is streamed through the votable2tap
-readers, so its 465,877 stars load in constant memory. SearchCal and GetStar VOTables (the JSDC
+TAP service) with the catalogue's own column labels (``jsdc_vizier``); it is streamed through the
+votable2tap readers, so its 465,877 stars load in constant memory. SearchCal and GetStar VOTables (the JSDC
 pipeline's output, with an origin and a confidence per value) go through ``searchcal``, streamed too.
 
 Either way the rows are copied into a staging table, then upserted by ``recno`` in one transaction
@@ -13,7 +13,7 @@ or the new catalogue, never a mix, and a rejected file changes nothing.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +23,12 @@ import psycopg
 from psycopg import sql
 
 from jmmctap.catalogues.jsdc import JSDC_TABLE, column_names, publish_jsdc_groups
+from jmmctap.catalogues.jsdc_vizier import VizierPlan, no_recno_error
 from jmmctap.catalogues.searchcal import SearchCalPlan, is_searchcal
 from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, link_targets_to_jsdc
 from jmmctap.ingest import IngestError, open_source
 from jmmctap.ingest.loader import copy_error, file_checksum, log_ingest
-from jmmctap.ingest.model import FieldSpec, Row
-from jmmctap.ingest.positions import parse_sexagesimal
-from jmmctap.ingest.values import CellError
+from jmmctap.ingest.model import Row
 from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["MODES", "JsdcFile", "JsdcIngestReport", "ingest_jsdc_files"]
@@ -38,18 +37,10 @@ MODES = ("update", "replace")
 """``update``: insert new stars, update known ones (by recno); ``replace``: also delete the stars the files lack."""
 
 _STAGING = "jsdc_staging"
-_REQUIRED = ("Name", "LDD", "e_LDD")
 _REAL_MAX = 3.4028234663852886e38
 """Largest finite single-precision number."""
 _TYPED_SOURCES = ("BINARY", "BINARY2", "FITS")
 """Serializations whose readers give Python numbers, not text."""
-_NUMBERS = frozenset({"unsignedByte", "short", "int", "long", "float", "double"})
-_BINARY_FITS = {"text": frozenset({"char", "unicodeChar"}), "double precision": _NUMBERS,
-                "smallint": frozenset({"unsignedByte", "short"}), "bigint": frozenset({"unsignedByte", "short", "int",
-                                                                                      "long"})}
-"""Column type → source datatypes whose values a binary COPY takes as they are."""
-_POSITIONS = (("RAJ2000", "DEJ2000"), ("_RAJ2000", "_DEJ2000"))
-"""VizieR's catalogue position columns, then the decimal-degree ones it computes on request."""
 
 
 @dataclass(frozen=True)
@@ -118,10 +109,10 @@ def _stage(conn: psycopg.Connection[Any], path: Path, first_recno: int | None) -
     source = open_source(path)
     if is_searchcal(source.spec):
         if first_recno is None:
-            raise _no_recno(path)
+            raise no_recno_error(path)
         searchcal = SearchCalPlan.of(source.spec)
         return _copy(conn, path, column_names(), searchcal.rows(source.rows(), first_recno))
-    plan = _VizierPlan.of(path, source.spec.fields, first_recno)
+    plan = VizierPlan.of(path, source.spec.fields, first_recno)
     types = plan.binary_types(_column_types(conn)) if source.spec.serialization in _TYPED_SOURCES else None
     return _copy(conn, path, plan.columns, plan.rows(source.rows()), types)
 
@@ -168,76 +159,6 @@ def _copy(conn: psycopg.Connection[Any], path: Path, columns: Sequence[str], row
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         raise copy_error(exc, str(path), {}) from None
     return count
-
-
-@dataclass(frozen=True)
-class _VizierPlan:
-    """How the FIELDs of a VizieR II/346 table map to ``jsdc.jsdc_v2`` columns."""
-
-    path: Path
-    fields: tuple[str, ...]
-    """Datatype of each source field."""
-    columns: tuple[str, ...]
-    """Target columns: recno, Name, RAJ2000, DEJ2000, then the other columns the file has."""
-    sources: tuple[int, ...]
-    """Source field index of each column after the position (and of Name)."""
-    recno_index: int | None
-    first_recno: int
-    """Record number of the first row when the file has no recno column (``recno_index`` None)."""
-    ra: tuple[int, str]
-    dec: tuple[int, str]
-    """(source field index, name) of the position columns: sexagesimal text or degrees."""
-
-    @classmethod
-    def of(cls, path: Path, fields: Sequence[FieldSpec], first_recno: int | None) -> _VizierPlan:
-        by_name = {f.name.lower(): i for i, f in enumerate(fields)}
-        pair = next(((by_name[ra.lower()], by_name[dec.lower()]) for ra, dec in _POSITIONS
-                     if ra.lower() in by_name and dec.lower() in by_name), None)
-        missing = [name for name in _REQUIRED if name.lower() not in by_name]
-        missing += [] if pair else ["RAJ2000, DEJ2000"]
-        if missing or pair is None:
-            raise IngestError("not a JSDC table: neither a SearchCal/GetStar VOTable (no diam_chi2 column) nor"
-                              f" VizieR II/346 (missing {', '.join(missing)})", file=path)
-        recno_index = by_name.get("recno")
-        if recno_index is None and first_recno is None:
-            raise _no_recno(path)
-        others = [c for c in column_names() if c not in ("recno", "RAJ2000", "DEJ2000")
-                  and c.lower() in by_name and not c.endswith(("_origin", "_confidence"))]
-        ra, dec = pair
-        return cls(path, tuple(f.datatype for f in fields), ("recno", "RAJ2000", "DEJ2000", *others),
-                   tuple(by_name[c.lower()] for c in others), recno_index, first_recno or 0,
-                   (ra, fields[ra].name), (dec, fields[dec].name))
-
-    def binary_types(self, column_types: dict[str, str]) -> list[str] | None:
-        """The column types for a binary COPY, or None when a source datatype does not fit its column."""
-        sources = [*(("long",) if self.recno_index is None else (self.fields[self.recno_index],)), "double", "double",
-                   *(self.fields[i] for i in self.sources)]
-        types = [column_types[c] for c in self.columns]
-        fits = all(source in _BINARY_FITS.get(target, ()) for source, target in zip(sources, types, strict=True))
-        return types if fits else None
-
-    def rows(self, source_rows: Iterable[Row]) -> Iterator[Row]:
-        """The staging rows: recno, degrees, then the other values as the reader gave them."""
-        for number, row in enumerate(source_rows, start=1):
-            recno = row[self.recno_index] if self.recno_index is not None else self.first_recno + number - 1
-            yield [recno, self._angle(row, number, self.ra, hours=True),
-                   self._angle(row, number, self.dec, hours=False), *(row[i] for i in self.sources)]
-
-    def _angle(self, row: Row, number: int, where: tuple[int, str], *, hours: bool) -> float:
-        index, column = where
-        try:  # "01 37 42.8" (hours for RA) or one number, text or not: degrees
-            value = parse_sexagesimal(row[index], hours=hours)
-        except CellError:
-            raise IngestError(f"unreadable angle {row[index]!r}", file=self.path, row=number, column=column) from None
-        limit = (0.0, 360.0) if hours else (-90.0, 90.0)
-        if value is None or not limit[0] <= value <= limit[1]:  # NaN fails too
-            raise IngestError(f"no valid position ({row[index]!r})", file=self.path, row=number, column=column)
-        return value
-
-
-def _no_recno(path: Path) -> IngestError:
-    return IngestError("the file has no recno column: give the record number of its first row (--first-recno)",
-                       file=path)
 
 
 def _check_unique_recno(conn: psycopg.Connection[Any], files: Sequence[JsdcFile]) -> None:
