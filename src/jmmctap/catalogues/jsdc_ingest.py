@@ -153,8 +153,11 @@ def _copy(conn: psycopg.Connection[Any], path: Path, columns: Sequence[str], row
             for row in rows:
                 try:
                     copy.write_row(row)
-                except (struct.error, OverflowError, TypeError, ValueError) as exc:  # a value its type cannot hold
-                    raise IngestError(f"value out of range: {exc}", file=path, row=count + 1) from None
+                # binary_types admits only datatypes that fit; should a reader still give a value the
+                # binary dumper refuses, the file is at fault: say where, do not crash
+                except (struct.error, OverflowError, TypeError, ValueError) as exc:
+                    raise IngestError(f"value that does not fit its column: {exc}", file=path,
+                                      row=count + 1) from None
                 count += 1
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
         raise copy_error(exc, str(path), {}) from None

@@ -24,6 +24,7 @@ from jmmctap.catalogues.exposure import Exposure
 from jmmctap.catalogues.instrument_modes import InstrumentSetup, load_instrument_modes
 from jmmctap.ingest import IngestError, open_source
 from jmmctap.ingest.model import Row
+from jmmctap.ingest.values import stripped
 
 __all__ = ["Rejection", "is_obsportal_export", "read_obsportal_export"]
 
@@ -73,8 +74,7 @@ class _Cells:
 
     def text(self, name: str) -> str | None:
         i = self.index.get(name)
-        value = None if i is None else self.row[i]
-        return (str(value).strip() or None) if value is not None else None
+        return None if i is None else stripped(self.row[i])
 
     def number(self, name: str) -> float | None:
         text = self.text(name)

@@ -22,7 +22,7 @@ from jmmctap.catalogues.jsdc import GROUPED_COLUMNS, PLAIN_COLUMNS, TEXT_COLUMNS
 from jmmctap.ingest import IngestError, TableSpec
 from jmmctap.ingest.model import InfoSpec, Row
 from jmmctap.ingest.positions import parse_sexagesimal
-from jmmctap.ingest.values import CellError
+from jmmctap.ingest.values import CellError, stripped
 
 __all__ = ["SearchCalPlan", "is_searchcal"]
 
@@ -97,7 +97,7 @@ class SearchCalPlan:
 
     def _name(self, row: Row) -> str:
         for i, prefix in self.names:
-            value = _text(row[i])
+            value = stripped(row[i])
             if value:
                 return f"{prefix}{value}"
         return f"J2000 {row[self.ra]} {row[self.dec]}"
@@ -117,10 +117,6 @@ def _labels(param: InfoSpec | None) -> dict[int, str]:
     return {int(code): label for code, label in param.options} if param else {}
 
 
-def _text(value: object) -> str | None:
-    return (str(value).strip() or None) if value is not None else None
-
-
 def _none(row: Row) -> None:
     return None
 
@@ -131,7 +127,7 @@ def _value(index: dict[str, int], name: str, *, text: bool = False) -> Getter:
         return _none
     i = index[name]
     if text:
-        return lambda row: _text(row[i])
+        return lambda row: stripped(row[i])
     return lambda row: row[i]
 
 

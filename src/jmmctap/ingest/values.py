@@ -22,6 +22,7 @@ __all__ = [
     "binary_converter",
     "format_geometry",
     "is_plain_float",
+    "stripped",
     "text_converter",
 ]
 
@@ -42,6 +43,11 @@ _ARRAY_CODES = {"unsignedByte": "B", "short": "h", "int": "i", "long": "q", "flo
 
 class CellError(ValueError):
     """A cell that does not fit its declared type (the reader adds file, row and column)."""
+
+
+def stripped(value: object) -> str | None:
+    """A cell read as text without surrounding blanks: None for NULL and for a blank cell."""
+    return (str(value).strip() or None) if value is not None else None
 
 
 def is_plain_float(field: FieldSpec) -> bool:
