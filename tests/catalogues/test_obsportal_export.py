@@ -114,3 +114,10 @@ def test_an_export_cut_short_is_rejected_whole(clean_catalogues: psycopg.Connect
     report = ingest_eso_files(clean_catalogues, [truncated, SPICA])
     assert [name for name, _ in report.rejected] == ["cut.xml"]
     assert clean_catalogues.execute("SELECT count(*) FROM obsportal.exposures").fetchone() == (3,)
+
+
+def test_a_missing_file_is_rejected_with_the_reason(clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
+    report = ingest_eso_files(clean_catalogues, [tmp_path / "gone.xml", SPICA])
+    assert [(name, reason.startswith("gone.xml: cannot read")) for name, reason in report.rejected] == [
+        ("gone.xml", True)]
+    assert len(report.inserted) == 3

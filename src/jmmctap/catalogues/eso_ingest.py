@@ -16,7 +16,7 @@ import psycopg
 
 from jmmctap.catalogues.eso_header import read_headers
 from jmmctap.catalogues.exposure import Exposure, extract_exposure
-from jmmctap.catalogues.obsportal_export import Rejection, is_obsportal_export, read_obsportal_export
+from jmmctap.catalogues.obsportal_export import Rejection, open_obsportal_export, read_obsportal_export
 from jmmctap.catalogues.obsportal_store import publish_stations, upsert_exposure
 from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, group_exposures
 from jmmctap.errors import UsageError
@@ -104,8 +104,9 @@ def ingest_eso_files(
 
 def _exposures(path: Path) -> Iterator[Exposure | Rejection]:
     """The exposures of one file: an ObsPortal export's rows, or each ESO header it holds."""
-    if is_obsportal_export(path):
-        yield from read_obsportal_export(path)
+    export = open_obsportal_export(path)
+    if export is not None:
+        yield from read_obsportal_export(export)
         return
     for source in read_headers(path):
         try:

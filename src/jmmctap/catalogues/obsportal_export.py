@@ -22,11 +22,11 @@ from pathlib import Path
 from jmmctap.catalogues.baselines import Baseline
 from jmmctap.catalogues.exposure import Exposure
 from jmmctap.catalogues.instrument_modes import InstrumentSetup, load_instrument_modes
-from jmmctap.ingest import IngestError, open_source
+from jmmctap.ingest import IngestError, TableSource, open_source
 from jmmctap.ingest.model import Row
 from jmmctap.ingest.values import stripped
 
-__all__ = ["Rejection", "is_obsportal_export", "read_obsportal_export"]
+__all__ = ["Rejection", "open_obsportal_export", "read_obsportal_export"]
 
 Rejection = tuple[str, str]
 """(what, why) of a row that cannot become an exposure."""
@@ -35,35 +35,35 @@ _REQUIRED = ("exp_id", "exp_mjd_start", "instrument_name", "target_ra", "target_
 _NO_LEVEL = "ObsPortal export without exp_validation_level: level unknown"
 
 
-def is_obsportal_export(path: Path) -> bool:
-    """Whether the file is a VOTable with ObsPortal's exposure columns (cheap: metadata only)."""
-    with path.open("rb") as stream:
-        if b"<VOTABLE" not in stream.read(4096).upper():
-            return False
+def open_obsportal_export(path: Path) -> TableSource | None:
+    """The file opened as an ObsPortal export (metadata read, rows not yet), or None if it is not one."""
     try:
-        names = {f.name for f in open_source(path).spec.fields}
-    except IngestError:
-        return False
-    return set(_REQUIRED) <= names
+        with path.open("rb") as stream:
+            if b"<VOTABLE" not in stream.read(4096).upper():
+                return None
+        source = open_source(path)
+    except (OSError, IngestError):  # unreadable or not a VOTable: the header readers will say why
+        return None
+    return source if set(_REQUIRED) <= {f.name for f in source.spec.fields} else None
 
 
-def read_obsportal_export(path: Path) -> Iterator[Exposure | Rejection]:
-    """The exposures of an ObsPortal export, in file order; rejected rows as (row, reason).
+def read_obsportal_export(source: TableSource) -> Iterator[Exposure | Rejection]:
+    """The exposures of an opened ObsPortal export, in file order; rejected rows as (row, reason).
 
     Raises
     ------
     IngestError
-        The file is not a readable VOTable.
+        The file breaks off or is malformed past its metadata.
     """
-    source = open_source(path)
+    name = source.spec.file.name
     index = {f.name: i for i, f in enumerate(source.spec.fields)}
     for number, row in enumerate(source.rows(), start=1):
         cells = _Cells(row, index)
         exp_id = cells.text("exp_id")
         if not exp_id:
-            yield (f"{path.name} row {number}", "no exp_id")
+            yield (f"{name} row {number}", "no exp_id")
             continue
-        yield _exposure(cells, exp_id, f"{path.name}#{number}")
+        yield _exposure(cells, exp_id, f"{name}#{number}")
 
 
 class _Cells:
