@@ -227,12 +227,16 @@ def test_ingest_jsdc_command_reports_the_load_and_fails_in_one_line(
         " row (--first-recno)"]
 
 
+@pytest.mark.parametrize(("cell", "bad", "message"), [
+    ("<TD>03 47 29.0762</TD>", "03 xx 29", r"row 1, column 'RAJ2000': unreadable angle '03 xx 29'"),
+    ("<TD>+24 06 18.4788</TD>", "+95 00 00", r"row 1, column 'DEJ2000': no valid position \('\+95 00 00'\)"),
+])
 def test_a_searchcal_file_with_a_bad_position_is_refused_and_changes_nothing(
-        clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
+        clean_catalogues: psycopg.Connection[Any], tmp_path: Path, cell: str, bad: str, message: str) -> None:
     sample = SEARCHCAL_SAMPLE.with_name("SearchCal-ETA_TAU-first120.scvot")
     broken = tmp_path / "broken.scvot"
-    broken.write_text(sample.read_text().replace("<TD>03 47 29.0762</TD>", "<TD>03 xx 29</TD>", 1))
+    broken.write_text(sample.read_text().replace(cell, f"<TD>{bad}</TD>", 1))
     ingest_jsdc_files(clean_catalogues, [JsdcFile(SEARCHCAL_SAMPLE, 1)])
-    with pytest.raises(IngestError, match=r"broken\.scvot, row 1, column 'RAJ2000': unreadable position '03 xx 29'"):
+    with pytest.raises(IngestError, match=rf"broken\.scvot, {message}"):
         ingest_jsdc_files(clean_catalogues, [JsdcFile(broken, 10)])
     assert list(_jsdc(clean_catalogues)) == [1]

@@ -15,8 +15,7 @@ from pathlib import Path
 from jmmctap.catalogues.jsdc import column_names
 from jmmctap.ingest import IngestError
 from jmmctap.ingest.model import FieldSpec, Row
-from jmmctap.ingest.positions import parse_sexagesimal
-from jmmctap.ingest.values import CellError
+from jmmctap.ingest.positions import checked_angle
 
 __all__ = ["VizierPlan", "no_recno_error"]
 
@@ -83,19 +82,10 @@ class VizierPlan:
         """The staging rows: recno, degrees, then the other values as the reader gave them."""
         for number, row in enumerate(source_rows, start=1):
             recno = row[self.recno_index] if self.recno_index is not None else self.first_recno + number - 1
-            yield [recno, self._angle(row, number, self.ra, hours=True),
-                   self._angle(row, number, self.dec, hours=False), *(row[i] for i in self.sources)]
-
-    def _angle(self, row: Row, number: int, where: tuple[int, str], *, hours: bool) -> float:
-        index, column = where
-        try:  # "01 37 42.8" (hours for RA) or one number, text or not: degrees
-            value = parse_sexagesimal(row[index], hours=hours)
-        except CellError:
-            raise IngestError(f"unreadable angle {row[index]!r}", file=self.path, row=number, column=column) from None
-        limit = (0.0, 360.0) if hours else (-90.0, 90.0)
-        if value is None or not limit[0] <= value <= limit[1]:  # NaN fails too
-            raise IngestError(f"no valid position ({row[index]!r})", file=self.path, row=number, column=column)
-        return value
+            (ra, ra_name), (dec, dec_name) = self.ra, self.dec
+            yield [recno, checked_angle(row[ra], hours=True, file=self.path, row=number, column=ra_name),
+                   checked_angle(row[dec], hours=False, file=self.path, row=number, column=dec_name),
+                   *(row[i] for i in self.sources)]
 
 
 def no_recno_error(path: Path) -> IngestError:

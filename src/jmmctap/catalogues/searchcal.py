@@ -21,8 +21,8 @@ from pathlib import Path
 from jmmctap.catalogues.jsdc import GROUPED_COLUMNS, PLAIN_COLUMNS, TEXT_COLUMNS, column_names
 from jmmctap.ingest import IngestError, TableSpec
 from jmmctap.ingest.model import InfoSpec, Row
-from jmmctap.ingest.positions import parse_sexagesimal
-from jmmctap.ingest.values import CellError, stripped
+from jmmctap.ingest.positions import checked_angle
+from jmmctap.ingest.values import stripped
 
 __all__ = ["SearchCalPlan", "is_searchcal"]
 
@@ -87,7 +87,8 @@ class SearchCalPlan:
         for number, row in enumerate(source_rows, start=1):
             if row[self.ldd] is None:
                 continue
-            ra, dec = self._angle(row, number, self.ra, hours=True), self._angle(row, number, self.dec, hours=False)
+            ra = checked_angle(row[self.ra], hours=True, file=self.path, row=number, column="RAJ2000")
+            dec = checked_angle(row[self.dec], hours=False, file=self.path, row=number, column="DEJ2000")
             try:
                 values = [get(row) for get in self.getters]
             except ValueError as exc:  # an origin or confidence code that is not a number
@@ -101,16 +102,6 @@ class SearchCalPlan:
             if value:
                 return f"{prefix}{value}"
         return f"J2000 {row[self.ra]} {row[self.dec]}"
-
-    def _angle(self, row: Row, number: int, index: int, *, hours: bool) -> float:
-        column = "RAJ2000" if hours else "DEJ2000"
-        try:
-            value = parse_sexagesimal(row[index], hours=hours)
-        except CellError:
-            value = None
-        if value is None:
-            raise IngestError(f"unreadable position {row[index]!r}", file=self.path, row=number, column=column)
-        return value
 
 
 def _labels(param: InfoSpec | None) -> dict[int, str]:

@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from psycopg import sql
 
 from jmmctap.ingest.columns import MappedColumn, map_fields
-from jmmctap.ingest.model import FieldSpec, Row
+from jmmctap.ingest.model import FieldSpec, IngestError, Row
 from jmmctap.ingest.values import CellError
 
-__all__ = ["Positions", "find_positions", "index_statement", "parse_sexagesimal"]
+__all__ = ["Positions", "checked_angle", "find_positions", "index_statement", "parse_sexagesimal"]
 
 RA_NAMES = ("raj2000", "ra", "s_ra", "ra_icrs", "radeg", "_raj2000", "ra_deg", "ra_j2000", "ra2000", "alpha")
 """Column names taken as right ascension when no UCD says so, in order of preference."""
@@ -71,6 +72,24 @@ def parse_sexagesimal(value: object, *, hours: bool) -> float | None:
     degrees: float = sum(n / 60.0**i for i, n in enumerate(numbers))
     degrees *= 15 if hours and len(numbers) > 1 else 1
     return -degrees if negative else degrees
+
+
+def checked_angle(value: object, *, hours: bool, file: Path, row: int, column: str) -> float:
+    """RA (``hours``: sexagesimal hours) or Dec in degrees, in range; a catalogue row needs one.
+
+    Raises
+    ------
+    IngestError
+        Unreadable, NULL, NaN or out of range (file, row and column named).
+    """
+    try:
+        degrees = parse_sexagesimal(value, hours=hours)
+    except CellError:
+        raise IngestError(f"unreadable angle {value!r}", file=file, row=row, column=column) from None
+    low, high = (0.0, 360.0) if hours else (-90.0, 90.0)
+    if degrees is None or not low <= degrees <= high:  # NaN fails too
+        raise IngestError(f"no valid position ({value!r})", file=file, row=row, column=column)
+    return degrees
 
 
 def find_positions(table_name: str, columns: Sequence[MappedColumn]) -> Positions:
