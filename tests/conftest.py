@@ -105,16 +105,21 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subprocess.Popen[bytes]:
-    """Start ``jmmctap serve`` and wait until ``/health`` answers."""
+    """Start ``jmmctap serve`` and wait until ``/health`` answers.
+
+    Its output goes to a temporary file, not a pipe: nobody reads a pipe during the tests, and a
+    server whose log filled one would block on its next log line.
+    """
+    log_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop_server)
     process = subprocess.Popen(
         [sys.executable, "-m", "jmmctap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
+    _SERVER_LOGS[process.pid] = log_file
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            raise RuntimeError(f"jmmctap serve exited with {process.returncode}: {output}")
+            raise RuntimeError(f"jmmctap serve exited with {process.returncode}: {server_output(process)}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return process
@@ -122,7 +127,20 @@ def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subpr
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError("jmmctap serve did not come up")
+    raise RuntimeError(f"jmmctap serve did not come up: {server_output(process)}")
+
+
+_SERVER_LOGS: dict[int, Any] = {}
+"""The output file of each spawned server, by pid."""
+
+
+def server_output(process: subprocess.Popen[bytes]) -> str:
+    """What a spawned server printed so far."""
+    log_file = _SERVER_LOGS.get(process.pid)
+    if log_file is None:
+        return ""
+    log_file.seek(0)
+    return bytes(log_file.read()).decode("utf-8", "replace")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -132,8 +150,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    if process.stdout:
-        process.stdout.close()
+    log_file = _SERVER_LOGS.pop(process.pid, None)
+    if log_file is not None:
+        log_file.close()
 
 
 def server_env(settings: Settings) -> dict[str, str]:

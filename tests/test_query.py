@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import ServiceError
 from jmmctap.query import QueryError, QueryStream, configure_query_connection, start
 from jmmctap.results import ResultColumn
@@ -17,19 +18,23 @@ from jmmctap.results import ResultColumn
 COLUMN = (ResultColumn("x", "long"),)
 
 
+LIMITS = GateLimits(active=2, slow=0, per_client=4, queue_wait_s=10)
+
+
 @pytest.fixture
-async def pool(query_dsn: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
+async def pool(query_dsn: str) -> AsyncIterator[QueryGate]:
+    """The query pool as queries get it: through the gate."""
     async with AsyncConnectionPool(query_dsn, min_size=1, max_size=2, configure=configure_query_connection,
                                    open=False) as p:
         await p.open(wait=True)
-        yield p
+        yield QueryGate(p, LIMITS)
 
 
 async def _rows(stream: QueryStream) -> list[Any]:
     return [row async for batch in stream.batches() for row in batch]
 
 
-async def _series(pool: AsyncConnectionPool[Any], n: int, maxrec: int) -> QueryStream:
+async def _series(pool: QueryGate, n: int, maxrec: int) -> QueryStream:
     return await start(pool, f"SELECT g FROM generate_series(1, {n}) AS g", COLUMN, adql="q", maxrec=maxrec,
                        timeout_s=10)
 
@@ -43,7 +48,7 @@ async def _series(pool: AsyncConnectionPool[Any], n: int, maxrec: int) -> QueryS
     (12_001, 12_000, 12_000, True),  # across several fetch batches
 ])
 async def test_overflow_only_when_rows_were_dropped(
-    pool: AsyncConnectionPool[Any], n: int, maxrec: int, expected: int, overflow: bool
+    pool: QueryGate, n: int, maxrec: int, expected: int, overflow: bool
 ) -> None:
     stream = await _series(pool, n, maxrec)
     rows = await _rows(stream)
@@ -51,49 +56,50 @@ async def test_overflow_only_when_rows_were_dropped(
     assert stream.overflowed is overflow
 
 
-async def test_numeric_results_arrive_as_floats(pool: AsyncConnectionPool[Any]) -> None:
+async def test_numeric_results_arrive_as_floats(pool: QueryGate) -> None:
     stream = await start(pool, "SELECT avg(g) FROM generate_series(1, 4) AS g", COLUMN, adql="q",
                          maxrec=10, timeout_s=10)
     assert await _rows(stream) == [(2.5,)]
 
 
-async def test_runtime_error_is_raised_before_streaming(pool: AsyncConnectionPool[Any]) -> None:
+async def test_runtime_error_is_raised_before_streaming(pool: QueryGate) -> None:
     with pytest.raises(QueryError, match="division by zero"):
         await start(pool, "SELECT 1 / (g - 1) FROM generate_series(1, 3) AS g", COLUMN, adql="q",
                     maxrec=10, timeout_s=10)
 
 
-async def test_timeout_cancels_the_query(pool: AsyncConnectionPool[Any]) -> None:
+async def test_timeout_cancels_the_query(pool: QueryGate) -> None:
     with pytest.raises(QueryError, match="time limit"):
         await start(pool, "SELECT pg_sleep(5)", COLUMN, adql="q", maxrec=10, timeout_s=0.2)
 
 
-async def test_writes_are_refused(pool: AsyncConnectionPool[Any]) -> None:
+async def test_writes_are_refused(pool: QueryGate) -> None:
     with pytest.raises(QueryError) as info:
         await start(pool, "DELETE FROM tap_schema.keys RETURNING key_id", COLUMN, adql="q", maxrec=10,
                     timeout_s=10)
     assert "tap_schema" not in str(info.value)  # internal names and SQL stay in the log
 
 
-async def test_error_midway_is_raised_from_the_stream(pool: AsyncConnectionPool[Any]) -> None:
+async def test_error_midway_is_raised_from_the_stream(pool: QueryGate) -> None:
     stream = await start(pool, "SELECT 1 / (10000 - g) FROM generate_series(1, 20000) AS g", COLUMN, adql="q",
                          maxrec=100_000, timeout_s=10)
     with pytest.raises(QueryError, match="division by zero"):
         await _rows(stream)
 
 
-async def test_connections_are_returned_after_every_outcome(pool: AsyncConnectionPool[Any]) -> None:
+async def test_connections_are_returned_after_every_outcome(pool: QueryGate) -> None:
     for _ in range(3):  # more rounds than the pool has connections
         with pytest.raises(QueryError):
             await start(pool, "SELECT 1/0", COLUMN, adql="q", maxrec=1, timeout_s=10)
         await _rows(await _series(pool, 5, 2))
         abandoned = await _series(pool, 20_000, 20_000)
         await abandoned.close()
-    assert pool.get_stats()["pool_available"] == pool.get_stats()["pool_size"]
+    assert pool.stats()["in_use"] == 0
+    assert pool.stats()["idle"] == pool.stats()["size"]
 
 
 async def test_closing_midway_leaves_no_backend_in_transaction(
-    pool: AsyncConnectionPool[Any], owner_conn: psycopg.Connection[Any]
+    pool: QueryGate, owner_conn: psycopg.Connection[Any]
 ) -> None:
     stream = await _series(pool, 1_000_000, 1_000_000)
     batches = stream.batches()
@@ -111,10 +117,10 @@ async def test_no_connection_is_a_service_error(query_dsn: str) -> None:
                                    open=False) as broken:
         await broken.open(wait=False)
         with pytest.raises(ServiceError):
-            await start(broken, "SELECT 1", COLUMN, adql="q", maxrec=1, timeout_s=1)
+            await start(QueryGate(broken, LIMITS), "SELECT 1", COLUMN, adql="q", maxrec=1, timeout_s=1)
 
 
-async def test_setup_tables_are_visible_to_the_query_and_gone_afterwards(pool: AsyncConnectionPool[Any]) -> None:
+async def test_setup_tables_are_visible_to_the_query_and_gone_afterwards(pool: QueryGate) -> None:
     async def load(conn: Any) -> None:
         await conn.execute("CREATE TEMP TABLE up (x bigint)")
         await conn.execute("INSERT INTO up VALUES (7), (8)")

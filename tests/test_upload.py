@@ -14,6 +14,7 @@ from astropy.io.votable import from_table, writeto
 from astropy.table import Table as AstropyTable
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import UsageError
 from jmmctap.query import configure_query_connection, start
 from jmmctap.results import ResultColumn
@@ -112,11 +113,11 @@ async def test_upload_becomes_an_indexed_analysed_temporary_table_of_that_query_
            " (SELECT count(*) FROM pg_indexes WHERE tablename = 't' AND indexdef LIKE '%gist%spoint%'),"
            " (SELECT reltuples FROM pg_class WHERE oid = 'pg_temp.t'::regclass)")
     async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(500))}, settings) as uploads:
-        stream = await start(query_pool, sql, [ResultColumn("n", "long")] * 3, adql="q", maxrec=10,
+        stream = await start(_gate(query_pool), sql, [ResultColumn("n", "long")] * 3, adql="q", maxrec=10,
                              timeout_s=10, setup=uploads.setup)
     rows = [row async for batch in stream.batches() for row in batch]
     assert rows == [(500, 1, 500.0)]  # rows loaded, GiST index on the positions, ANALYZEd
-    after = await start(query_pool, "SELECT to_regclass('pg_temp.t') IS NULL", [ResultColumn("gone", "boolean")],
+    after = await start(_gate(query_pool), "SELECT to_regclass('pg_temp.t') IS NULL", [ResultColumn("gone", "boolean")],
                         adql="q", maxrec=10, timeout_s=10)
     assert [row async for batch in after.batches() for row in batch] == [(True,)]
 
@@ -125,7 +126,7 @@ async def test_row_limit_is_a_clear_error(settings: Settings, query_pool: AsyncC
     limited = replace(settings, upload_max_rows=10)
     async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(11))}, limited) as uploads:
         with pytest.raises(UsageError, match="UPLOAD t: more than the limit of 10 rows"):
-            await start(query_pool, "SELECT 1", [ResultColumn("x", "int")], adql="q", maxrec=1, timeout_s=10,
+            await start(_gate(query_pool), "SELECT 1", [ResultColumn("x", "int")], adql="q", maxrec=1, timeout_s=10,
                         setup=uploads.setup)
 
 
@@ -163,3 +164,8 @@ async def test_a_listening_local_server_is_not_fetched(settings: Settings, local
     with pytest.raises(UsageError, match=r"127\.0\.0\.1 resolves to the non-public address 127\.0\.0\.1"):
         async with open_uploads([f"t,{local_http}"], {}, settings):
             pass
+
+
+def _gate(pool: AsyncConnectionPool[Any]) -> QueryGate:
+    """The pool as queries get it (through the gate)."""
+    return QueryGate(pool, GateLimits(active=2, slow=0, per_client=4, queue_wait_s=10))

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import anyio
+import psycopg
+from psycopg_pool import PoolTimeout
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +21,8 @@ from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.endpoints import status, tap, uws, vosi
-from jmmctap.errors import JmmctapError
+from jmmctap.errors import JmmctapError, ServiceUnavailableError
+from jmmctap.responses import retry_headers
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
 from jmmctap.tapschema.watch import watch_tap_schema
@@ -46,7 +49,14 @@ async def _render_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JmmctapError)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return Response(formats.write_error(exc.message), status_code=exc.http_status, media_type=_VOTABLE)
+    return Response(formats.write_error(exc.message), status_code=exc.http_status, media_type=_VOTABLE,
+                    headers=retry_headers(exc))
+
+
+async def _render_database_down(request: Request, exc: Exception) -> Response:
+    """The database went away under an endpoint (UWS store, health): 503, so that clients retry."""
+    log.error("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    return await _render_error(request, ServiceUnavailableError("the database is not available; try again later", 30))
 
 
 async def _render_unexpected(request: Request, exc: Exception) -> Response:
@@ -68,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
             app.state.pools = pools
             app.state.started_at = datetime.now(UTC)
             async with anyio.create_task_group() as background:
+                background.start_soon(pools.gate.watch)
                 background.start_soon(watch_tap_schema, conninfos(settings).owner, _setter(app, "tap_schema"))
                 executor = JobExecutor.create(pools, lambda: app.state.tap_schema, settings)
                 async with start_uws(pools, settings, executor, settings.async_workers) as runtime:
@@ -90,7 +101,10 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes, lifespan=lifespan,
-        exception_handlers={JmmctapError: _render_error, Exception: _render_unexpected},
+        exception_handlers={
+            JmmctapError: _render_error, psycopg.OperationalError: _render_database_down,
+            PoolTimeout: _render_database_down, Exception: _render_unexpected,
+        },
     )
     app.state.settings = settings
     # VOSI capabilities from the registries of the output formats and of the ADQL engine's features

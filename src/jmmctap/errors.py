@@ -7,8 +7,10 @@
     │   └── MissingDependencyError  a system package is missing; the message names it
     ├── UsageError (400)          the client's fault: bad parameter, bad ADQL, bad upload
     │   └── AdqlError             ADQL that cannot be translated; has line/column
+    │   └── TooManyRequestsError (429)  this client already runs its share of queries; Retry-After
     ├── NotFoundError (404)       unknown job, table, result
     └── ServiceError (500)        our fault or the database's; details only in the log
+        └── ServiceUnavailableError (503)  database down, restarting or saturated; Retry-After
 
 Raise where the problem is known; render once (HTTP handlers, CLI ``main``).
 """
@@ -22,6 +24,8 @@ __all__ = [
     "MissingDependencyError",
     "NotFoundError",
     "ServiceError",
+    "ServiceUnavailableError",
+    "TooManyRequestsError",
     "UsageError",
 ]
 
@@ -74,3 +78,26 @@ class ServiceError(JmmctapError):
 
     http_status = 500
     error_type = "transient"
+
+
+class ServiceUnavailableError(ServiceError):
+    """The database is down, restarting or saturated: a passing condition (HTTP 503 with ``Retry-After``).
+
+    Clients (pyvo, TOPCAT, HTTP libraries) retry on 503 and honour ``Retry-After``; on a 500 they give up.
+    """
+
+    http_status = 503
+
+    def __init__(self, message: str, retry_after_s: int = 10) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class TooManyRequestsError(UsageError):
+    """This client already runs as many queries as one client may (HTTP 429 with ``Retry-After``)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_s: int = 5) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -55,6 +55,7 @@ class Health:
     schema_version: int | None
     schemas: tuple[SchemaSummary, ...]
     ingests: tuple[IngestSummary, ...]
+    query_pool: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class Health:
             "version": self.version,
             "started_at": self.started_at.isoformat(),
             "database": {"reachable": self.reachable, "schema_version": self.schema_version},
+            "query_pool": self.query_pool,
             "schemas": [
                 {"name": s.name, "rows": s.rows, "tables": [{"name": t, "rows": n} for t, n in s.tables]}
                 for s in self.schemas
@@ -75,7 +77,7 @@ class Health:
 
 
 async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: datetime) -> Health:
-    """Probe the database and summarise the published content (cheap: no table is scanned)."""
+    """Probe the database, summarise the published content (cheap: no table is scanned) and the query pool."""
     reachable, version = await probe(pools)
     ingests: list[IngestSummary] = []
     if reachable:
@@ -90,4 +92,4 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
         SchemaSummary(s.name, s.description, tuple((t.name, t.nrows) for t in tap_schema.schema_tables(s.name)))
         for s in tap_schema.schemas
     )
-    return Health(__version__, started_at, reachable, version, schemas, tuple(ingests))
+    return Health(__version__, started_at, reachable, version, schemas, tuple(ingests), pools.gate.stats())

@@ -10,6 +10,7 @@ connection back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -20,9 +21,9 @@ import psycopg
 from psycopg import AsyncConnection, AsyncServerCursor, sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
-from psycopg_pool import AsyncConnectionPool
 
-from jmmctap.errors import JmmctapError, ServiceError, UsageError
+from jmmctap.db.gate import Lease, QueryGate
+from jmmctap.errors import JmmctapError, ServiceUnavailableError, UsageError
 from jmmctap.results import ResultColumn, Row
 
 __all__ = ["BATCH_ROWS", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
@@ -64,12 +65,17 @@ async def configure_query_connection(conn: AsyncConnection[Any]) -> None:
 
 
 class QueryStream:
-    """The rows of one running query (implements ``jmmctap.results.ResultStream``)."""
+    """The rows of one running query (implements ``jmmctap.results.ResultStream``).
+
+    It owns its connection from ``start`` on: ``close`` — reached at the end of the rows, on an error,
+    on a client disconnect, or when the owner leaves ``async with`` — ends the transaction and gives the
+    connection back, once. Use it as an async context manager wherever it does not go to a response.
+    """
 
     def __init__(
         self,
-        pool: AsyncConnectionPool[Any],
-        conn: AsyncConnection[Any],
+        gate: QueryGate,
+        lease: Lease,
         cursor: AsyncServerCursor[Any],
         columns: Sequence[ResultColumn],
         query: str,
@@ -77,13 +83,19 @@ class QueryStream:
         temporary: bool = False,
     ) -> None:
         """``temporary``: a setup step may have created temporary tables, dropped on release."""
-        self._pool, self._conn, self._cursor = pool, conn, cursor
+        self._gate, self._lease, self._cursor = gate, lease, cursor
         self._columns, self._query, self._maxrec = tuple(columns), query, maxrec
         self._sent = 0
         self._overflowed = False
         self._first: list[Row] = []
         self._closed = False
         self._temporary = temporary
+
+    async def __aenter__(self) -> QueryStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
 
     @property
     def columns(self) -> Sequence[ResultColumn]:
@@ -98,9 +110,18 @@ class QueryStream:
         return self._query
 
     @property
+    def closed(self) -> bool:
+        """True once the connection is given back."""
+        return self._closed
+
+    @property
     def backend_pid(self) -> int:
         """PostgreSQL pid running the query (``pg_cancel_backend`` target for UWS ABORT)."""
-        return self._conn.info.backend_pid
+        return self._lease.conn.info.backend_pid
+
+    def set_aside(self) -> None:
+        """The client stopped reading: stop counting this query among the active ones (``db.gate``)."""
+        self._gate.set_aside(self._lease)
 
     async def fetch_first(self) -> None:
         """Fetch the first batch now, so that execution errors surface before any byte is sent."""
@@ -135,33 +156,57 @@ class QueryStream:
             return
         self._closed = True
         with anyio.CancelScope(shield=True):
-            await _release(self._pool, self._conn, self._cursor, self._temporary)
+            await _release(self._gate, self._lease, self._cursor, self._temporary)
 
 
 async def start(
-    pool: AsyncConnectionPool[Any], sql_text: str, columns: Sequence[ResultColumn], *,
+    gate: QueryGate, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
     on_connection: Callable[[int], Awaitable[None]] | None = None,
+    label: str = "query", client: str = "local",
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
 
     ``setup`` runs first, in its own read-write transaction on the same connection (temporary
     tables only: the query role has no other write privilege). ``on_connection`` receives the
     backend pid before the query starts, so that a UWS job can be cancelled while it executes.
+    A connection that turns out dead (database restarted, failed over) is replaced and the query
+    run once more: nothing has been sent yet, and the query only reads. ``label`` and ``client``
+    name the request for the gate's fair shares and logs.
 
     Raises
     ------
     QueryError
         PostgreSQL rejected the query or it timed out (message safe for the client).
+    TooManyRequestsError
+        The client already runs its share of queries.
+    ServiceUnavailableError
+        No connection could be had in time, or the database is down.
     ServiceError
-        No connection could be had, or an unexpected database failure (details logged).
+        An unexpected database failure (details logged).
     """
-    try:
-        conn = await pool.getconn()
-    except Exception as exc:  # PoolTimeout, OperationalError: the service, not the user
-        log.error("no query connection: %s", exc)
-        raise ServiceError("the database is not available; try again later") from None
-    stream = None
+    for attempt in (1, 2):
+        lease = await gate.acquire(label, client, timeout_s)
+        try:
+            return await _run(gate, lease, sql_text, columns, adql=adql, maxrec=maxrec, timeout_s=timeout_s,
+                              setup=setup, on_connection=on_connection)
+        except psycopg.Error as exc:
+            if attempt == 1 and _connection_lost(exc):
+                log.warning("query connection lost (%s); retrying on a new one", exc.sqlstate or exc)
+                continue
+            raise _user_error(exc, sql_text) from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _run(
+    gate: QueryGate, lease: Lease, sql_text: str, columns: Sequence[ResultColumn], *,
+    adql: str, maxrec: int, timeout_s: float, setup: Setup | None,
+    on_connection: Callable[[int], Awaitable[None]] | None,
+) -> QueryStream:
+    """Run the query on ``lease``'s connection; on any failure the connection is given back first."""
+    conn = lease.conn
+    stream = QueryStream(gate, lease, conn.cursor(name=_CURSOR_NAME, binary=True), columns, adql, maxrec,
+                         temporary=setup is not None)
     try:
         if on_connection is not None:
             await on_connection(conn.info.backend_pid)
@@ -173,20 +218,23 @@ async def start(
         await conn.execute(
             sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout_s * 1000))))
         )
-        cursor = conn.cursor(name=_CURSOR_NAME, binary=True)
-        stream = QueryStream(pool, conn, cursor, columns, adql, maxrec, temporary=setup is not None)
-        await cursor.execute(sql_text.encode())
+        await stream._cursor.execute(sql_text.encode())
         await stream.fetch_first()
         return stream
-    except BaseException as exc:
-        if stream is not None:
-            await stream.close()
-        else:
-            with anyio.CancelScope(shield=True):
-                await _release(pool, conn, None, setup is not None)
-        if isinstance(exc, psycopg.Error):
-            raise _user_error(exc, sql_text) from None
+    except BaseException:
+        await stream.close()
         raise
+
+
+_LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now: the server ended or refuses the session."""
+
+
+def _connection_lost(exc: psycopg.Error) -> bool:
+    """Whether ``exc`` says the connection died (not that the query was wrong)."""
+    state = exc.sqlstate or ""
+    return state in _LOST_STATES or state.startswith("08") or (
+        isinstance(exc, psycopg.OperationalError) and not state)
 
 
 def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError:
@@ -197,25 +245,21 @@ def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError
         return QueryError("the query was cancelled: it exceeded the time limit")
     if state.startswith("22"):  # data exceptions: division by zero, invalid input, out of range
         return QueryError(f"the query failed: {primary}")
-    if state.startswith("53") or state.startswith("08"):
-        log.error("database resource failure %s: %s", state, primary)
-        return ServiceError("the database cannot run the query now; try again later")
+    if state.startswith("53") or _connection_lost(exc):
+        log.error("database unavailable %s: %s", state, primary or exc)
+        return ServiceUnavailableError("the database cannot run the query now; try again later")
     reference = secrets.token_hex(4)
     log.error("query failed [%s] %s %s; SQL: %s", reference, state, primary, sql_text)
     return QueryError(f"the query could not be executed (reference {reference})")
 
 
-async def _release(
-    pool: AsyncConnectionPool[Any], conn: AsyncConnection[Any], cursor: AsyncServerCursor[Any] | None = None,
-    temporary: bool = False,
-) -> None:
-    """Abort whatever runs on ``conn`` and give it back to the pool (which discards broken ones)."""
+async def _release(gate: QueryGate, lease: Lease, cursor: AsyncServerCursor[Any], temporary: bool) -> None:
+    """Abort whatever runs on the lease's connection and give it back (the pool discards broken ones)."""
+    conn = lease.conn
     try:
         if conn.info.transaction_status == TransactionStatus.ACTIVE:
             await conn.cancel_safe(timeout=2)
         await conn.rollback()
-        if cursor is not None:
-            await cursor.close()  # after the rollback: no round trip, just marks it closed
         if temporary:
             await conn.execute("DISCARD TEMP")  # upload tables never outlive their query
             await conn.commit()
@@ -223,4 +267,6 @@ async def _release(
         log.warning("closing a query connection after: %s", exc)
         await conn.close()
     finally:
-        await pool.putconn(conn)
+        with contextlib.suppress(psycopg.Error):
+            await cursor.close()  # after the rollback (or on a closed connection): no round trip
+        await gate.release(lease)

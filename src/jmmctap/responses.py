@@ -1,25 +1,54 @@
-"""A streaming HTTP response that always cleans up, even when the client goes away.
+"""A streaming HTTP response that always cleans up: on disconnect, on failure, and when the client stops reading.
 
 Starlette's ``StreamingResponse`` notices a disconnect only at the next ``send`` (ASGI 2.4) and
 then abandons the body generator without closing it, so the cursor and transaction stay open
 until garbage collection (a backend was seen "idle in transaction" for 47 s). Here a listener
 task watches for ``http.disconnect`` during the whole response, and ``finally`` closes the body
 and runs the ``cleanup`` callback inside a shielded scope.
+
+A client that stops reading (a full socket buffer: ``send`` does not return) must not keep a
+database connection from the others (issue 13): after ``STALL_AFTER_S`` the ``on_stall`` callback
+sets the query aside (``db.gate``), and after ``send_timeout_s`` without progress the response is
+ended and its connection returned.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterable, Awaitable, Callable
 
 import anyio
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["CleanStreamingResponse"]
+__all__ = ["STALL_AFTER_S", "CleanStreamingResponse", "retry_headers"]
+
+log = logging.getLogger(__name__)
+
+STALL_AFTER_S = 0.25
+"""Seconds a single ``send`` may wait for the client before the client counts as not reading."""
+
+
+class _SendClock:
+    """When the pending ``send`` began (``None``: not sending), for the stall watcher."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def wrap(self, send: Send) -> Send:
+        async def timed(message: Message) -> None:
+            self.since = time.monotonic()
+            try:
+                await send(message)
+            finally:
+                self.since = None
+
+        return timed
 
 
 class CleanStreamingResponse(StreamingResponse):
-    """``StreamingResponse`` that stops at once on disconnect and always runs ``cleanup``."""
+    """``StreamingResponse`` that stops at once on disconnect or stall and always runs ``cleanup``."""
 
     def __init__(
         self,
@@ -27,21 +56,28 @@ class CleanStreamingResponse(StreamingResponse):
         *,
         media_type: str,
         cleanup: Callable[[], Awaitable[None]] | None = None,
+        on_stall: Callable[[], None] | None = None,
+        send_timeout_s: float | None = None,
         headers: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> None:
         super().__init__(content, status_code=status_code, media_type=media_type, headers=headers)
         self._cleanup = cleanup
+        self._on_stall = on_stall
+        self._send_timeout_s = send_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        clock = _SendClock()
         try:
             async with anyio.create_task_group() as group:
 
                 async def stream_then_stop() -> None:
-                    await self.stream_response(send)
+                    await self.stream_response(clock.wrap(send))
                     group.cancel_scope.cancel()
 
                 group.start_soon(stream_then_stop)
+                if self._on_stall is not None or self._send_timeout_s is not None:
+                    group.start_soon(self._watch_stalls, clock, group.cancel_scope, _client(scope))
                 await self.listen_for_disconnect(receive)
                 group.cancel_scope.cancel()
         except OSError:  # the client went away while we were sending
@@ -53,3 +89,31 @@ class CleanStreamingResponse(StreamingResponse):
                     await closer()
                 if self._cleanup is not None:
                     await self._cleanup()
+
+    async def _watch_stalls(self, clock: _SendClock, scope: anyio.CancelScope, client: str) -> None:
+        """Set the query aside once the client stalls; end the response once it stalled too long."""
+        stalled_reported = False
+        while True:
+            await anyio.sleep(STALL_AFTER_S / 2)
+            since = clock.since
+            if since is None:
+                continue
+            waited = time.monotonic() - since
+            if waited >= STALL_AFTER_S and not stalled_reported and self._on_stall is not None:
+                stalled_reported = True
+                self._on_stall()
+            if self._send_timeout_s is not None and waited >= self._send_timeout_s:
+                log.warning("client %s read nothing for %.0f s: response ended", client, waited)
+                scope.cancel()
+                return
+
+
+def _client(scope: Scope) -> str:
+    peer = scope.get("client")
+    return f"{peer[0]}:{peer[1]}" if peer else "unknown"
+
+
+def retry_headers(exc: Exception) -> dict[str, str]:
+    """``Retry-After`` for errors that pass (429, 503: RFC 9110 §10.2.3), nothing for the others."""
+    seconds = getattr(exc, "retry_after_s", None)
+    return {} if seconds is None else {"Retry-After": str(int(seconds))}

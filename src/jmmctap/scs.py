@@ -14,9 +14,10 @@ plus a DALI ``QUERY_STATUS=ERROR``, sent with HTTP 200 for a bad request.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,9 +26,10 @@ from jmmctap.adql import translate
 from jmmctap.db.pools import Pools
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.formats.xmltext import escape_attribute, escape_text, to_ascii
-from jmmctap.query import QueryStream, start
+from jmmctap.query import start
 from jmmctap.results import ResultColumn
 from jmmctap.settings import Settings
+from jmmctap.tapquery import PreparedQuery
 from jmmctap.tapschema import TapSchema
 
 __all__ = [
@@ -37,11 +39,10 @@ __all__ = [
     "MEDIA_TYPE",
     "ConeCatalogue",
     "ConeRequest",
-    "PreparedCone",
     "cone_adql",
     "find_catalogue",
+    "open_cone_search",
     "parse_cone_request",
-    "start_cone_search",
     "write_scs_error",
 ]
 
@@ -121,15 +122,6 @@ class ConeRequest:
     maxrec: int
 
 
-@dataclass(frozen=True)
-class PreparedCone:
-    """A running cone search and its VOTable writer (first rows fetched)."""
-
-    writer: formats.Writer
-    stream: QueryStream
-    info: formats.ResultInfo
-
-
 def find_catalogue(name: str) -> ConeCatalogue:
     """The SCS catalogue named in the URL; ``NotFoundError`` for any other."""
     for catalogue in CATALOGUES:
@@ -181,16 +173,20 @@ def cone_adql(catalogue: ConeCatalogue, request: ConeRequest, tap_schema: TapSch
             + (f" ORDER BY dist, {catalogue.id_name}" if request.verb >= 2 else f" ORDER BY {catalogue.id_name}"))
 
 
-async def start_cone_search(
-    pools: Pools, tap_schema: TapSchema, settings: Settings, catalogue: ConeCatalogue, request: ConeRequest
-) -> PreparedCone:
+@contextlib.asynccontextmanager
+async def open_cone_search(
+    pools: Pools, tap_schema: TapSchema, settings: Settings, catalogue: ConeCatalogue, request: ConeRequest, *,
+    label: str = "cone search", client: str = "local",
+) -> AsyncIterator[PreparedQuery]:
     """Translate and start the cone search (first rows fetched); errors come before any byte.
+
+    Like ``tapquery.open_query``, the block owns the connection unless it hands it to ``response()``.
 
     Raises
     ------
     jmmctap.errors.UsageError
         The catalogue is not published (e.g. not loaded yet) or the query failed.
-    jmmctap.errors.ServiceError
+    jmmctap.errors.ServiceUnavailableError
         The database cannot run queries now.
     """
     for table in (catalogue.table, *catalogue.extra_tables):
@@ -199,10 +195,11 @@ async def start_cone_search(
     adql = cone_adql(catalogue, request, tap_schema)
     translation = translate(adql, tap_schema)
     columns = _scs_columns(catalogue, translation.columns)
-    stream = await start(pools.query, translation.sql, columns, adql=adql, maxrec=request.maxrec,
-                         timeout_s=settings.query_timeout_s)
+    stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
+                         timeout_s=settings.query_timeout_s, label=label, client=client)
     info = formats.ResultInfo(request_time=datetime.now(UTC), standard_id=CONE_SEARCH_ID)
-    return PreparedCone(formats.get("votable/td"), stream, info)
+    async with PreparedQuery(formats.get("votable/td"), stream, info, settings.send_timeout_s) as prepared:
+        yield prepared
 
 
 def write_scs_error(message: str) -> bytes:

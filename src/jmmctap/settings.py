@@ -56,7 +56,23 @@ class Settings:
     maxrec_hard: int = field(
         default=20_000_000, metadata={"help": "Largest MAXREC honoured; larger values are capped."}
     )
-    pool_size: int = field(default=8, metadata={"help": "Database connections per pool in one server process."})
+    pool_size: int = field(
+        default=8, metadata={"help": "Queries run at once per server process (database connections per pool)."}
+    )
+    slow_clients: int = field(
+        default=16,
+        metadata={"help": "Responses whose client stopped reading that may keep a connection beyond pool_size."},
+    )
+    client_queries: int = field(
+        default=32, metadata={"help": "Queries one client address may run at once (HTTP 429 beyond)."}
+    )
+    queue_wait_s: float = field(
+        default=20.0, metadata={"help": "Longest wait of a query for a free connection, in seconds (HTTP 503 after)."}
+    )
+    send_timeout_s: float = field(
+        default=60.0,
+        metadata={"help": "A response whose client accepts no byte for this many seconds is ended."},
+    )
     results_dir: Path | None = field(
         default=None,
         metadata={"help": "Directory of async job results and uploads (default $JMMCTAP_HOME/results); "

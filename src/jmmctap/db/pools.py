@@ -10,6 +10,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.db.connect import conninfos
+from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.db.migrate import query_conninfo, schema_version
 from jmmctap.errors import ConfigError
 from jmmctap.query import configure_query_connection
@@ -22,10 +23,11 @@ _PROBE_TIMEOUT_S = 3.0
 
 @dataclass(frozen=True)
 class Pools:
-    """``owner`` does bookkeeping (jobs, ingest); ``query`` only ever runs translated ADQL."""
+    """``owner`` does bookkeeping (jobs, ingest); ``query`` only ever runs translated ADQL, lent by ``gate``."""
 
     owner: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
     query: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
+    gate: QueryGate
 
     async def close(self) -> None:
         await asyncio.gather(self.owner.close(), self.query.close())
@@ -40,15 +42,18 @@ async def open_pools(settings: Settings) -> Pools:
         query = query_conninfo(conn, infos)
     owner_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         infos.owner, min_size=1, max_size=settings.pool_size, open=False, kwargs={"autocommit": True},
-        name="owner",
+        name="owner", check=AsyncConnectionPool.check_connection,
     )
+    # check: a connection is tested when lent, so the first queries after a database restart do not each
+    # meet a dead connection (57P01) before the pool discards it
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        query, min_size=1, max_size=settings.pool_size, open=False, name="query",
-        configure=configure_query_connection,
+        query, min_size=1, max_size=settings.pool_size + settings.slow_clients, open=False, name="query",
+        configure=configure_query_connection, check=AsyncConnectionPool.check_connection,
     )
     await owner_pool.open(wait=True, timeout=15)
     await query_pool.open(wait=True, timeout=15)
-    return Pools(owner=owner_pool, query=query_pool)
+    limits = GateLimits(settings.pool_size, settings.slow_clients, settings.client_queries, settings.queue_wait_s)
+    return Pools(owner=owner_pool, query=query_pool, gate=QueryGate(query_pool, limits))
 
 
 async def probe(pools: Pools) -> tuple[bool, int | None]:

@@ -6,8 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jmmctap import scs
+from jmmctap.endpoints.caller import caller_of
 from jmmctap.errors import JmmctapError
-from jmmctap.responses import CleanStreamingResponse
+from jmmctap.responses import retry_headers
 
 __all__ = ["cone_search"]
 
@@ -21,11 +22,11 @@ async def cone_search(request: Request) -> Response:
     try:
         catalogue = scs.find_catalogue(request.path_params["catalogue"])
         cone = scs.parse_cone_request(params, state.settings)
-        prepared = await scs.start_cone_search(state.pools, state.tap_schema, state.settings, catalogue, cone)
+        label, client = caller_of(request, f"{catalogue.name} {cone}")
+        async with scs.open_cone_search(state.pools, state.tap_schema, state.settings, catalogue, cone,
+                                        label=label, client=client) as prepared:
+            return prepared.response(scs.MEDIA_TYPE)
     except JmmctapError as exc:
         status = 200 if exc.http_status == 400 else exc.http_status  # SCS clients read the body, not the status
-        return Response(scs.write_scs_error(exc.message), status_code=status, media_type=scs.MEDIA_TYPE)
-    return CleanStreamingResponse(
-        prepared.writer.write(prepared.stream, prepared.info), media_type=scs.MEDIA_TYPE,
-        cleanup=prepared.stream.close,
-    )
+        return Response(scs.write_scs_error(exc.message), status_code=status, media_type=scs.MEDIA_TYPE,
+                        headers=retry_headers(exc))

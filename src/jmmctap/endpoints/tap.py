@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jmmctap import dali, upload
-from jmmctap.responses import CleanStreamingResponse
-from jmmctap.tapquery import prepare_query
+from jmmctap import dali
+from jmmctap.endpoints.caller import caller_of
+from jmmctap.tapquery import open_query
 
 __all__ = ["sync"]
 
@@ -16,17 +16,10 @@ async def sync(request: Request) -> Response:
     """Synchronous query: errors before the first byte are DALI error documents (app handlers)."""
     state = request.app.state
     tap_request = await dali.parse_tap_request(request, state.settings)
+    label, client = caller_of(request, tap_request.query)
     try:
-        # TAP_UPLOAD tables: metadata read now, rows loaded by `setup` on the query connection
-        async with upload.open_uploads(tap_request.uploads, tap_request.files, state.settings) as uploads:
-            prepared = await prepare_query(
-                state.pools, state.tap_schema, state.settings, tap_request, timeout_s=state.settings.query_timeout_s,
-                extra_tables=uploads.tables, setup=uploads.setup,
-            )
+        async with open_query(state.pools, state.tap_schema, state.settings, tap_request,
+                              timeout_s=state.settings.query_timeout_s, label=label, client=client) as prepared:
+            return prepared.response()
     finally:
         await request.close()  # the spooled multipart files
-    return CleanStreamingResponse(
-        prepared.writer.write(prepared.stream, prepared.info),
-        media_type=prepared.writer.media_type,
-        cleanup=prepared.stream.close,
-    )

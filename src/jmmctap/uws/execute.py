@@ -1,4 +1,4 @@
-"""Run one job's TAP query into its result file: the sync path (``tapquery.prepare_query``) writing to disk.
+"""Run one job's TAP query into its result file: the sync path (``tapquery.open_query``) writing to disk.
 
 The job's parameters are validated here, when the job runs (TAP 1.1 §2.7); uploads become temporary
 tables on the query connection; the writer's bytes go to ``result.part``, renamed to ``result`` once
@@ -18,9 +18,8 @@ from jmmctap.db.pools import Pools
 from jmmctap.errors import JmmctapError
 from jmmctap.results import ResultColumn, ResultStream, Row
 from jmmctap.settings import Settings
-from jmmctap.tapquery import prepare_query
+from jmmctap.tapquery import open_query
 from jmmctap.tapschema import TapSchema
-from jmmctap.upload import open_uploads
 from jmmctap.uws.files import JobFiles, results_directory
 from jmmctap.uws.models import Job, JobResult
 
@@ -84,21 +83,18 @@ class JobExecutor:
         """
         request = dali.parse_tap_parameters(job.parameter_map(), self.settings)
         sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
-        async with open_uploads(request.uploads, sources, self.settings) as uploads:
-            prepared = await prepare_query(
-                self.pools, self.tap_schema(), self.settings, request, timeout_s=timeout_s,
-                extra_tables=uploads.tables, setup=uploads.setup, on_connection=on_backend,
-            )
-        watched = _WatchedStream(prepared.stream)
-        out = await anyio.to_thread.run_sync(self.files.open_partial_result, job.job_id)
-        try:
-            tail = await _write(out, prepared.writer.write(watched, prepared.info))
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
-            raise
-        finally:
-            await prepared.stream.close()
+        async with open_query(
+            self.pools, self.tap_schema(), self.settings, request, timeout_s=timeout_s, sources=sources,
+            on_connection=on_backend, label=f"job {job.job_id}", client="uws",
+        ) as prepared:
+            watched = _WatchedStream(prepared.stream)
+            out = await anyio.to_thread.run_sync(self.files.open_partial_result, job.job_id)
+            try:
+                tail = await _write(out, prepared.writer.write(watched, prepared.info))
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
+                raise
         if watched.error is not None:
             await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
             raise watched.error

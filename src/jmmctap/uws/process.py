@@ -37,15 +37,17 @@ async def run_worker_process(settings: Settings, slots: int | None = None) -> No
         async with pools.owner.connection() as conn:
             current: list[TapSchema] = [await load_tap_schema_async(conn)]
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, lambda s: current.__setitem__(0, s)))
+        watch_gate = asyncio.create_task(pools.gate.watch())
         try:
             executor = JobExecutor.create(pools, lambda: current[0], settings)
             async with start_uws(pools, settings, executor, count) as runtime:
                 log.info("jmmctap worker %s running %d job slots", runtime.worker_id, count)
                 await _until_signalled()
         finally:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+            for task in (watch, watch_gate):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
     finally:
         await pools.close()
 
