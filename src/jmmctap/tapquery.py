@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jmmctap import formats
-from jmmctap.adql import translate
+from jmmctap.adql import limits_of, translate_in_thread
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
 from jmmctap.query import QueryStream, Setup, start
@@ -47,7 +47,7 @@ async def prepare_query(
         The database cannot run queries now.
     """
     writer = formats.get(request.response_format or formats.DEFAULT)
-    translation = translate(request.query, tap_schema, extra_tables=extra_tables)
+    translation = await translate_in_thread(request.query, tap_schema, limits_of(settings), extra_tables=extra_tables)
     stream = await start(
         pools.query, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
         timeout_s=timeout_s, setup=setup, on_connection=on_connection,

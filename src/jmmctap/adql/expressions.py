@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jmmctap.adql import syntax as s
+from jmmctap.adql.limits import Deadline
 from jmmctap.adql.scope import Scope, did_you_mean, error_at
 from jmmctap.adql.sqltext import string_literal
 from jmmctap.adql.types import Kind, Value, widen
@@ -28,7 +29,8 @@ class ExpressionCompiler:
     ``scope`` holds the visible names, ``clause`` the clause being compiled (aggregate checks).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: Deadline | None = None) -> None:
+        self.deadline = deadline
         self.scope = Scope()
         self.clause = "SELECT"
         self.in_aggregate = False
@@ -48,6 +50,8 @@ class ExpressionCompiler:
 
     def any(self, expr: s.Expr) -> Value:
         """Compile an expression, value or condition."""
+        if self.deadline is not None:
+            self.deadline.check()
         return _DISPATCH[type(expr)](self, expr)
 
     def condition(self, expr: s.Expr) -> str:
@@ -153,15 +157,15 @@ class ExpressionCompiler:
             return Value("(" + " || ".join(p.sql for p in parts) + ")", Kind.STRING,
                          aggregate=any(p.aggregate for p in parts), constant=all(p.constant for p in parts))
         first = self.numeric(node.first, "an arithmetic operand")
-        sql, kind, number = first.sql, first.kind, first.number
+        sql, kind, number = [first.sql], first.kind, first.number
         aggregate, constant = first.aggregate, first.constant
         for op, operand_expr in node.rest:
             operand = self.numeric(operand_expr, "an arithmetic operand")
-            sql = f"{sql} {op} {operand.sql}"
+            sql += (op, operand.sql)  # joined once: linear in the number of operands
             kind = widen(kind, operand.kind)
             number = _fold(number, op, operand.number)
             aggregate, constant = aggregate or operand.aggregate, constant and operand.constant
-        return Value(f"({sql})", kind, aggregate=aggregate, constant=constant, number=number)
+        return Value("(" + " ".join(sql) + ")", kind, aggregate=aggregate, constant=constant, number=number)
 
     # -- conditions ------------------------------------------------------------------------
 
@@ -306,12 +310,15 @@ def _fold(left: float | None, op: str, right: float | None) -> float | None:
     if left is None or right is None:
         return None
     if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return left / right if right else None
+        result = left + right
+    elif op == "-":
+        result = left - right
+    elif op == "*":
+        result = left * right
+    else:
+        return left / right if right else None
+    # beyond BIGINT the value only matters approximately; a float stops 1e9 * 1e9 * ... growing without bound
+    return float(result) if isinstance(result, int) and abs(result) > _INT8_MAX else result
 
 
 def _predicate_rewrite(op: str, left: Value, right: Value) -> str | None:

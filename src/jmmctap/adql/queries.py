@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from jmmctap.adql import syntax as s
 from jmmctap.adql.expressions import ExpressionCompiler
 from jmmctap.adql.functions import UDF_SCHEMA
+from jmmctap.adql.limits import Deadline
 from jmmctap.adql.scope import Relation, RelColumn, Scope, did_you_mean, error_at
 from jmmctap.adql.sqltext import quote_identifier as q
 from jmmctap.adql.types import Kind, Value, column_meta, is_region_column, kind_of_column, result_column
@@ -55,8 +56,9 @@ class _Item:
 class QueryCompiler(ExpressionCompiler):
     """Translate one parsed query; ``tables`` collects the TAP_SCHEMA tables it reads."""
 
-    def __init__(self, tap_schema: TapSchema, extra_tables: Sequence[Table] = ()) -> None:
-        super().__init__()
+    def __init__(self, tap_schema: TapSchema, extra_tables: Sequence[Table] = (),
+                 deadline: Deadline | None = None) -> None:
+        super().__init__(deadline)
         self.tap_schema = tap_schema
         self.uploads = TapSchema((), tuple(extra_tables)) if extra_tables else None
         self.tables: set[str] = set()
