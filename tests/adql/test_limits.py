@@ -1,4 +1,4 @@
-"""Translation budgets (issue 13): size limits answer 400 naming their setting, and translation runs off the event loop."""
+"""Translation budgets (issue 13): size limits answer 400 naming their setting; translation runs off the loop."""
 
 from __future__ import annotations
 
