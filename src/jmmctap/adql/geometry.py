@@ -10,11 +10,13 @@ those are the ``jmmctap_adql`` SQL functions of migration 0003.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from jmmctap.adql import syntax as s
 from jmmctap.adql.functions import UDF_SCHEMA, as_float
 from jmmctap.adql.literals import require_literal_string
+from jmmctap.adql.polygons import check_polygon, check_vertex_count
 from jmmctap.adql.scope import error_at
 from jmmctap.adql.signature import Function, Signature, feature_type
 from jmmctap.adql.sqltext import float_literal
@@ -28,6 +30,9 @@ __all__ = ["FUNCTIONS", "MAX_CIRCLE_RADIUS_DEG", "parse_region", "point_sql"]
 
 MAX_CIRCLE_RADIUS_DEG = 90.0
 """pgsphere circles cannot be larger than this radius (degrees)."""
+
+_MAX_SQL_ARGUMENTS = 100
+"""PostgreSQL's FUNC_MAX_ARGS: larger polygons pass their vertices as one VARIADIC array."""
 
 _REFERENCE_POSITIONS = {"GEOCENTER", "BARYCENTER", "HELIOCENTER", "TOPOCENTER", "UNKNOWNREFPOS", "SPHERICAL2"}
 _SHAPES = (Kind.POINT, Kind.CIRCLE, Kind.POLYGON)
@@ -66,7 +71,10 @@ def _coordinates(ctx: ExpressionCompiler, lon_expr: s.Expr, lat_expr: s.Expr, wh
     lat = ctx.numeric(lat_expr, f"the latitude of {what}")
     if lat.number is not None and not -90 <= lat.number <= 90:
         raise error_at(f"latitude {lat.number:g} is outside [-90, 90]", lat_expr.line, lat_expr.column)
-    return _geometry(point_sql(lon.sql, lat.sql), Kind.POINT, [lon, lat], "point")
+    point = _geometry(point_sql(lon.sql, lat.sql), Kind.POINT, [lon, lat], "point")
+    if lon.number is None or lat.number is None:
+        return point
+    return replace(point, position=(float(lon.number), float(lat.number)))
 
 
 def _radius(ctx: ExpressionCompiler, expr: s.Expr) -> Value:
@@ -109,8 +117,17 @@ def _polygon(ctx: ExpressionCompiler, call: s.Call) -> Value:
         points = [_coordinates(ctx, args[i], args[i + 1], "a POLYGON vertex") for i in range(0, len(args), 2)]
     if len(points) < 3:
         raise error_at("POLYGON needs at least three vertices", call.line, call.column)
-    sql = f"{UDF_SCHEMA}.spoly_from_points({', '.join(p.sql for p in points)})"
-    return _geometry(sql, Kind.POLYGON, points, "polygon")
+    check_vertex_count(len(points), call.line, call.column)
+    positions = [p.position for p in points]
+    if all(positions):
+        check_polygon([p for p in positions if p], call.line, call.column)
+    return _geometry(_polygon_sql([p.sql for p in points]), Kind.POLYGON, points, "polygon")
+
+
+def _polygon_sql(points: list[str]) -> str:
+    if len(points) <= _MAX_SQL_ARGUMENTS:
+        return f"{UDF_SCHEMA}.spoly_from_points({', '.join(points)})"
+    return f"{UDF_SCHEMA}.spoly_from_points(VARIADIC ARRAY[{', '.join(points)}])"
 
 
 def _box(ctx: ExpressionCompiler, call: s.Call) -> Value:
@@ -168,8 +185,10 @@ def parse_region(text: str, line: int, column: int) -> Value:
     if shape == "BOX":
         return _geometry(f"{UDF_SCHEMA}.box({', '.join(constants)})", Kind.POLYGON, [], "region")
     if shape == "POLYGON" and len(numbers) >= 6 and len(numbers) % 2 == 0:
+        check_vertex_count(len(numbers) // 2, line, column)
+        check_polygon([(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)], line, column)
         points = [point_sql(constants[i], constants[i + 1]) for i in range(0, len(constants), 2)]
-        return _geometry(f"{UDF_SCHEMA}.spoly_from_points({', '.join(points)})", Kind.POLYGON, [], "region")
+        return _geometry(_polygon_sql(points), Kind.POLYGON, [], "region")
     raise error_at(f"unsupported STC-S region {words[0]!r} (Position, Circle, Box and Polygon are)", line, column)
 
 
