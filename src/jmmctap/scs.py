@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jmmctap import formats
-from jmmctap.adql import translate
+from jmmctap.adql import limits_of, translate_in_thread
 from jmmctap.db.pools import Pools
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.formats.xmltext import escape_attribute, escape_text, to_ascii
@@ -193,7 +193,7 @@ async def open_cone_search(
         if tap_schema.table(table) is None:
             raise UsageError(f"the table {table} of this cone search is not published")
     adql = cone_adql(catalogue, request, tap_schema)
-    translation = translate(adql, tap_schema)
+    translation = await translate_in_thread(adql, tap_schema, limits_of(settings))
     columns = _scs_columns(catalogue, translation.columns)
     stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
                          timeout_s=settings.query_timeout_s, label=label, client=client)

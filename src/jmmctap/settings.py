@@ -100,6 +100,18 @@ class Settings:
     upload_max_rows: int = field(
         default=1_000_000, metadata={"help": "Largest TAP UPLOAD table accepted, in rows (each upload)."}
     )
+    adql_max_length: int = field(
+        default=200_000, metadata={"help": "Longest ADQL query accepted, in characters."}
+    )
+    adql_max_terms: int = field(
+        default=20_000, metadata={"help": "Most names and literals one ADQL query may contain."}
+    )
+    adql_max_depth: int = field(
+        default=100, metadata={"help": "Deepest nesting of parentheses, subqueries and signs in one ADQL query."}
+    )
+    adql_time_budget_s: float = field(
+        default=5.0, metadata={"help": "Longest time translating one ADQL query may take, seconds."}
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from jmmctap import formats, upload
-from jmmctap.adql import translate
+from jmmctap.adql import limits_of, translate_in_thread
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
 from jmmctap.query import QueryStream, start
@@ -87,7 +87,8 @@ async def open_query(
     try:
         # TAP_UPLOAD tables: metadata read now, rows loaded by `setup` on the query connection
         async with upload.open_uploads(request.uploads, files, settings) as uploads:
-            translation = translate(request.query, tap_schema, extra_tables=uploads.tables)
+            translation = await translate_in_thread(request.query, tap_schema, limits_of(settings),
+                                                    extra_tables=uploads.tables)
             stream = await start(
                 pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                 timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label, client=client,

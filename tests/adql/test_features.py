@@ -51,8 +51,8 @@ def _forms() -> list[str]:
     return forms + [re.match(r"\w+", signature)[0] for signature, _ in features.UDFS]  # type: ignore[index]
 
 
-def test_the_package_exports_only_translate_and_translation() -> None:
-    assert sorted(jmmctap.adql.__all__) == ["Translation", "translate"]
+def test_the_package_exports_the_translation_interface_only() -> None:
+    assert sorted(jmmctap.adql.__all__) == ["Limits", "Translation", "limits_of", "translate", "translate_in_thread"]
 
 
 def test_feature_types_are_lower_case_ivoids() -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jmmctap.adql import translate
-from jmmctap.adql.functions import SQL_FUNCTIONS
+from jmmctap.adql.registry import SQL_FUNCTIONS
 from jmmctap.errors import AdqlError
 from jmmctap.tapschema import TapSchema
 from tests.adql.casefiles import read_cases

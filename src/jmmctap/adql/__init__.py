@@ -4,6 +4,7 @@
 supports, for the VOSI capabilities document.
 """
 
-from jmmctap.adql.translate import Translation, translate
+from jmmctap.adql.limits import Limits, limits_of
+from jmmctap.adql.translate import Translation, translate, translate_in_thread
 
-__all__ = ["Translation", "translate"]
+__all__ = ["Limits", "Translation", "limits_of", "translate", "translate_in_thread"]

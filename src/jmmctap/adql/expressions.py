@@ -7,15 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from jmmctap.adql import syntax as s
+from jmmctap.adql.functions import compile_cast
+from jmmctap.adql.geometry import MAX_CIRCLE_RADIUS_DEG
+from jmmctap.adql.limits import Deadline
+from jmmctap.adql.registry import FUNCTION_BY_NAME
 from jmmctap.adql.scope import Scope, did_you_mean, error_at
 from jmmctap.adql.sqltext import string_literal
 from jmmctap.adql.types import Kind, Value, widen
-from jmmctap.errors import AdqlError
 
-__all__ = ["MAX_CIRCLE_RADIUS_DEG", "ExpressionCompiler"]
-
-MAX_CIRCLE_RADIUS_DEG = 90.0
-"""pgsphere circles cannot be larger than this radius (degrees)."""
+__all__ = ["ExpressionCompiler"]
 
 _INT4_MAX = 2**31 - 1
 _INT8_MAX = 2**63 - 1
@@ -28,7 +28,8 @@ class ExpressionCompiler:
     ``scope`` holds the visible names, ``clause`` the clause being compiled (aggregate checks).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: Deadline | None = None) -> None:
+        self.deadline = deadline
         self.scope = Scope()
         self.clause = "SELECT"
         self.in_aggregate = False
@@ -48,6 +49,8 @@ class ExpressionCompiler:
 
     def any(self, expr: s.Expr) -> Value:
         """Compile an expression, value or condition."""
+        if self.deadline is not None:
+            self.deadline.check()
         return _DISPATCH[type(expr)](self, expr)
 
     def condition(self, expr: s.Expr) -> str:
@@ -125,17 +128,15 @@ class ExpressionCompiler:
         return Value("count(*)", Kind.BIGINT, name="count", aggregate=True)
 
     def _call(self, call: s.Call) -> Value:
-        from jmmctap.adql import geometry  # noqa: F401  (registers the geometry functions)
-        from jmmctap.adql.functions import FUNCTIONS
-
-        handler = FUNCTIONS.get(call.name.upper())
-        if handler is None:
-            hint = did_you_mean(call.name, sorted(FUNCTIONS))
+        function = FUNCTION_BY_NAME.get(call.name.upper())
+        if function is None:
+            hint = did_you_mean(call.name, sorted(FUNCTION_BY_NAME))
             raise error_at(f"unknown function {call.name}: ADQL 2.1 functions and the declared user-defined functions"
                            f" only.{hint}", call.line, call.column)
-        if call.quantifier is not None and not getattr(handler, "aggregate", False):
+        if call.quantifier is not None and not function.aggregate:
             raise error_at(f"{call.quantifier} is only allowed in aggregate functions", call.line, call.column)
-        return handler(self, call)
+        function.check_arity(call)
+        return function.compile(self, call)
 
     # -- arithmetic ----------------------------------------------------------------------
 
@@ -153,15 +154,15 @@ class ExpressionCompiler:
             return Value("(" + " || ".join(p.sql for p in parts) + ")", Kind.STRING,
                          aggregate=any(p.aggregate for p in parts), constant=all(p.constant for p in parts))
         first = self.numeric(node.first, "an arithmetic operand")
-        sql, kind, number = first.sql, first.kind, first.number
+        sql, kind, number = [first.sql], first.kind, first.number
         aggregate, constant = first.aggregate, first.constant
         for op, operand_expr in node.rest:
             operand = self.numeric(operand_expr, "an arithmetic operand")
-            sql = f"{sql} {op} {operand.sql}"
+            sql += (op, operand.sql)  # joined once: linear in the number of operands
             kind = widen(kind, operand.kind)
             number = _fold(number, op, operand.number)
             aggregate, constant = aggregate or operand.aggregate, constant and operand.constant
-        return Value(f"({sql})", kind, aggregate=aggregate, constant=constant, number=number)
+        return Value("(" + " ".join(sql) + ")", kind, aggregate=aggregate, constant=constant, number=number)
 
     # -- conditions ------------------------------------------------------------------------
 
@@ -255,8 +256,6 @@ class ExpressionCompiler:
         return Value(f"({sql})", column.kind, name=column.name, meta=column.meta)
 
     def _cast(self, node: s.Cast) -> Value:
-        from jmmctap.adql.functions import compile_cast
-
         return compile_cast(self, node)
 
     def _case(self, node: s.Case) -> Value:
@@ -306,12 +305,15 @@ def _fold(left: float | None, op: str, right: float | None) -> float | None:
     if left is None or right is None:
         return None
     if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return left / right if right else None
+        result = left + right
+    elif op == "-":
+        result = left - right
+    elif op == "*":
+        result = left * right
+    else:
+        return left / right if right else None
+    # beyond BIGINT the value only matters approximately; a float stops 1e9 * 1e9 * ... growing without bound
+    return float(result) if isinstance(result, int) and abs(result) > _INT8_MAX else result
 
 
 def _predicate_rewrite(op: str, left: Value, right: Value) -> str | None:
@@ -363,22 +365,3 @@ _DISPATCH: dict[type, Callable[[ExpressionCompiler, Any], Value]] = {
     s.IsNull: ExpressionCompiler._is_null,
     s.Exists: ExpressionCompiler._exists,
 }
-
-
-def require_literal_string(expr: s.Expr, what: str) -> str:
-    """The text of a string literal argument (coordinate systems, REGION, IN_UNIT units)."""
-    if isinstance(expr, s.Literal) and expr.kind == "string":
-        return expr.text
-    raise error_at(f"{what} must be a string literal", expr.line, expr.column)
-
-
-def require_int_literal(expr: s.Expr, what: str) -> int:
-    """A signed integer literal argument (ROUND/TRUNCATE digits)."""
-    sign = 1
-    while isinstance(expr, s.Unary):
-        sign = -sign if expr.op == "-" else sign
-        expr = expr.operand
-    if isinstance(expr, s.Literal) and expr.kind == "number" and _DIGITS.fullmatch(expr.text):
-        return sign * int(expr.text)
-    raise AdqlError(f"{what} must be an integer literal (line {expr.line}, column {expr.column})", expr.line,
-                    expr.column)

@@ -1,67 +1,32 @@
-"""The function allow-list: ADQL math, string, aggregate, CAST/COALESCE/IN_UNIT and the declared UDFs.
+"""ADQL math, string, aggregate, COALESCE/IN_UNIT functions and the declared UDFs, as ``Function`` entries.
 
-Every function a query may name is a key of ``FUNCTIONS`` (geometry ones come from
-``jmmctap.adql.geometry``); anything else — ``version()``, ``pg_sleep()``, ``current_setting()`` —
-is an unknown function. ``SQL_FUNCTIONS`` lists every PostgreSQL function the emitter can write,
-so a test can check that translations call nothing else.
+``FUNCTIONS`` lists them (geometry ones are in ``jmmctap.adql.geometry``); ``jmmctap.adql.registry``
+gathers both into the one table of functions a query may name. Anything else — ``version()``,
+``pg_sleep()``, ``current_setting()`` — is an unknown function. CAST is syntax, compiled here too.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from jmmctap.adql import syntax as s
+from jmmctap.adql.literals import require_int_literal, require_literal_string
 from jmmctap.adql.scope import error_at
+from jmmctap.adql.signature import UDF_FEATURE_TYPE, Function, Handler, Signature, feature_type
 from jmmctap.adql.sqltext import float_literal
 from jmmctap.adql.types import Kind, Value, widen
 
 if TYPE_CHECKING:
     from jmmctap.adql.expressions import ExpressionCompiler
 
-__all__ = ["FUNCTIONS", "SQL_FUNCTIONS", "UDF_SCHEMA", "Handler", "compile_cast"]
-
-Handler = Callable[["ExpressionCompiler", s.Call], Value]
+__all__ = ["FUNCTIONS", "UDF_SCHEMA", "as_float", "compile_cast"]
 
 UDF_SCHEMA = "jmmctap_adql"
 """PostgreSQL schema of the helper functions of migration 0003 (the query role may EXECUTE them)."""
 
-FUNCTIONS: dict[str, Handler] = {}
-"""Upper-case ADQL function name → compiler of its calls."""
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-SQL_FUNCTIONS: frozenset[str] = frozenset(_words("""
-abs ceil floor degrees radians exp ln log mod pi power random round trunc sqrt sin cos tan cot asin acos atan
-atan2 lower upper count avg min max sum coalesce string_agg replace array_to_string spoint scircle long lat
-area center radius jmmctap_adql.point_array jmmctap_adql.circle_array jmmctap_adql.polygon_array
-jmmctap_adql.lon_deg jmmctap_adql.spoly_from_points jmmctap_adql.spoly_centroid jmmctap_adql.box
-jmmctap_adql.ivo_hasword jmmctap_adql.ivo_nocasematch jmmctap_adql.ivo_hashlist_has
-jmmctap_adql.ivo_interval_overlaps
-"""))
-"""Every PostgreSQL function (bare or schema-qualified) the translator may emit."""
-
-
-def register(name: str, *, aggregate: bool = False) -> Callable[[Handler], Handler]:
-    """Add a handler to ``FUNCTIONS`` (used by this module and by ``geometry``)."""
-
-    def decorate(handler: Handler) -> Handler:
-        handler.aggregate = aggregate  # type: ignore[attr-defined]
-        FUNCTIONS[name] = handler
-        return handler
-
-    return decorate
-
-
-def arity(call: s.Call, *counts: int) -> None:
-    """Raise unless the call has one of the allowed argument counts."""
-    if len(call.args) not in counts:
-        wanted = " or ".join(str(c) for c in counts)
-        raise error_at(f"{call.name.upper()} takes {wanted} argument{'s' if counts != (1,) else ''},"
-                       f" not {len(call.args)}", call.line, call.column)
+_DOUBLE = "DOUBLE PRECISION"
+_STRING = "VARCHAR(*)"
 
 
 def as_float(value: Value) -> str:
@@ -76,6 +41,10 @@ def _combined(args: list[Value], sql: str, kind: Kind, name: str, **extra: objec
                  constant=all(a.constant for a in args), **extra)  # type: ignore[arg-type]
 
 
+def _one(params: tuple[str, ...], result: str) -> tuple[Signature, ...]:
+    return (Signature(params, result),)
+
+
 # -- math (ADQL 2.1 §2.3) -----------------------------------------------------------------------
 
 _FLOAT_FUNCTIONS = {
@@ -87,42 +56,29 @@ _FLOAT_FUNCTIONS = {
 
 def _float_function(adql: str, pg: str) -> Handler:
     def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
-        arity(call, 1)
         arg = ctx.numeric(call.args[0], f"the argument of {adql}")
         return _combined([arg], f"{pg}({as_float(arg)})", Kind.DOUBLE, adql.lower())
 
     return compile_call
 
 
-for _adql, _pg in _FLOAT_FUNCTIONS.items():
-    register(_adql)(_float_function(_adql, _pg))
-
-
-@register("ABS")
 def _abs(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 1)
     arg = ctx.numeric(call.args[0], "the argument of ABS")
     return arg.derived(f"abs({arg.sql})", arg.kind if arg.kind is not Kind.NULL else Kind.DOUBLE, name="abs",
                        number=abs(arg.number) if arg.number is not None else None)
 
 
-@register("ATAN2")
 def _atan2(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 2)
     y, x = (ctx.numeric(a, "an argument of ATAN2") for a in call.args)
     return _combined([y, x], f"atan2({as_float(y)}, {as_float(x)})", Kind.DOUBLE, "atan2")
 
 
-@register("POWER")
 def _power(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 2)
     x, y = (ctx.numeric(a, "an argument of POWER") for a in call.args)
     return _combined([x, y], f"power({as_float(x)}, {as_float(y)})", Kind.DOUBLE, "power")
 
 
-@register("MOD")
 def _mod(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 2)
     x, y = (ctx.numeric(a, "an argument of MOD") for a in call.args)
     if x.kind.integer and y.kind.integer:
         return _combined([x, y], f"mod({x.sql}, {y.sql})", widen(x.kind, y.kind), "mod")
@@ -131,29 +87,26 @@ def _mod(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return _combined([x, y], sql, Kind.DOUBLE, "mod")
 
 
-@register("PI")
 def _pi(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 0)
     return Value("pi()", Kind.DOUBLE, name="pi", constant=True)
 
 
-@register("RAND")
 def _rand(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 0, 1)
     if call.args:
-        from jmmctap.adql.expressions import require_int_literal
-
         require_int_literal(call.args[0], "the seed of RAND")  # ADQL leaves seed semantics undefined
     return Value("random()", Kind.DOUBLE, name="rand")
 
 
+_MAX_ROUNDING_DIGITS = 1000
+"""ROUND/TRUNCATE digits are clamped to this: PostgreSQL wants an int4, and no double has digits further out."""
+
+
 def _rounding(adql: str, pg: str) -> Handler:
     def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
-        from jmmctap.adql.expressions import require_int_literal
-
-        arity(call, 1, 2)
         arg = ctx.numeric(call.args[0], f"the first argument of {adql}")
         digits = require_int_literal(call.args[1], f"the second argument of {adql}") if len(call.args) > 1 else 0
+        # beyond 1000 digits either way a double or a bigint is unchanged (or 0): same answer, valid SQL
+        digits = max(-_MAX_ROUNDING_DIGITS, min(_MAX_ROUNDING_DIGITS, digits))
         # PostgreSQL has round/trunc(x, n) for numeric only; numeric rounds halves away from zero
         inner = f"{pg}(CAST({arg.sql} AS numeric), {digits})"
         if arg.kind.integer:
@@ -163,24 +116,15 @@ def _rounding(adql: str, pg: str) -> Handler:
     return compile_call
 
 
-register("ROUND")(_rounding("ROUND", "round"))
-register("TRUNCATE")(_rounding("TRUNCATE", "trunc"))
-
-
 # -- strings (features-adql-string) -------------------------------------------------------------
 
 
 def _case_fold(adql: str) -> Handler:
     def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
-        arity(call, 1)
         arg = ctx.string(call.args[0], f"the argument of {adql}")
         return arg.derived(f"{adql.lower()}({arg.sql})", Kind.STRING, name=adql.lower())
 
     return compile_call
-
-
-register("LOWER")(_case_fold("LOWER"))
-register("UPPER")(_case_fold("UPPER"))
 
 
 # -- aggregates -----------------------------------------------------------------------------------
@@ -188,7 +132,6 @@ register("UPPER")(_case_fold("UPPER"))
 
 def _aggregate(adql: str) -> Handler:
     def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
-        arity(call, 1)
         arg = ctx.aggregate_argument(call.args[0], adql, call.line, call.column)
         distinct = "DISTINCT " if call.quantifier == "DISTINCT" else ""
         inner = f"{distinct}{arg.sql}"
@@ -212,14 +155,9 @@ def _aggregate(adql: str) -> Handler:
     return compile_call
 
 
-for _name in ("AVG", "MIN", "MAX", "SUM", "COUNT"):
-    register(_name, aggregate=True)(_aggregate(_name))
-
-
 # -- COALESCE, CAST, IN_UNIT ----------------------------------------------------------------------
 
 
-@register("COALESCE")
 def _coalesce(ctx: ExpressionCompiler, call: s.Call) -> Value:
     if not call.args:
         raise error_at("COALESCE needs at least one argument", call.line, call.column)
@@ -236,6 +174,9 @@ _CAST_TARGETS = {
     "CHAR": ("char", Kind.STRING), "VARCHAR": ("varchar", Kind.STRING), "TIMESTAMP": ("timestamp", Kind.TIMESTAMP),
 }
 
+_MAX_STRING_LENGTH = 10_485_760
+"""PostgreSQL's largest CHAR/VARCHAR length."""
+
 
 def compile_cast(ctx: ExpressionCompiler, node: s.Cast) -> Value:
     """CAST (ADQL 2.1 §4.7): numeric, character and TIMESTAMP targets."""
@@ -247,6 +188,9 @@ def compile_cast(ctx: ExpressionCompiler, node: s.Cast) -> Value:
     pg, kind = target
     if node.length is not None and kind is not Kind.STRING:
         raise error_at(f"{node.target} takes no length", node.line, node.column)
+    if node.length is not None and not 1 <= node.length <= _MAX_STRING_LENGTH:
+        raise error_at(f"the length of {node.target} must be between 1 and {_MAX_STRING_LENGTH}", node.line,
+                       node.column)
     operand = ctx.value(node.operand)
     if operand.kind.geometry or operand.kind in (Kind.ARRAY, Kind.BINARY):
         raise error_at(f"cannot CAST a {operand.kind.value} value", node.line, node.column)
@@ -263,12 +207,8 @@ def compile_cast(ctx: ExpressionCompiler, node: s.Cast) -> Value:
                            number=None)
 
 
-@register("IN_UNIT")
 def _in_unit(ctx: ExpressionCompiler, call: s.Call) -> Value:
     """IN_UNIT (ADQL 2.1 §4.9): conversion factor computed here with astropy from the column's unit."""
-    from jmmctap.adql.expressions import require_literal_string
-
-    arity(call, 2)
     value = ctx.numeric(call.args[0], "the first argument of IN_UNIT")
     target = require_literal_string(call.args[1], "the unit of IN_UNIT")
     source = value.unit or (value.meta.unit if value.meta is not None else None)
@@ -304,7 +244,6 @@ def _conversion_factor(source: str, target: str, call: s.Call) -> float:
 
 def _udf(adql: str, arguments: tuple[str, ...]) -> Handler:
     def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
-        arity(call, len(arguments))
         args = []
         for expr, kind in zip(call.args, arguments, strict=True):
             if kind == "string":
@@ -316,15 +255,7 @@ def _udf(adql: str, arguments: tuple[str, ...]) -> Handler:
     return compile_call
 
 
-register("IVO_HASWORD")(_udf("IVO_HASWORD", ("string", "string")))
-register("IVO_NOCASEMATCH")(_udf("IVO_NOCASEMATCH", ("string", "string")))
-register("IVO_HASHLIST_HAS")(_udf("IVO_HASHLIST_HAS", ("string", "string")))
-register("IVO_INTERVAL_OVERLAPS")(_udf("IVO_INTERVAL_OVERLAPS", ("number",) * 4))
-
-
-@register("IVO_STRING_AGG", aggregate=True)
 def _string_agg(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 2)
     value = ctx.aggregate_argument(call.args[0], "IVO_STRING_AGG", call.line, call.column)
     if value.kind.geometry:
         raise error_at("IVO_STRING_AGG does not apply to geometries", call.line, call.column)
@@ -332,3 +263,62 @@ def _string_agg(ctx: ExpressionCompiler, call: s.Call) -> Value:
     distinct = "DISTINCT " if call.quantifier == "DISTINCT" else ""
     return Value(f"COALESCE(string_agg({distinct}CAST({value.sql} AS text), {delimiter.sql}), '')", Kind.STRING,
                  name="ivo_string_agg", aggregate=True)
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+def _math(name: str, params: tuple[str, ...], compile_call: Handler, *emits: str) -> Function:
+    return Function(name, _one(params, _DOUBLE), compile_call, frozenset(emits))
+
+
+def _udf_entry(name: str, params: tuple[str, ...], result: str, compile_call: Handler, description: str,
+               *emits: str, aggregate: bool = False) -> Function:
+    return Function(name, _one(params, result), compile_call, frozenset(emits) or frozenset({
+        f"{UDF_SCHEMA}.{name.lower()}"}), UDF_FEATURE_TYPE, description, aggregate)
+
+
+_X = (f"x {_DOUBLE}",)
+_STRING_FEATURE = feature_type("adql-string")
+
+FUNCTIONS: tuple[Function, ...] = (
+    *(_math(adql, _X, _float_function(adql, pg), pg) for adql, pg in _FLOAT_FUNCTIONS.items()),
+    _math("ABS", _X, _abs, "abs"),
+    _math("ATAN2", (f"y {_DOUBLE}", f"x {_DOUBLE}"), _atan2, "atan2"),
+    _math("POWER", (f"x {_DOUBLE}", f"y {_DOUBLE}"), _power, "power"),
+    _math("MOD", (f"x {_DOUBLE}", f"y {_DOUBLE}"), _mod, "mod"),
+    _math("PI", (), _pi, "pi"),
+    Function("RAND", (Signature((), _DOUBLE), Signature(("seed INTEGER",), _DOUBLE)), _rand, frozenset({"random"})),
+    Function("ROUND", (Signature(_X, _DOUBLE), Signature((*_X, "digits INTEGER"), _DOUBLE)),
+             _rounding("ROUND", "round"), frozenset({"round"})),
+    Function("TRUNCATE", (Signature(_X, _DOUBLE), Signature((*_X, "digits INTEGER"), _DOUBLE)),
+             _rounding("TRUNCATE", "trunc"), frozenset({"trunc"})),
+    Function("LOWER", _one((f"s {_STRING}",), _STRING), _case_fold("LOWER"), frozenset({"lower"}), _STRING_FEATURE,
+             "lower-case a string (Unicode-aware)"),
+    Function("UPPER", _one((f"s {_STRING}",), _STRING), _case_fold("UPPER"), frozenset({"upper"}), _STRING_FEATURE,
+             "upper-case a string (Unicode-aware)"),
+    *(Function(name, _one(("x ANY",), "ANY"), _aggregate(name), frozenset({name.lower()}), aggregate=True)
+      for name in ("AVG", "MIN", "MAX", "SUM", "COUNT")),
+    Function("COALESCE", (Signature(("x ANY",), "ANY", repeat=1),), _coalesce, frozenset({"coalesce"}),
+             feature_type("adql-conditional"), "first non-NULL argument"),
+    Function("IN_UNIT", _one((f"x {_DOUBLE}", f"unit {_STRING}"), _DOUBLE), _in_unit, frozenset(),
+             feature_type("adql-unit"), "IN_UNIT(column, 'vounit'): the value converted from the column's unit"),
+    _udf_entry("IVO_HASWORD", (f"haystack {_STRING}", f"needle {_STRING}"), "INTEGER",
+               _udf("IVO_HASWORD", ("string", "string")),
+               "1 if needle is a word (English stemming, case-insensitive) of haystack, else 0"
+               " (RegTAP 1.2 section 9.2)"),
+    _udf_entry("IVO_NOCASEMATCH", (f"value {_STRING}", f"pattern {_STRING}"), "INTEGER",
+               _udf("IVO_NOCASEMATCH", ("string", "string")),
+               "1 if value matches the LIKE pattern ignoring case, else 0 (RegTAP 1.2 section 9.2)"),
+    _udf_entry("IVO_HASHLIST_HAS", (f"hashlist {_STRING}", f"item {_STRING}"), "INTEGER",
+               _udf("IVO_HASHLIST_HAS", ("string", "string")),
+               "1 if item is one of the #-separated words of hashlist, ignoring case, else 0"
+               " (RegTAP 1.2 section 9.2)"),
+    _udf_entry("IVO_STRING_AGG", (f"expr {_STRING}", f"delimiter {_STRING}"), _STRING, _string_agg,
+               "aggregate: the non-NULL values joined by delimiter, '' for none (RegTAP 1.2 section 9.2)",
+               "string_agg", "coalesce", aggregate=True),
+    _udf_entry("IVO_INTERVAL_OVERLAPS", tuple(f"{p} {_DOUBLE}" for p in ("low1", "high1", "low2", "high2")),
+               "INTEGER", _udf("IVO_INTERVAL_OVERLAPS", ("number",) * 4),
+               "1 if the closed intervals [low1, high1] and [low2, high2] overlap, else 0 (UDF catalogue)"),
+)
+"""The non-geometric functions, in the order the capabilities list them."""

@@ -10,19 +10,29 @@ those are the ``jmmctap_adql`` SQL functions of migration 0003.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from jmmctap.adql import syntax as s
-from jmmctap.adql.expressions import MAX_CIRCLE_RADIUS_DEG, require_literal_string
-from jmmctap.adql.functions import UDF_SCHEMA, arity, as_float, register
+from jmmctap.adql.functions import UDF_SCHEMA, as_float
+from jmmctap.adql.literals import require_literal_string
+from jmmctap.adql.polygons import check_polygon, check_vertex_count
 from jmmctap.adql.scope import error_at
+from jmmctap.adql.signature import Function, Signature, feature_type
 from jmmctap.adql.sqltext import float_literal
 from jmmctap.adql.types import Kind, Value
 
 if TYPE_CHECKING:
     from jmmctap.adql.expressions import ExpressionCompiler
+    from jmmctap.adql.signature import Handler
 
-__all__ = ["parse_region", "point_sql"]
+__all__ = ["FUNCTIONS", "MAX_CIRCLE_RADIUS_DEG", "parse_region", "point_sql"]
+
+MAX_CIRCLE_RADIUS_DEG = 90.0
+"""pgsphere circles cannot be larger than this radius (degrees)."""
+
+_MAX_SQL_ARGUMENTS = 100
+"""PostgreSQL's FUNC_MAX_ARGS: larger polygons pass their vertices as one VARIADIC array."""
 
 _REFERENCE_POSITIONS = {"GEOCENTER", "BARYCENTER", "HELIOCENTER", "TOPOCENTER", "UNKNOWNREFPOS", "SPHERICAL2"}
 _SHAPES = (Kind.POINT, Kind.CIRCLE, Kind.POLYGON)
@@ -61,7 +71,10 @@ def _coordinates(ctx: ExpressionCompiler, lon_expr: s.Expr, lat_expr: s.Expr, wh
     lat = ctx.numeric(lat_expr, f"the latitude of {what}")
     if lat.number is not None and not -90 <= lat.number <= 90:
         raise error_at(f"latitude {lat.number:g} is outside [-90, 90]", lat_expr.line, lat_expr.column)
-    return _geometry(point_sql(lon.sql, lat.sql), Kind.POINT, [lon, lat], "point")
+    point = _geometry(point_sql(lon.sql, lat.sql), Kind.POINT, [lon, lat], "point")
+    if lon.number is None or lat.number is None:
+        return point
+    return replace(point, position=(float(lon.number), float(lat.number)))
 
 
 def _radius(ctx: ExpressionCompiler, expr: s.Expr) -> Value:
@@ -72,7 +85,6 @@ def _radius(ctx: ExpressionCompiler, expr: s.Expr) -> Value:
     return radius
 
 
-@register("POINT")
 def _point(ctx: ExpressionCompiler, call: s.Call) -> Value:
     args = _without_frame(call)
     if len(args) != 2:
@@ -80,7 +92,6 @@ def _point(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return _coordinates(ctx, args[0], args[1], "POINT")
 
 
-@register("CIRCLE")
 def _circle(ctx: ExpressionCompiler, call: s.Call) -> Value:
     args = _without_frame(call)
     if len(args) == 3:
@@ -93,7 +104,6 @@ def _circle(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return _geometry(f"scircle({centre.sql}, radians({radius.sql}))", Kind.CIRCLE, [centre, radius], "circle")
 
 
-@register("POLYGON")
 def _polygon(ctx: ExpressionCompiler, call: s.Call) -> Value:
     args = _without_frame(call)
     if not args:
@@ -107,11 +117,19 @@ def _polygon(ctx: ExpressionCompiler, call: s.Call) -> Value:
         points = [_coordinates(ctx, args[i], args[i + 1], "a POLYGON vertex") for i in range(0, len(args), 2)]
     if len(points) < 3:
         raise error_at("POLYGON needs at least three vertices", call.line, call.column)
-    sql = f"{UDF_SCHEMA}.spoly_from_points({', '.join(p.sql for p in points)})"
-    return _geometry(sql, Kind.POLYGON, points, "polygon")
+    check_vertex_count(len(points), call.line, call.column)
+    positions = [p.position for p in points]
+    if all(positions):
+        check_polygon([p for p in positions if p], call.line, call.column)
+    return _geometry(_polygon_sql([p.sql for p in points]), Kind.POLYGON, points, "polygon")
 
 
-@register("BOX")
+def _polygon_sql(points: list[str]) -> str:
+    if len(points) <= _MAX_SQL_ARGUMENTS:
+        return f"{UDF_SCHEMA}.spoly_from_points({', '.join(points)})"
+    return f"{UDF_SCHEMA}.spoly_from_points(VARIADIC ARRAY[{', '.join(points)}])"
+
+
 def _box(ctx: ExpressionCompiler, call: s.Call) -> Value:
     args = _without_frame(call)
     if len(args) == 4:
@@ -132,9 +150,7 @@ def _box(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return _geometry(sql, Kind.POLYGON, [*parts, width, height], "box")
 
 
-@register("REGION")
 def _region(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 1)
     text = require_literal_string(call.args[0], "the argument of REGION")
     return parse_region(text, call.line, call.column)
 
@@ -169,8 +185,10 @@ def parse_region(text: str, line: int, column: int) -> Value:
     if shape == "BOX":
         return _geometry(f"{UDF_SCHEMA}.box({', '.join(constants)})", Kind.POLYGON, [], "region")
     if shape == "POLYGON" and len(numbers) >= 6 and len(numbers) % 2 == 0:
+        check_vertex_count(len(numbers) // 2, line, column)
+        check_polygon([(numbers[i], numbers[i + 1]) for i in range(0, len(numbers), 2)], line, column)
         points = [point_sql(constants[i], constants[i + 1]) for i in range(0, len(constants), 2)]
-        return _geometry(f"{UDF_SCHEMA}.spoly_from_points({', '.join(points)})", Kind.POLYGON, [], "region")
+        return _geometry(_polygon_sql(points), Kind.POLYGON, [], "region")
     raise error_at(f"unsupported STC-S region {words[0]!r} (Position, Circle, Box and Polygon are)", line, column)
 
 
@@ -178,7 +196,6 @@ def parse_region(text: str, line: int, column: int) -> Value:
 
 
 def _relation(ctx: ExpressionCompiler, call: s.Call, name: str) -> tuple[Value, Value]:
-    arity(call, 2)
     a = ctx.geometry(call.args[0], f"the first argument of {name}", _SHAPES)
     b = ctx.geometry(call.args[1], f"the second argument of {name}", _SHAPES)
     return a, b
@@ -189,7 +206,6 @@ def _predicate(condition: str, parts: list[Value], name: str) -> Value:
                  constant=all(p.constant for p in parts), aggregate=any(p.aggregate for p in parts))
 
 
-@register("CONTAINS")
 def _contains(ctx: ExpressionCompiler, call: s.Call) -> Value:
     a, b = _relation(ctx, call, "CONTAINS")
     if b.kind is Kind.POINT:
@@ -200,7 +216,6 @@ def _contains(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return _predicate(f"({a.sql} <@ {b.sql})", [a, b], "contains")
 
 
-@register("INTERSECTS")
 def _intersects(ctx: ExpressionCompiler, call: s.Call) -> Value:
     a, b = _relation(ctx, call, "INTERSECTS")
     if a.kind is Kind.POINT and b.kind is Kind.POINT:
@@ -214,7 +229,6 @@ def _intersects(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return _predicate(condition, [a, b], "intersects")
 
 
-@register("DISTANCE")
 def _distance(ctx: ExpressionCompiler, call: s.Call) -> Value:
     if len(call.args) == 4:
         p = _coordinates(ctx, call.args[0], call.args[1], "DISTANCE")
@@ -231,9 +245,7 @@ def _distance(ctx: ExpressionCompiler, call: s.Call) -> Value:
                  aggregate=p.aggregate or q.aggregate)
 
 
-@register("AREA")
 def _area(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 1)
     g = ctx.geometry(call.args[0], "the argument of AREA", _SHAPES)
     if g.kind is Kind.POINT:
         sql = f"(CASE WHEN {g.sql} IS NULL THEN NULL ELSE 0.0::float8 END)"
@@ -242,9 +254,7 @@ def _area(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return Value(sql, Kind.DOUBLE, name="area", unit="deg**2", constant=g.constant, aggregate=g.aggregate)
 
 
-@register("CENTROID")
 def _centroid(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 1)
     g = ctx.geometry(call.args[0], "the argument of CENTROID", _SHAPES)
     if g.kind is Kind.POINT:
         return g
@@ -252,9 +262,8 @@ def _centroid(ctx: ExpressionCompiler, call: s.Call) -> Value:
     return Value(sql, Kind.POINT, name="centroid", unit="deg", constant=g.constant, aggregate=g.aggregate)
 
 
-def _coordinate(index: int) -> object:
+def _coordinate(index: int) -> Handler:
     def compile_call(ctx: ExpressionCompiler, call: s.Call) -> Value:
-        arity(call, 1)
         p = ctx.geometry(call.args[0], f"the argument of COORD{index}", (Kind.POINT,))
         sql = f"{UDF_SCHEMA}.lon_deg({p.sql})" if index == 1 else f"degrees(lat({p.sql}))"
         return Value(sql, Kind.DOUBLE, name=f"coord{index}", unit="deg", constant=p.constant, aggregate=p.aggregate)
@@ -262,13 +271,75 @@ def _coordinate(index: int) -> object:
     return compile_call
 
 
-register("COORD1")(_coordinate(1))  # type: ignore[arg-type]
-register("COORD2")(_coordinate(2))  # type: ignore[arg-type]
-
-
-@register("COORDSYS")
 def _coordsys(ctx: ExpressionCompiler, call: s.Call) -> Value:
-    arity(call, 1)
     g = ctx.geometry(call.args[0], "the argument of COORDSYS", _SHAPES)
     return Value(f"(CASE WHEN {g.sql} IS NULL THEN NULL ELSE 'ICRS' END)", Kind.STRING, name="coordsys",
                  constant=g.constant, aggregate=g.aggregate)
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+_D = "DOUBLE PRECISION"
+_FRAME = "coord_sys VARCHAR(*)"
+_LON, _LAT = f"lon {_D}", f"lat {_D}"
+_GEO = feature_type("adqlgeo")
+_POINT_SQL = frozenset({"spoint", "radians"})
+
+
+def _framed(*forms: tuple[tuple[str, ...], int]) -> tuple[Signature, ...]:
+    """Each form with and without the leading coordinate system of ADQL 2.0 (§4.2.5: deprecated, optional)."""
+    return tuple(Signature(prefix + params, "", repeat) for params, repeat in forms for prefix in ((), (_FRAME,)))
+
+
+def _returning(result: str, signatures: tuple[Signature, ...]) -> tuple[Signature, ...]:
+    return tuple(Signature(sig.params, result, sig.repeat) for sig in signatures)
+
+
+def _geo(name: str, signatures: tuple[Signature, ...], compile_call: Handler, emits: frozenset[str],
+         description: str) -> Function:
+    return Function(name, signatures, compile_call, emits, _GEO, description)
+
+
+def _shape(name: str) -> tuple[str, ...]:
+    return (f"{name} GEOMETRY",)
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    _geo("POINT", _returning("POINT", _framed(((_LON, _LAT), 0))), _point, _POINT_SQL,
+         "POINT(lon, lat) in degrees; an optional leading coordinate system must be '' or 'ICRS'"),
+    _geo("CIRCLE",
+         _returning("CIRCLE", _framed(((_LON, _LAT, f"radius {_D}"), 0), (("center POINT", f"radius {_D}"), 0))),
+         _circle, _POINT_SQL | {"scircle"},
+         "CIRCLE(lon, lat, radius) or CIRCLE(point, radius), degrees, radius at most 90"),
+    _geo("POLYGON", _returning("POLYGON", _framed(((_LON, _LAT) * 3, 2), (("p POINT",) * 3, 1))), _polygon,
+         _POINT_SQL | {f"{UDF_SCHEMA}.spoly_from_points"},
+         "POLYGON(lon1, lat1, lon2, lat2, lon3, lat3, ...) or POLYGON(point1, point2, point3, ...)"),
+    _geo("BOX", _returning("POLYGON", _framed(((_LON, _LAT, f"width {_D}", f"height {_D}"), 0),
+                                              (("center POINT", f"width {_D}", f"height {_D}"), 0))),
+         _box, frozenset({f"{UDF_SCHEMA}.box", f"{UDF_SCHEMA}.lon_deg", "degrees", "lat"}),
+         "BOX(lon, lat, width, height) (deprecated): great-circle sides, ADQL 2.1 section 4.2.9"),
+    _geo("REGION", (Signature(("stcs VARCHAR(*)",), "GEOMETRY"),), _region,
+         _POINT_SQL | {"scircle", f"{UDF_SCHEMA}.box", f"{UDF_SCHEMA}.spoly_from_points"},
+         "REGION('STC-S literal'): Position, Circle, Box and Polygon in ICRS"),
+    _geo("CONTAINS", (Signature(_shape("a") + _shape("b"), "INTEGER"),), _contains, frozenset(),
+         "CONTAINS(a, b) = 1 when a lies inside b; uses the positional indexes"),
+    _geo("INTERSECTS", (Signature(_shape("a") + _shape("b"), "INTEGER"),), _intersects, frozenset(),
+         "INTERSECTS(a, b) = 1 when a and b overlap; a POINT argument means CONTAINS"),
+    _geo("DISTANCE", (Signature(("p POINT", "q POINT"), _D),
+                      Signature(("lon1 " + _D, "lat1 " + _D, "lon2 " + _D, "lat2 " + _D), _D)),
+         _distance, _POINT_SQL | {"degrees"},
+         "DISTANCE(point, point) or DISTANCE(lon1, lat1, lon2, lat2) in degrees;"
+         " DISTANCE(...) < r uses the positional indexes"),
+    _geo("AREA", (Signature(_shape("g"), _D),), _area, frozenset({"degrees", "area"}),
+         "AREA(geometry) in square degrees"),
+    _geo("CENTROID", (Signature(_shape("g"), "POINT"),), _centroid,
+         frozenset({"center", f"{UDF_SCHEMA}.spoly_centroid"}),
+         "CENTROID(geometry): a POINT (normalised mean of the vertices for polygons)"),
+    _geo("COORD1", (Signature(("p POINT",), _D),), _coordinate(1), frozenset({f"{UDF_SCHEMA}.lon_deg"}),
+         "COORD1(point): longitude in degrees, in [0, 360)"),
+    _geo("COORD2", (Signature(("p POINT",), _D),), _coordinate(2), frozenset({"degrees", "lat"}),
+         "COORD2(point): latitude in degrees"),
+    _geo("COORDSYS", (Signature(_shape("g"), "VARCHAR(*)"),), _coordsys, frozenset(),
+         "COORDSYS(geometry) (deprecated): always 'ICRS'"),
+)
+"""The geometry functions (features-adqlgeo), in the order the capabilities list them."""

@@ -76,10 +76,9 @@ order_by: ORDER BY order_item ("," order_item)*
 order_item: expr (ASC | DESC)?
 offset_clause: OFFSET NUMBER
 
-?expr: and_expr
-    | expr OR and_expr                   -> or_
-?and_expr: not_expr
-    | and_expr AND not_expr              -> and_
+// chains of one precedence level are one rule with a repetition, so the parser builds them in linear time
+?expr: and_expr (OR and_expr)*
+?and_expr: not_expr (AND not_expr)*
 ?not_expr: predicate
     | NOT not_expr                       -> not_
 ?predicate: concat
@@ -91,18 +90,14 @@ offset_clause: OFFSET NUMBER
     | concat NOT? ILIKE concat (ESCAPE concat)? -> ilike
     | concat IS NOT? NULL                -> is_null
     | EXISTS subquery                    -> exists
-?concat: sum
-    | concat "||" sum                    -> concat_op
-?sum: product
-    | sum "+" product                    -> add
-    | sum "-" product                    -> sub
-?product: unary
-    | product STAR unary                 -> mul
-    | product "/" unary                  -> div
+?concat: sum (CONCAT sum)*
+?sum: product ((PLUS | MINUS) product)*
+?product: unary ((STAR | SLASH) unary)*
 ?unary: primary
-    | "-" unary                          -> neg
-    | "+" unary                          -> pos
+    | MINUS unary                        -> neg
+    | PLUS unary                         -> pos
 ?primary: NUMBER                         -> number
+    | HEX                                -> hex_number
     | STRING                             -> string
     | NULL                               -> null
     | name_path                          -> column_ref
@@ -120,10 +115,15 @@ ident: IDENT | DELIMITED
 
 IDENT: /[a-z][a-z0-9_]*/i
 DELIMITED: /"(?:[^"]|"")+"/
+HEX.2: /0x[0-9a-f]+/i
 NUMBER: /(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/
 STRING: /'(?:[^']|'')*'/
 COMP_OP: "<>" | "!=" | "<=" | ">=" | "<" | ">" | "="
 STAR: "*"
+SLASH: "/"
+PLUS: "+"
+MINUS: "-"
+CONCAT: "||"
 COMMENT: /--[^\n]*/
 WS: /[ \t\r\n\f]+/
 %ignore WS

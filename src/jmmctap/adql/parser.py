@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -10,43 +11,23 @@ from lark.exceptions import UnexpectedToken
 
 from jmmctap.adql import syntax as s
 from jmmctap.adql.grammar import GRAMMAR, KEYWORDS
+from jmmctap.adql.limits import Limits, check_length, check_tokens
+from jmmctap.adql.registry import RESERVED_WORDS
 from jmmctap.errors import AdqlError
 from jmmctap.tapschema import Identifier
 
 __all__ = ["RESERVED_WORDS", "parse"]
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-RESERVED_WORDS: frozenset[str] = frozenset(_words("""
-ABSOLUTE ACTION ADD ALL ALLOCATE ALTER AND ANY ARE AS ASC ASSERTION AT AUTHORIZATION AVG BEGIN BETWEEN BIT
-BIT_LENGTH BOTH BY CASCADE CASCADED CASE CAST CATALOG CHAR CHARACTER CHAR_LENGTH CHARACTER_LENGTH CHECK CLOSE
-COALESCE COLLATE COLLATION COLUMN COMMIT CONNECT CONNECTION CONSTRAINT CONSTRAINTS CONTINUE CONVERT
-CORRESPONDING COUNT CREATE CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER CURSOR DATE
-DAY DEALLOCATE DECIMAL DECLARE DEFAULT DEFERRABLE DEFERRED DELETE DESC DESCRIBE DESCRIPTOR DIAGNOSTICS
-DISCONNECT DISTINCT DOMAIN DOUBLE DROP ELSE END ESCAPE EXCEPT EXCEPTION EXEC EXECUTE EXISTS EXTERNAL EXTRACT
-FALSE FETCH FIRST FLOAT FOR FOREIGN FOUND FROM FULL GET GLOBAL GO GOTO GRANT GROUP HAVING HOUR IDENTITY
-IMMEDIATE IN INDICATOR INITIALLY INNER INPUT INSENSITIVE INSERT INT INTEGER INTERSECT INTERVAL INTO IS
-ISOLATION JOIN KEY LANGUAGE LAST LEADING LEFT LEVEL LIKE LOCAL LOWER MATCH MAX MIN MINUTE MODULE MONTH NAMES
-NATIONAL NATURAL NCHAR NEXT NO NOT NULL NULLIF NUMERIC OCTET_LENGTH OF ON ONLY OPEN OPTION OR ORDER OUTER
-OUTPUT OVERLAPS PAD PARTIAL POSITION PRECISION PREPARE PRESERVE PRIMARY PRIOR PRIVILEGES PROCEDURE PUBLIC READ
-REAL REFERENCES RELATIVE RESTRICT REVOKE RIGHT ROLLBACK ROWS SCHEMA SCROLL SECOND SECTION SELECT SESSION
-SESSION_USER SET SIZE SMALLINT SOME SPACE SQL SQLCODE SQLERROR SQLSTATE SUBSTRING SUM SYSTEM_USER TABLE
-TEMPORARY THEN TIME TIMESTAMP TIMEZONE_HOUR TIMEZONE_MINUTE TO TRAILING TRANSACTION TRANSLATE TRANSLATION TRIM
-TRUE UNION UNIQUE UNKNOWN UPDATE UPPER USAGE USER USING VALUE VALUES VARCHAR VARYING VIEW WHEN WHENEVER WHERE
-WITH WORK WRITE YEAR ZONE ABS ACOS ASIN ATAN ATAN2 CEILING COS COT DEGREES EXP FLOOR LOG LOG10 MOD PI POWER
-RADIANS RAND ROUND SIN SQRT TAN TOP TRUNCATE AREA BOX CENTROID CIRCLE CONTAINS COORD1 COORD2 COORDSYS DISTANCE
-INTERSECTS POINT POLYGON REGION BIGINT ILIKE IN_UNIT OFFSET
-"""))
-"""SQL-92 (ADQL 2.1 §2.1.3) and ADQL (§2.1.4) reserved words: not usable as regular identifiers."""
-
 _TOKEN_NAMES = {
     "IDENT": "a name", "DELIMITED": 'a "quoted name"', "NUMBER": "a number", "STRING": "a 'string'",
     "COMP_OP": "a comparison operator", "STAR": "'*'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
     "DOT": "'.'", "PLUS": "'+'", "MINUS": "'-'", "SLASH": "'/'", "SEMICOLON": "';'", "$END": "end of query",
-    "__ANON_0": "'||'",
+    "CONCAT": "'||'", "HEX": "a number",
 }
+
+_INT8_MAX = 2**63 - 1
+_KEYWORD_SET = frozenset(KEYWORDS)
+DEFAULT_LIMITS = Limits()
 
 _EXCERPT_WIDTH = 80
 """Characters of the offending line shown under a syntax error."""
@@ -59,13 +40,14 @@ def _lark() -> Lark:
     return Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False, transformer=_ToSyntax())
 
 
-def parse(text: str) -> s.Query:
-    """Parse one ADQL query.
+def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> s.Query:
+    """Parse one ADQL query, within the size budgets of ``limits``.
 
     Raises
     ------
     AdqlError
-        With line, column, the offending token, what was expected and a likely fix.
+        With line, column, the offending token, what was expected and a likely fix; or naming the
+        budget the query exceeds.
     """
     if "\x00" in text:
         position = text.index("\x00")
@@ -73,6 +55,9 @@ def parse(text: str) -> s.Query:
         raise AdqlError("the query contains a NUL character", line, position - text.rfind("\n", 0, position))
     if not text.strip():
         raise AdqlError("the query is empty", 1, 1)
+    check_length(text, limits)
+    with contextlib.suppress(UnexpectedInput):  # a lexical error: the parse below reports it, with context
+        check_tokens(_lark().lex(text), limits, _KEYWORD_SET)
     try:
         result: s.Query = _lark().parse(text)  # type: ignore[assignment]
     except UnexpectedInput as exc:
@@ -142,9 +127,6 @@ def _hint(text: str, exc: UnexpectedInput) -> str:
     expected = exc.expected or set()
     if token.type in KEYWORDS and ({"IDENT", "DELIMITED"} & expected):
         return f'{value.upper()} is a reserved word; to use it as a name write it in double quotes: "{value.lower()}"'
-    start = token.start_pos or 0
-    if token.type == "IDENT" and value[:1] in "xX" and start > 0 and text[start - 1] == "0":
-        return "hexadecimal literals are not part of ADQL 2.1"
     previous = text[: token.start_pos or 0].rstrip().rsplit(None, 1)
     if previous and previous[-1].upper() == "LIMIT":
         return "LIMIT is not ADQL: write SELECT TOP n ..."
@@ -337,17 +319,11 @@ class _ToSyntax(Transformer):  # type: ignore[type-arg]
         return s.Join("CROSS", False, left, right, None, None, *_at(ch))
 
     # conditions
-    def _bool(self, op: str, ch: list[Any]) -> s.BoolOp:
-        left, right = _nodes(ch)
-        if isinstance(left, s.BoolOp) and left.op == op:
-            return s.BoolOp(op, (*left.operands, right), left.line, left.column)
-        return s.BoolOp(op, (left, right), *_at(ch))
+    def expr(self, ch: list[Any]) -> s.BoolOp:
+        return s.BoolOp("OR", tuple(_nodes(ch)), *_at(ch))
 
-    def or_(self, ch: list[Any]) -> s.BoolOp:
-        return self._bool("OR", ch)
-
-    def and_(self, ch: list[Any]) -> s.BoolOp:
-        return self._bool("AND", ch)
+    def and_expr(self, ch: list[Any]) -> s.BoolOp:
+        return s.BoolOp("AND", tuple(_nodes(ch)), *_at(ch))
 
     def not_(self, ch: list[Any]) -> s.Not:
         return s.Not(_nodes(ch)[0], *_at(ch))
@@ -386,35 +362,26 @@ class _ToSyntax(Transformer):  # type: ignore[type-arg]
         return s.Exists(_nodes(ch)[0], *_at(ch))
 
     # values
-    def _arith(self, op: str, level: str, ch: list[Any]) -> s.Arith:
-        left, right = (c for c in ch if not _keyword(c, "STAR"))
-        if isinstance(left, s.Arith) and all(o in level for o, _ in left.rest):
-            return s.Arith(left.first, (*left.rest, (op, right)), left.line, left.column)
-        return s.Arith(left, ((op, right),), *_at(ch))
+    def _arith(self, ch: list[Any]) -> s.Arith:
+        rest = tuple((str(ch[i]), ch[i + 1]) for i in range(1, len(ch), 2))
+        return s.Arith(ch[0], rest, *_at(ch))
 
-    def add(self, ch: list[Any]) -> s.Arith:
-        return self._arith("+", "+-", ch)
-
-    def sub(self, ch: list[Any]) -> s.Arith:
-        return self._arith("-", "+-", ch)
-
-    def mul(self, ch: list[Any]) -> s.Arith:
-        return self._arith("*", "*/", ch)
-
-    def div(self, ch: list[Any]) -> s.Arith:
-        return self._arith("/", "*/", ch)
-
-    def concat_op(self, ch: list[Any]) -> s.Arith:
-        return self._arith("||", "||", ch)
+    concat = sum = product = _arith
 
     def neg(self, ch: list[Any]) -> s.Unary:
-        return s.Unary("-", ch[0], *_at(ch))
+        return s.Unary("-", ch[1], *_at(ch))
 
     def pos(self, ch: list[Any]) -> s.Unary:
-        return s.Unary("+", ch[0], *_at(ch))
+        return s.Unary("+", ch[1], *_at(ch))
 
     def number(self, ch: list[Token]) -> s.Literal:
         return s.Literal("number", str(ch[0]), *_at(ch))
+
+    def hex_number(self, ch: list[Token]) -> s.Literal:
+        value = int(str(ch[0])[2:], 16)  # ADQL 2.1 §2.1.8: an integer (SMALLINT, INTEGER or BIGINT)
+        if value > _INT8_MAX:
+            raise _NameError(f"the hexadecimal literal {ch[0]!s} is larger than the largest BIGINT", *_at(ch))
+        return s.Literal("number", str(value), *_at(ch))
 
     def string(self, ch: list[Token]) -> s.Literal:
         return s.Literal("string", str(ch[0])[1:-1].replace("''", "'"), *_at(ch))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from jmmctap.adql import syntax as s
 from jmmctap.adql.expressions import ExpressionCompiler
 from jmmctap.adql.functions import UDF_SCHEMA
+from jmmctap.adql.limits import Deadline
 from jmmctap.adql.scope import Relation, RelColumn, Scope, did_you_mean, error_at
 from jmmctap.adql.sqltext import quote_identifier as q
 from jmmctap.adql.types import Kind, Value, column_meta, is_region_column, kind_of_column, result_column
@@ -16,7 +17,10 @@ from jmmctap.errors import AdqlError
 from jmmctap.results import ResultColumn
 from jmmctap.tapschema import Identifier, Table, TapSchema
 
-__all__ = ["Compiled", "Output", "QueryCompiler"]
+__all__ = ["MAX_COLUMNS", "Compiled", "Output", "QueryCompiler"]
+
+MAX_COLUMNS = 1664
+"""Most columns one SELECT may have: PostgreSQL's limit on a target list."""
 
 _REGULAR = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _GEOMETRY_OUTPUT = {Kind.POINT: "point_array", Kind.CIRCLE: "circle_array", Kind.POLYGON: "polygon_array"}
@@ -55,8 +59,9 @@ class _Item:
 class QueryCompiler(ExpressionCompiler):
     """Translate one parsed query; ``tables`` collects the TAP_SCHEMA tables it reads."""
 
-    def __init__(self, tap_schema: TapSchema, extra_tables: Sequence[Table] = ()) -> None:
-        super().__init__()
+    def __init__(self, tap_schema: TapSchema, extra_tables: Sequence[Table] = (),
+                 deadline: Deadline | None = None) -> None:
+        super().__init__(deadline)
         self.tap_schema = tap_schema
         self.uploads = TapSchema((), tuple(extra_tables)) if extra_tables else None
         self.tables: set[str] = set()
@@ -142,12 +147,13 @@ class QueryCompiler(ExpressionCompiler):
         return " ORDER BY " + ", ".join(terms)
 
     @staticmethod
-    def _output_reference(expr: s.Expr, outputs: list[Output]) -> str | None:
-        """An ORDER BY ordinal or output column name, as SQL; None if it is another expression."""
+    def _output_reference(expr: s.Expr, outputs: list[Output], clause: str = "ORDER BY") -> str | None:
+        """An ORDER/GROUP BY ordinal or output column name, as SQL; None if it is another expression."""
         if isinstance(expr, s.Literal) and expr.kind == "number" and expr.text.isdigit():
             ordinal = int(expr.text)
             if not 1 <= ordinal <= len(outputs):
-                raise error_at(f"ORDER BY {ordinal}: there are {len(outputs)} output columns", expr.line, expr.column)
+                raise error_at(f"{clause} {ordinal}: there are {len(outputs)} output columns, numbered from 1",
+                               expr.line, expr.column)
             return str(ordinal)
         if isinstance(expr, s.ColumnRef) and len(expr.parts) == 1:
             found = [o for o in outputs if expr.parts[0].ident.matches(o.ident)]
@@ -174,6 +180,9 @@ class QueryCompiler(ExpressionCompiler):
         self._check_duplicate_aliases(select)
         self.clause = "SELECT"
         outputs = self._select_list(select)
+        if len(outputs) > MAX_COLUMNS:
+            raise error_at(f"this SELECT has {len(outputs)} columns; a query can have at most {MAX_COLUMNS}"
+                           " (PostgreSQL)", select.line, select.column)
         if final:
             outputs = _unique_names(outputs)
         parts = ["SELECT"]
@@ -219,6 +228,11 @@ class QueryCompiler(ExpressionCompiler):
         return outputs
 
     def _group_term(self, expr: s.Expr, outputs: list[Output]) -> str:
+        if isinstance(expr, s.Literal):  # PostgreSQL reads an integer as an output column number
+            reference = self._output_reference(expr, outputs, "GROUP BY") if expr.text.isdigit() else None
+            if reference is None:
+                raise error_at("GROUP BY needs a column or an expression, not a constant", expr.line, expr.column)
+            return reference
         try:
             value = self.value(expr)
         except AdqlError:
@@ -232,6 +246,9 @@ class QueryCompiler(ExpressionCompiler):
 
     def _order_term(self, item: s.OrderItem, outputs: list[Output]) -> str:
         term = self._output_reference(item.expr, outputs)
+        if term is None and isinstance(item.expr, s.Literal):
+            raise error_at("ORDER BY needs an output column, its number or an expression, not a constant",
+                           item.line, item.column)
         if term is None:
             value = self.value(item.expr)
             if value.kind.geometry:
@@ -260,7 +277,8 @@ class QueryCompiler(ExpressionCompiler):
                   outputs: list[Output]) -> _Item:
         columns = [
             RelColumn(o.ident, replace(o.value, sql=f"{sql_alias}.{q(o.name)}", name=o.name, aggregate=False,
-                                       constant=False, predicate=None, distance=None, number=None))
+                                       constant=False, predicate=None, distance=None, number=None,
+                                       position=None))
             for o in outputs
         ]
         self.scope.relations.append(Relation(alias, table, label, columns))
@@ -387,14 +405,38 @@ def _output_sql(output: Output, final: bool) -> str:
 
 
 def _unique_names(outputs: list[Output]) -> list[Output]:
-    """Final column names unique (as ADQL names compare): later duplicates get ``_2``, ``_3``..."""
+    """Final column names unique (as ADQL names compare): later duplicates get ``_2``, ``_3``...
+
+    Names are bucketed by case-folded text (names that match always fold alike), so a query with
+    1,000 columns named ``id`` costs linear time, not cubic.
+    """
+    originals = _Names(o.ident for o in outputs)
+    placed = _Names()
+    next_suffix: dict[str, int] = {}
     result: list[Output] = []
     for output in outputs:
-        if any(_same_name(output.ident, o.ident) for o in result):
-            n = 2
-            while any(_same_name(_ident_for(f"{output.name}_{n}"), o.ident) for o in outputs + result):
+        if placed.clashes(output.ident):
+            n = next_suffix.get(output.name, 2)
+            while any(names.clashes(_ident_for(f"{output.name}_{n}")) for names in (placed, originals)):
                 n += 1
+            next_suffix[output.name] = n + 1
             name = f"{output.name}_{n}"
             output = Output(_ident_for(name), name, output.value)
+        placed.add(output.ident)
         result.append(output)
     return result
+
+
+class _Names:
+    """A set of identifiers, asked whether a name designates one of them."""
+
+    def __init__(self, idents: Iterable[Identifier] = ()) -> None:
+        self._buckets: dict[str, list[Identifier]] = {}
+        for ident in idents:
+            self.add(ident)
+
+    def add(self, ident: Identifier) -> None:
+        self._buckets.setdefault(ident.text.casefold(), []).append(ident)
+
+    def clashes(self, ident: Identifier) -> bool:
+        return any(_same_name(ident, other) for other in self._buckets.get(ident.text.casefold(), ()))

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jmmctap.adql.parser import parse
+import anyio.to_thread
+
+from jmmctap.adql.limits import Deadline, Limits
+from jmmctap.adql.parser import DEFAULT_LIMITS, parse
 from jmmctap.adql.queries import QueryCompiler
 from jmmctap.errors import AdqlError
 from jmmctap.results import ResultColumn
 from jmmctap.tapschema import Table, TapSchema
 
-__all__ = ["Translation", "translate"]
+__all__ = ["Translation", "translate", "translate_in_thread"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,8 @@ class Translation:
     tables: frozenset[str]
 
 
-def translate(query: str, tap_schema: TapSchema, *, extra_tables: Sequence[Table] = ()) -> Translation:
+def translate(query: str, tap_schema: TapSchema, *, extra_tables: Sequence[Table] = (),
+              limits: Limits = DEFAULT_LIMITS) -> Translation:
     """Translate one ADQL 2.1 query for PostgreSQL + pgsphere.
 
     Parameters
@@ -41,6 +46,8 @@ def translate(query: str, tap_schema: TapSchema, *, extra_tables: Sequence[Table
         What is published: the only tables and columns a query can name.
     extra_tables
         Tables of this query only (TAP_UPLOAD.<name>), resolvable like published ones.
+    limits
+        Size and time budgets; a query beyond one is refused, naming it.
 
     Returns
     -------
@@ -51,9 +58,20 @@ def translate(query: str, tap_schema: TapSchema, *, extra_tables: Sequence[Table
     AdqlError
         For every query that cannot be parsed, bound or translated, with line and column.
     """
-    compiler = QueryCompiler(tap_schema, extra_tables)
+    deadline = Deadline(limits.time_s)
+    compiler = QueryCompiler(tap_schema, extra_tables, deadline)
     try:
-        sql, columns = compiler.main(parse(query))
+        sql, columns = compiler.main(parse(query, limits))
     except RecursionError:
         raise AdqlError("query too complex: it is nested too deeply", 1, 1) from None
     return Translation(adql=query, sql=sql, columns=tuple(columns), tables=frozenset(compiler.tables))
+
+
+async def translate_in_thread(query: str, tap_schema: TapSchema, limits: Limits, *,
+                              extra_tables: Sequence[Table] = ()) -> Translation:
+    """``translate`` in a worker thread, so that a large query never stalls the event loop (issue 13).
+
+    Same parameters, result and errors as ``translate``; ``limits`` bounds the thread's work.
+    """
+    work = functools.partial(translate, query, tap_schema, extra_tables=extra_tables, limits=limits)
+    return await anyio.to_thread.run_sync(work)

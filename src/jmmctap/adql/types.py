@@ -88,6 +88,8 @@ class Value:
     distance: tuple[str, str] | None = None
     unit: str | None = None
     number: float | None = None
+    position: tuple[float, float] | None = None
+    """(lon, lat) in degrees of a constant POINT, for the checks of constant polygons."""
 
     def derived(self, sql: str, kind: Kind | None = None, **changes: object) -> Value:
         """A new value computed from this one (no longer the column itself)."""
