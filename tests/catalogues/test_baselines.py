@@ -14,10 +14,10 @@ from jmmctap.catalogues.eso_header import HeaderSource, read_headers
 from jmmctap.catalogues.exposure import extract_exposure
 from jmmctap.catalogues.stations import find_station
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER
-from tests.conftest import SHARED
+from tests.support.shared import SAMPLES
 
 CENTIMETRE = 0.01
-OBSPORTAL_DIR = SHARED / "data" / "votable" / "obsportal"
+OBSPORTAL_DIR = SAMPLES / "obsportal"
 
 
 def _header(path: Path) -> dict[str, object]:
