@@ -14,6 +14,7 @@ run: system-run venv
 
 test: system-test venv
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: venv
@@ -28,9 +29,12 @@ system-test:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every distribution to the versions the suite passed with, so a new machine installs
+# exactly those; a change to it or to pyproject.toml rebuilds the venv from scratch (nothing stale survives).
+$(VENV)/.installed: pyproject.toml constraints.txt
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
 clean:

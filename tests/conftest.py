@@ -27,9 +27,7 @@ from jmmctap.db.cluster import EmbeddedCluster
 from jmmctap.db.connect import conninfos
 from jmmctap.db.migrate import init_database, query_conninfo
 from jmmctap.settings import Settings
-
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-"""The developers' shared folder beside the project (tests may read it; the product never does)."""
+from tests.support.shared import SHARED as SHARED  # re-exported: older tests import it from here
 
 FAST_CLUSTER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 """Durability is pointless for a throw-away test cluster."""

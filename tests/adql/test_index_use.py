@@ -13,6 +13,8 @@ import pytest
 
 from jmmctap.adql import translate
 from jmmctap.tapschema import TapSchema
+from tests.adql.conftest import CONFORMANCE_DATA
+from tests.support.shared import needs_shared
 
 CONES = [
     "SELECT id FROM adqltest.points WHERE 1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', 10, 20, 0.5))",
@@ -46,6 +48,7 @@ def test_crossmatch_with_distance_in_the_join_uses_the_positional_index(adql_tap
     assert "points_pos" in plan, plan
 
 
+@needs_shared(CONFORMANCE_DATA)
 def test_conformance_table_index_from_the_ingester_serves_cone_searches(adql_tap_schema: TapSchema,
                                                                          query_conn: psycopg.Connection[Any]) -> None:
     adql = "SELECT id FROM adql_conf.stars WHERE DISTANCE(POINT(ra, dec), POINT(279.23, 38.78)) < 0.01"

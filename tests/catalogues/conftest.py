@@ -10,9 +10,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.conftest import SHARED
+from tests.support.shared import SAMPLES, SHARED, shared_files
 
-ESO_DIR = SHARED / "data" / "eso"
+ESO_DIR = SAMPLES / "eso"
+"""Every file of shared/data/eso, shipped byte for byte as the ESO samples."""
 OIFITS_DIR = SHARED / "data" / "oifits"
 GRAVITY_HEADER = ESO_DIR / "GRAVITY_2016-06-23_IRAS17216-3801_primary.hdr"
 
@@ -22,7 +23,8 @@ def eso_files() -> list[Path]:
 
 
 def oifits_files() -> list[Path]:
-    return sorted(p for p in OIFITS_DIR.iterdir() if p.is_file() and p.suffix in (".fits", ".oifits"))
+    """The shared OIFITS files (none without ../shared: their tests carry ``needs_shared(OIFITS_DIR)``)."""
+    return [p for p in shared_files(OIFITS_DIR) if p.suffix in (".fits", ".oifits")]
 
 
 @pytest.fixture

@@ -14,13 +14,13 @@ from jmmctap.catalogues.eso_header import HeaderSource, read_headers
 from jmmctap.catalogues.exposure import extract_exposure
 from jmmctap.catalogues.stations import find_station
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER
-from tests.conftest import SHARED
+from tests.support.shared import SAMPLES
 
 CENTIMETRE = 0.01
-OBSPORTAL_DIR = SHARED / "data" / "votable" / "obsportal"
+OBSPORTAL_DIR = SAMPLES / "obsportal"
 
 
-def _header(path: Path) -> dict[str, object]:
+def _header(path: Path) -> dict[str, Any]:
     return dict(read_headers(path)[0].keywords)
 
 
@@ -30,10 +30,10 @@ def _computed(path: Path) -> tuple[list[tuple[float | None, float | None]], list
     names = [str(header[f"ESO ISS CONF STATION{i}"]) for i in range(1, int(header["ESO ISS CONF NTEL"]) + 1)]
     stations = [find_station("VLTI", n) for n in names]
     assert None not in stations
-    pointing = Pointing(float(header["RA"]), float(header["DEC"]), float(header["MJD-OBS"]),  # type: ignore[arg-type]
-                        float(header["LST"]) / 86400 * 360)  # type: ignore[arg-type]
+    pointing = Pointing(float(header["RA"]), float(header["DEC"]), float(header["MJD-OBS"]),
+                        float(header["LST"]) / 86400 * 360)
     computed = compute_baselines([s for s in stations if s], pointing)
-    expected = [(float(header[f"ESO ISS PBL{i}{j} START"]), float(header[f"ESO ISS PBLA{i}{j} START"]))  # type: ignore[arg-type]
+    expected = [(float(header[f"ESO ISS PBL{i}{j} START"]), float(header[f"ESO ISS PBLA{i}{j} START"]))
                 for i in range(1, len(names) + 1) for j in range(i + 1, len(names) + 1)]
     return [(b.length_start, b.angle_start) for b in computed], expected
 
@@ -72,8 +72,8 @@ def test_end_baselines_follow_the_earth_rotation() -> None:
     computed, _ = _computed(GRAVITY_HEADER)
     header = _header(GRAVITY_HEADER)
     stations = [s for s in (find_station("VLTI", n) for n in ("A0", "B2")) if s]
-    pointing = Pointing(float(header["RA"]), float(header["DEC"]), float(header["MJD-OBS"]),  # type: ignore[arg-type]
-                        float(header["LST"]) / 86400 * 360, duration_s=3 * 3600)  # type: ignore[arg-type]
+    pointing = Pointing(float(header["RA"]), float(header["DEC"]), float(header["MJD-OBS"]),
+                        float(header["LST"]) / 86400 * 360, duration_s=3 * 3600)
     (baseline,) = compute_baselines(stations, pointing)
     assert baseline.length_start == computed[0][0]
     assert baseline.length_end is not None and abs(baseline.length_end - baseline.length_start) > 0.1  # type: ignore[operator]

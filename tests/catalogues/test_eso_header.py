@@ -1,4 +1,4 @@
-"""Reading ESO headers: every file of shared/data/eso and the primary HDUs of the OIFITS files."""
+"""Reading ESO headers: every file of shared/data/eso (shipped in ingest/samples/eso), the OIFITS primary HDUs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from jmmctap.catalogues.eso_header import read_headers
 from jmmctap.catalogues.exposure import extract_exposure
 from jmmctap.errors import UsageError
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER, OIFITS_DIR, eso_files, oifits_files
+from tests.support.shared import needs_shared
 
 # OIFITS files whose primary header is an ESO exposure header (the others carry no ESO keywords)
 ESO_PRODUCTS = {
@@ -34,6 +35,7 @@ def test_every_eso_file_yields_exposures(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", oifits_files(), ids=lambda p: p.name)
+@needs_shared(OIFITS_DIR)
 def test_oifits_primary_is_an_exposure_or_rejected_with_a_reason(path: Path) -> None:
     sources = read_headers(path)
     assert len(sources) == 1
@@ -44,6 +46,7 @@ def test_oifits_primary_is_an_exposure_or_rejected_with_a_reason(path: Path) -> 
             extract_exposure(sources[0])
 
 
+@needs_shared(OIFITS_DIR)
 def test_header_dump_and_fits_primary_give_the_same_exposure() -> None:
     from_dump = extract_exposure(read_headers(GRAVITY_HEADER)[0])
     product = OIFITS_DIR / "GRAVI.2016-06-23T03-10-17.458_singlesciviscalibrated.fits"

@@ -12,6 +12,7 @@ import pytest
 from jmmctap.catalogues.eso_ingest import ingest_eso_files
 from jmmctap.catalogues.targets import group_exposures, link_targets_to_jsdc
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER, OIFITS_DIR, eso_files
+from tests.support.shared import needs_shared
 
 GRAVITY_EXP_ID = "GRAVI.2016-06-23T03:10:17.458_1"
 
@@ -84,6 +85,7 @@ def test_reingest_updates_and_never_duplicates(clean_catalogues: psycopg.Connect
     assert _count(conn, "obsportal.baselines") == 6 + 150
 
 
+@needs_shared(OIFITS_DIR)
 def test_fits_primary_and_header_dump_are_the_same_exposure(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     ingest_eso_files(conn, [GRAVITY_HEADER])
@@ -93,6 +95,7 @@ def test_fits_primary_and_header_dump_are_the_same_exposure(clean_catalogues: ps
     assert _count(conn, "obsportal.exposures") == 1
 
 
+@needs_shared(OIFITS_DIR)
 def test_unusable_files_are_reported_not_stored(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     report = ingest_eso_files(conn, [GRAVITY_HEADER, OIFITS_DIR / "2008-Contest_Binary.oifits"])

@@ -20,7 +20,6 @@ from jmmctap.errors import UsageError
 from jmmctap.ingest import open_source
 from jmmctap.resources import resource_dir
 from jmmctap.settings import Settings
-from tests.conftest import SHARED
 
 SAMPLES = resource_dir("ingest") / "samples" / "jsdc"
 TEST_RECNO = 9_000_000
@@ -58,7 +57,7 @@ def test_a_star_without_a_value_has_no_origin_for_it() -> None:
 
 def test_a_table_without_the_jsdc_columns_is_refused() -> None:
     with pytest.raises(UsageError, match="not a SearchCal JSDC table"):
-        read_searchcal(SHARED / "data/votable/obsportal/obsportal-search-gravity.votable.xml", 1)
+        read_searchcal(SAMPLES.parent / "obsportal/obsportal-search-gravity.votable.xml", 1)
 
 
 def test_a_broken_file_is_refused(tmp_path: Path) -> None:

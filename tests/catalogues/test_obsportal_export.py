@@ -13,9 +13,9 @@ from astropy.io.votable import parse_single_table
 
 from jmmctap.catalogues.eso_ingest import ingest_eso_files
 from jmmctap.catalogues.obscore_l0 import derive_l0_granules
-from tests.conftest import SHARED
+from tests.support.shared import SAMPLES
 
-EXPORTS = SHARED / "data" / "votable" / "obsportal"
+EXPORTS = SAMPLES / "obsportal"
 GRAVITY = EXPORTS / "obsportal-search-gravity.votable.xml"
 OUTPUT_10 = EXPORTS / "obsportal-output-10.votable.xml"
 SPICA = EXPORTS / "obsportal-dev-spica.votable.xml"

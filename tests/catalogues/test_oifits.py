@@ -10,9 +10,11 @@ import pytest
 from jmmctap.catalogues.oifits import OifitsError, read_oifits
 from tests.catalogues.conftest import OIFITS_DIR, oifits_files
 from tests.catalogues.reference import differences, key, product_of, read_reference, reference_files
+from tests.support.shared import needs_shared
 
 
 @pytest.mark.parametrize("reference", reference_files(), ids=lambda p: p.name)
+@needs_shared(OIFITS_DIR)
 def test_granules_reproduce_the_oitools_reference(reference: Path) -> None:
     expected = read_reference(reference)
     granules = [dataclasses.asdict(g) for g in read_oifits(product_of(reference)).granules]
@@ -23,11 +25,13 @@ def test_granules_reproduce_the_oitools_reference(reference: Path) -> None:
         assert differences(row, granule) == []
 
 
+@needs_shared(OIFITS_DIR)
 def test_there_are_five_reference_files() -> None:
     assert len(reference_files()) == 5
 
 
 @pytest.mark.parametrize("path", oifits_files(), ids=lambda p: p.name)
+@needs_shared(OIFITS_DIR)
 def test_every_valid_oifits_file_gives_sane_granules(path: Path) -> None:
     product = read_oifits(path)
     assert product.granules
@@ -43,6 +47,7 @@ def test_every_valid_oifits_file_gives_sane_granules(path: Path) -> None:
         assert granule.nb_channels > 0
 
 
+@needs_shared(OIFITS_DIR)
 def test_one_granule_per_target_insname_and_night() -> None:
     product = read_oifits(OIFITS_DIR / "2009-11-eps_Aur-avg5.oifits")
     # 26 INSNAMEs (one per night-merged setup) of one target: one granule each
@@ -58,6 +63,7 @@ def test_one_granule_per_target_insname_and_night() -> None:
     ("V1_with_V2_Tables.fits", "OI_CORR table in an OIFITS version 1 file"),
     ("Multi_OIINSPOL_TESTV2.fits", "INSNAME 'AMBER-like' in several OI_INSPOL tables"),
 ])
+@needs_shared(OIFITS_DIR)
 def test_corrupted_files_are_rejected_with_the_reason(name: str, reason: str) -> None:
     with pytest.raises(OifitsError) as failure:
         read_oifits(OIFITS_DIR / "corrupted" / name)
@@ -65,6 +71,7 @@ def test_corrupted_files_are_rejected_with_the_reason(name: str, reason: str) ->
     assert reason in failure.value.message
 
 
+@needs_shared(OIFITS_DIR)
 def test_a_file_without_target_table_is_rejected(tmp_path: Path) -> None:
     from astropy.io import fits
 

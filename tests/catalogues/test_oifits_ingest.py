@@ -17,9 +17,10 @@ from jmmctap.catalogues.obscore_store import GranuleOptions
 from jmmctap.catalogues.oifits_ingest import ingest_oifits_files
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER, OIFITS_DIR, oifits_files
 from tests.catalogues.reference import differences, key, product_of, read_reference, reference_files
+from tests.support.shared import SAMPLES, needs_shared
 
 GRAVITY_FILE = OIFITS_DIR / "GRAVI.2016-06-23T03-10-17.458_singlesciviscalibrated.fits"
-MATISSE_FILE = OIFITS_DIR / "MATISSE_2018-12-02T062655_HD45677_A0B2J2C1_IR-LM_LOW_Chop_cal_oifits_0.fits"
+MATISSE_FILE = SAMPLES / "oifits" / "MATISSE_2018-12-02T062655_HD45677_A0B2J2C1_IR-LM_LOW_Chop_cal_oifits_0.fits"
 MANDATORY = ("dataproduct_type", "calib_level", "obs_collection", "obs_id", "obs_publisher_did", "access_url",
              "access_format", "access_estsize", "target_name", "s_ra", "s_dec", "s_fov", "s_region", "s_resolution",
              "s_xel1", "s_xel2", "t_min", "t_max", "t_exptime", "t_resolution", "t_xel", "em_min", "em_max",
@@ -32,6 +33,7 @@ def _rows(conn: psycopg.Connection[Any], where: str = "true", params: tuple[obje
         return cur.execute(f"SELECT * FROM ivoa.obscore WHERE {where} ORDER BY id", params).fetchall()  # test SQL
 
 
+@needs_shared(OIFITS_DIR)
 def test_stored_granules_reproduce_the_five_reference_files(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     report = ingest_oifits_files(conn, [product_of(r) for r in reference_files()], GranuleOptions("references"))
@@ -45,6 +47,7 @@ def test_stored_granules_reproduce_the_five_reference_files(clean_catalogues: ps
             assert differences(row, stored[key(dict(row))]) == [], reference.name
 
 
+@needs_shared(OIFITS_DIR)
 def test_reingest_updates_in_place(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     first = ingest_oifits_files(conn, [GRAVITY_FILE, MATISSE_FILE], GranuleOptions("c1"))
@@ -62,6 +65,7 @@ def test_reingest_updates_in_place(clean_catalogues: psycopg.Connection[Any]) ->
     assert nrows == (5,)
 
 
+@needs_shared(OIFITS_DIR)
 def test_corrupted_files_are_rejected_and_leave_no_row(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     corrupted = sorted((OIFITS_DIR / "corrupted").iterdir())
@@ -72,6 +76,7 @@ def test_corrupted_files_are_rejected_and_leave_no_row(clean_catalogues: psycopg
     assert len(_rows(conn)) == 2
 
 
+@needs_shared(OIFITS_DIR)
 def test_embargo_is_stored_as_oidb_does(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     eso = GranuleOptions("eso_collection", embargo=Embargo(1))
@@ -92,6 +97,7 @@ def test_embargo_is_stored_as_oidb_does(clean_catalogues: psycopg.Connection[Any
     assert _rows(conn, "obs_collection = 'later'")[0]["obs_release_date"] == late
 
 
+@needs_shared(OIFITS_DIR)
 def test_obscore_rows_follow_the_obscore_rules(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     ingest_oifits_files(conn, oifits_files(), GranuleOptions("all", access_url_base="https://example.org/oifits/"))
@@ -161,6 +167,7 @@ def test_edited_exposure_updates_its_l0_granule(clean_catalogues: psycopg.Connec
     assert modes == ["HIGH-COMBINED_SINGLE"]
 
 
+@needs_shared(OIFITS_DIR)
 def test_s_region_is_the_polygon_inscribed_in_the_field_of_view(clean_catalogues: psycopg.Connection[Any]) -> None:
     conn = clean_catalogues
     ingest_oifits_files(conn, [GRAVITY_FILE], GranuleOptions("fov"))

@@ -16,7 +16,7 @@ from jmmctap.catalogues.jsdc import GROUPED_COLUMNS
 from jmmctap.catalogues.samples import load_samples
 from jmmctap.settings import Settings
 from jmmctap.tapschema.declare import read_declarations
-from tests.conftest import SHARED
+from tests.support.shared import SHARED, needs_shared
 
 CATALOGUE_SCHEMAS = ("obsportal", "ivoa", "jsdc", "jmdc", "badcal", "spica")
 NEW_TABLES = ("jsdc.jsdc_v2", "jmdc.jmdc", "badcal.valid_stars", "spica.spica_proto_wp5")
@@ -109,6 +109,7 @@ def test_jsdc_rows_keep_the_searchcal_values_and_decoded_origins(samples: psycop
     assert n_groups == (len(GROUPED_COLUMNS),)
 
 
+@needs_shared(SHARED / "data/votable/searchcal/SearchCal-ETA_TAU.scvot")
 def test_jsdc_sample_rows_are_the_first_rows_of_the_real_searchcal_file(samples: psycopg.Connection[Any]) -> None:
     from astropy.io.votable import parse
 
@@ -124,6 +125,7 @@ def test_jsdc_sample_rows_are_the_first_rows_of_the_real_searchcal_file(samples:
         assert math.isclose(kmag, float(row["K"]), rel_tol=1e-6)
 
 
+@needs_shared(SHARED / "data/catalogs/jmdc/JMDC_final_lddUpdated.fits")
 def test_jmdc_sample_is_the_real_fits_with_null_for_minus_one(samples: psycopg.Connection[Any]) -> None:
     real = fits.getdata(SHARED / "data/catalogs/jmdc/JMDC_final_lddUpdated.fits", 1)
     stored = samples.execute('SELECT "ID1", "LD_MEAS" FROM jmdc.jmdc').fetchall()

@@ -16,7 +16,7 @@ from lxml import etree
 from jmmctap.catalogues.samples import load_samples
 from jmmctap.db.connect import conninfos
 from jmmctap.settings import Settings
-from tests.conftest import SHARED
+from tests.support.shared import SAMPLES
 
 GC_IRS7 = (266.417056, -29.00614)
 SIRIUS = (101.28713858, -16.71607528)
@@ -90,7 +90,7 @@ def test_verb_selects_minimal_default_or_all_columns(scs_root: str) -> None:
 def test_exposure_columns_are_those_aspro2_reads_from_obsportal(scs_root: str) -> None:
     ours = {name for name, _ in _fields(httpx.get(f"{scs_root}/scs/obsportal",
                                                   params={"RA": 0, "DEC": 90, "SR": 0}).content)}
-    for path in sorted((SHARED / "data/votable/obsportal").glob("*.xml")):
+    for path in sorted((SAMPLES / "obsportal").glob("*.xml")):
         real = {name for name, _ in _fields(path.read_bytes())}
         # exp_header is the pre-2022 name of exp_header_id; obs_program_title is not in the ESO headers
         assert real - ours <= {"exp_header", "obs_program_title"}, path.name

@@ -8,7 +8,7 @@ from lxml import etree
 
 from jmmctap.formats.xmltext import escape_attribute, escape_text, needs_escape, to_ascii
 
-LEGAL = st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff\ufffd")
+LEGAL = st.characters(exclude_categories=["Cs"], exclude_characters="\ufffe\uffff\ufffd")
 
 
 @given(st.text(LEGAL))

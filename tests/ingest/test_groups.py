@@ -8,7 +8,7 @@ import psycopg
 
 from jmmctap.ingest import ingest_files
 from jmmctap.ingest.groups import member_role
-from tests.conftest import SHARED
+from tests.support.shared import SHARED, needs_shared
 
 SEARCHCAL = SHARED / "data" / "votable" / "searchcal"
 
@@ -21,6 +21,7 @@ def test_roles_come_from_names_and_ucds() -> None:
     assert member_role("LDD", "EXTENSION_DIAM") == "value"
 
 
+@needs_shared(SEARCHCAL / "SearchCal-ETA_TAU.scvot")
 def test_searchcal_groups_are_published(owner_conn: psycopg.Connection[Any], query_dsn: str, schema: str) -> None:
     ingest_files(owner_conn, [SEARCHCAL / "SearchCal-ETA_TAU.scvot"], f"{schema}.eta_tau")
     with psycopg.connect(query_dsn) as conn:  # the query role can read it
@@ -39,6 +40,7 @@ def test_searchcal_groups_are_published(owner_conn: psycopg.Connection[Any], que
     assert params == ("ETA TAU",)
 
 
+@needs_shared(SEARCHCAL / "SearchCal-ETA_TAU.scvot")
 def test_sexagesimal_positions_get_degree_columns_with_the_index(owner_conn: psycopg.Connection[Any],
                                                                  schema: str) -> None:
     ingest_files(owner_conn, [SEARCHCAL / "SearchCal-ETA_TAU.scvot"], f"{schema}.eta_tau")

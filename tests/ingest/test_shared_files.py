@@ -18,10 +18,12 @@ from lxml import etree
 from psycopg import sql
 
 from jmmctap.ingest import IngestError, ingest_files
-from tests.conftest import SHARED
+from tests.support.shared import SHARED, needs_shared
 
 VOTABLES = SHARED / "data" / "votable"
 JMDC = SHARED / "data" / "catalogs" / "jmdc" / "JMDC_final_lddUpdated.fits"
+
+pytestmark = needs_shared(VOTABLES, JMDC)
 
 REJECTED = {
     "odd/custom_datatype.xml": "unknown VOTable datatype 'bar'",

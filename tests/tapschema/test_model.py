@@ -46,7 +46,8 @@ def test_delimited_table_name() -> None:
     tap = _tap()
     assert [t.name for t in tap.find_tables(split_qualified('other."Stars"'))] == ['other."Stars"']
     assert tap.find_tables(split_qualified('other."stars"')) == []
-    assert tap.table('other."Stars"') is not None and tap.table('other."Stars"').db_table == "Stars"
+    stars = tap.table('other."Stars"')
+    assert stars is not None and stars.db_table == "Stars"
 
 
 def test_unqualified_table_name_may_be_ambiguous() -> None:

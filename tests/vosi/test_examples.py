@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -21,7 +21,7 @@ CATALOGUE = TapSchema(schemas=(Schema("cat"),), tables=(Table("cat", "cat.stars"
 
 
 def _examples(root: etree._Element) -> list[etree._Element]:
-    return root.findall(".//*[@typeof='example']")
+    return cast("list[etree._Element]", root.findall(".//*[@typeof='example']"))
 
 
 def test_document_is_well_formed_xhtml_with_one_examples_vocab() -> None:
