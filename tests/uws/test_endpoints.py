@@ -176,3 +176,53 @@ async def test_job_list_is_valid_and_filtered(client: httpx.AsyncClient) -> None
     }
     assert pending.rsplit("/", 1)[1] in ids["PENDING"] and pending.rsplit("/", 1)[1] not in ids["COMPLETED"]
     assert done.rsplit("/", 1)[1] in ids["COMPLETED"]
+
+
+async def _dali_error(response: httpx.Response, status: int) -> str:
+    """The message of a DALI error document with HTTP ``status``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/x-votable+xml")
+    info = etree.fromstring(response.content).find(".//{*}INFO[@name='QUERY_STATUS']")
+    assert info is not None and info.get("value") == "ERROR"
+    return (info.text or "").strip()
+
+
+@pytest.mark.parametrize("path", ["/tap/async/%00", "/tap/async/%00/phase", "/tap/async/a%00b/parameters",
+                                  "/tap/async/" + "x" * 5000])
+async def test_job_ids_that_cannot_exist_are_404(client: httpx.AsyncClient, path: str) -> None:
+    assert "no job" in await _dali_error(await client.get(path), 404)
+
+
+@pytest.mark.parametrize("data", [{"QUERY": "SELECT 1\x00"}, {"QUERY": QUERY, "RUNID": "a\x00"},
+                                  {"QUERY": QUERY, "X\x00": "1"}, {"QUERY": QUERY, "RUNID": "r" * 2000},
+                                  {"QUERY": QUERY, "N" * 300: "1"}])
+async def test_nul_characters_and_overlong_names_are_400(client: httpx.AsyncClient, data: dict[str, str]) -> None:
+    message = await _dali_error(await client.post("/tap/async", data=data), 400)
+    assert "NUL" in message or "longer than" in message
+    url = await _create(client, QUERY=QUERY)
+    await _dali_error(await client.post(url + "/parameters", data=data), 400)
+
+
+@pytest.mark.parametrize("params", [{"PHASE": "PENDING\x00"}, {"X\x00": "1"}, {"N" * 300: "1"}])
+async def test_job_list_parameters_with_nul_or_overlong_names_are_400(client: httpx.AsyncClient,
+                                                                      params: dict[str, str]) -> None:
+    await _dali_error(await client.get("/tap/async", params=params), 400)
+
+
+@pytest.mark.parametrize("params", [{"LAST": "99999999999999999999"}, {"LAST": "0"}, {"AFTER": "yesterday"},
+                                    {"AFTER": "9999-12-31T23:59:59-14:00"}, {"AFTER": "0001-01-01T00:00:00+14:00"}])
+async def test_out_of_range_list_filters_are_400(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+    await _dali_error(await client.get("/tap/async", params=params), 400)
+
+
+@pytest.mark.parametrize("instant", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+async def test_destruction_outside_the_calendar_is_400(client: httpx.AsyncClient, instant: str) -> None:
+    assert "outside the years" in await _dali_error(
+        await client.post("/tap/async", data={"QUERY": QUERY, "DESTRUCTION": instant}), 400)
+    url = await _create(client, QUERY=QUERY)
+    await _dali_error(await client.post(url + "/destruction", data={"DESTRUCTION": instant}), 400)
+
+
+async def test_wait_must_be_a_number(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    await _dali_error(await client.get(url, params={"WAIT": "nan"}), 400)
