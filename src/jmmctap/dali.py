@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-
 from starlette.types import Message
 
 from jmmctap.errors import JmmctapError, PayloadTooLargeError, UsageError
