@@ -53,6 +53,7 @@ from jmmctap.ingest.values import CellError
 from jmmctap.query import Setup
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Column, Table
+from jmmctap.uws.files import open_private
 
 __all__ = [
     "MAX_TABLE_NAME_CHARS",
@@ -246,7 +247,7 @@ def _copy_limited(
     ref: UploadRef, stream: Any, target: Path, max_bytes: int, deadline: float | None, what: str = ""
 ) -> None:
     size = 0
-    with target.open("wb") as out:
+    with open_private(target) as out:  # in a 0700 mkdtemp directory
         while chunk := stream.read(_CHUNK_BYTES):
             size += len(chunk)
             if size > max_bytes:

@@ -6,6 +6,7 @@ Documents are validated against UWS-v1.1.xsd; results are parsed with astropy.
 from __future__ import annotations
 
 import io
+import stat
 import time
 
 import httpx
@@ -13,6 +14,8 @@ import pytest
 from astropy.io.votable import parse_single_table
 from lxml import etree
 
+from jmmctap.settings import Settings
+from jmmctap.uws.files import results_directory
 from tests.support.xsd import assert_valid
 
 UWS = "http://www.ivoa.net/xml/UWS/v1.0"
@@ -226,3 +229,16 @@ async def test_destruction_outside_the_calendar_is_400(client: httpx.AsyncClient
 async def test_wait_must_be_a_number(client: httpx.AsyncClient) -> None:
     url = await _create(client, QUERY=QUERY)
     await _dali_error(await client.get(url, params={"WAIT": "nan"}), 400)
+
+
+async def test_results_and_uploads_are_private_files(client: httpx.AsyncClient, settings: Settings) -> None:
+    upload = (b'<VOTABLE version="1.4"><RESOURCE><TABLE><FIELD name="n" datatype="int"/>'
+              b"<DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    response = await client.post("/tap/async", data={"QUERY": "SELECT n FROM TAP_UPLOAD.t", "UPLOAD": "t,param:f",
+                                                      "PHASE": "RUN"}, files={"f": ("t.xml", upload)})
+    assert response.status_code == 303
+    url = response.headers["location"].removeprefix("http://testserver")
+    assert (await _wait_final(client, url)).findtext(_u("phase")) == "COMPLETED"
+    job_dir = results_directory(settings) / url.rsplit("/", 1)[1]
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in [job_dir, *job_dir.iterdir()]}
+    assert modes == {job_dir.name: 0o700, "result": 0o600, f"upload-{b'f'.hex()}": 0o600}
