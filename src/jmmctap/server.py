@@ -24,8 +24,10 @@ from jmmctap.db.migrate import init_database
 from jmmctap.errors import ConfigError
 from jmmctap.settings import Settings
 
-__all__ = ["HEADER_TIMEOUT_S", "KEEP_ALIVE_TIMEOUT_S", "MAX_HEAD_BYTES", "HeaderTimeoutProtocol", "bind_socket", "serve",
-           "uvicorn_config"]
+__all__ = [
+    "HEADER_TIMEOUT_S", "KEEP_ALIVE_TIMEOUT_S", "MAX_HEAD_BYTES", "HeaderTimeoutProtocol", "bind_socket", "serve",
+    "uvicorn_config",
+]
 
 log = logging.getLogger("jmmctap")
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 import io
 import stat
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from astropy.io.votable import parse_single_table
 from lxml import etree
 
+from jmmctap.app import create_app
 from jmmctap.settings import Settings
 from jmmctap.uws.files import results_directory
 from tests.support.xsd import assert_valid
@@ -242,3 +245,34 @@ async def test_results_and_uploads_are_private_files(client: httpx.AsyncClient, 
     job_dir = results_directory(settings) / url.rsplit("/", 1)[1]
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in [job_dir, *job_dir.iterdir()]}
     assert modes == {job_dir.name: 0o700, "result": 0o600, f"upload-{b'f'.hex()}": 0o600}
+
+
+@pytest.mark.parametrize(("host", "root"), [
+    ("evil.example", "http://testserver"), ("testserver:8080", "http://testserver"), ("testserver", "http://testserver"),
+    ("localhost", "http://localhost"), ("a@localhost", "http://testserver"), ("localhost:x", "http://testserver"),
+])
+async def test_location_names_this_server_whatever_the_host_header(client: httpx.AsyncClient, host: str,
+                                                                   root: str) -> None:
+    response = await client.post("/tap/async", data={"QUERY": QUERY}, headers={"host": host})
+    assert response.status_code == 303
+    assert response.headers["location"].removesuffix(response.headers["location"].rsplit("/", 1)[1]) \
+        == f"{root}/tap/async/"
+
+
+async def test_location_uses_the_public_url_when_configured(settings: Settings) -> None:
+    app = create_app(replace(settings, public_url="https://tap.example.org/jmmc/"))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.post("/tap/async", data={"QUERY": QUERY}, headers={"host": "evil.example"})
+    assert response.headers["location"].startswith("https://tap.example.org/jmmc/tap/async/")
+
+
+def test_a_live_server_does_not_reflect_a_foreign_host_header(live_server: str) -> None:
+    port = httpx.URL(live_server).port
+    for host, root in ((f"evil.example:{port}", f"http://127.0.0.1:{port}"),
+                       (f"localhost:{port}", f"http://localhost:{port}")):
+        response = httpx.post(f"{live_server}/async", data={"QUERY": QUERY}, headers={"host": host})
+        assert response.status_code == 303
+        assert response.headers["location"].startswith(f"{root}/tap/async/")
+        assert httpx.get(response.headers["location"].replace("localhost", "127.0.0.1")).status_code == 200
