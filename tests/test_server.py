@@ -1,11 +1,23 @@
-"""The listening socket: accepted connections must get TCP_NODELAY (else 40 ms per keep-alive request)."""
+"""The listening socket and uvicorn's limits: TCP_NODELAY (else 40 ms per keep-alive request), head timeout."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
 
-from jmmctap.server import bind_socket
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from jmmctap.server import bind_socket, uvicorn_config
+
+HEAD_TIMEOUT_S = 0.5
+CLOSE_BOUND_S = 10.0
+"""Generous bound for the server to close a connection whose head timed out."""
 
 
 async def test_accepted_connections_have_tcp_nodelay() -> None:
@@ -26,3 +38,56 @@ async def test_accepted_connections_have_tcp_nodelay() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def _hello(request: Request) -> Response:
+    return PlainTextResponse("hello")
+
+
+@pytest.fixture
+async def uvicorn_port() -> AsyncIterator[int]:
+    """A real uvicorn with the service's configuration (head timeout shortened) on a loopback port."""
+    sock = bind_socket("127.0.0.1", 0)
+    config = uvicorn_config(Starlette(routes=[Route("/", _hello)]), header_timeout_s=HEAD_TIMEOUT_S)
+    config.log_level = "warning"
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    """What the server sent before closing the connection (TimeoutError if it stays open)."""
+    return await asyncio.wait_for(reader.read(), seconds)
+
+
+async def test_a_connection_with_an_incomplete_head_is_closed(uvicorn_port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", uvicorn_port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never the blank line
+    assert await _closed_within(reader, CLOSE_BOUND_S) == b""
+    writer.close()
+
+
+async def test_a_silent_connection_is_closed(uvicorn_port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", uvicorn_port)
+    assert await _closed_within(reader, CLOSE_BOUND_S) == b""
+    writer.close()
+
+
+async def test_keep_alive_requests_are_answered_and_a_stalled_second_head_is_closed(uvicorn_port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", uvicorn_port)
+    for _ in range(3):  # complete heads, slower than the timeout in total: the timer is per head
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert await asyncio.wait_for(reader.readexactly(5), 5) == b"hello"
+        await asyncio.sleep(HEAD_TIMEOUT_S * 0.6)
+    writer.write(b"GET / HTTP/1.1\r\n")
+    assert await _closed_within(reader, CLOSE_BOUND_S) == b""
+    writer.close()

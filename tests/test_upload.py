@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import http.server
 import io
+import struct
 import threading
+import zlib
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import httpx
+import numpy as np
 import pytest
+from asgi_lifespan import LifespanManager
 from astropy.io.votable import from_table, writeto
 from astropy.table import Table as AstropyTable
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.app import create_app
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import UsageError
 from jmmctap.query import configure_query_connection, start
 from jmmctap.results import ResultColumn
 from jmmctap.settings import Settings
-from jmmctap.upload import UploadRef, open_uploads, parse_upload_refs
+from jmmctap.upload import UPLOAD_LIMITS, UploadRef, open_uploads, parse_upload_refs
 
 
 def _votable(rows: int = 3) -> bytes:
@@ -169,3 +179,144 @@ async def test_a_listening_local_server_is_not_fetched(settings: Settings, local
 def _gate(pool: AsyncConnectionPool[Any]) -> QueryGate:
     """The pool as queries get it (through the gate)."""
     return QueryGate(pool, GateLimits(active=2, slow=0, per_client=4, queue_wait_s=10))
+# -- limits after decompression (issue 13.3) ------------------------------------------------------------------
+
+def _one_cell_votable(cell: bytes, cells: int = 1) -> bytes:
+    fields = b"".join(b'<FIELD name="c%d" datatype="char" arraysize="*"/>' % i for i in range(cells))
+    return (b'<VOTABLE version="1.4"><RESOURCE><TABLE>' + fields + b"<DATA><TABLEDATA><TR>"
+            + b"".join(b"<TD>" + cell + b"</TD>" for _ in range(cells))
+            + b"</TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+
+
+def _gzip_bomb(cell_bytes: int) -> bytes:
+    """A gzipped VOTable whose one cell decompresses to ``cell_bytes`` bytes (about 1000 times its size)."""
+    head, tail = _one_cell_votable(b"|").split(b"|")
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: a gzip member
+    parts = [packer.compress(head)]
+    block = b"x" * (1 << 20)
+    for _ in range(cell_bytes // len(block)):
+        parts.append(packer.compress(block))
+    parts.append(packer.compress(tail) + packer.flush())
+    return b"".join(parts)
+
+
+async def _load_rows(settings: Settings, query_pool: AsyncConnectionPool[Any], content: bytes) -> list[tuple[Any, ...]]:
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(content)}, settings) as uploads:
+        stream = await start(_gate(query_pool), "SELECT count(*) FROM pg_temp.t", [ResultColumn("n", "long")], adql="q",
+                             maxrec=1, timeout_s=10, setup=uploads.setup)
+    try:
+        return [row async for batch in stream.batches() for row in batch]
+    finally:
+        await stream.close()
+
+
+async def test_gzipped_upload_is_limited_once_decompressed(settings: Settings) -> None:
+    bomb = _gzip_bomb(4 << 20)
+    assert len(bomb) < 100_000
+    with pytest.raises(UsageError, match=r"UPLOAD t: larger than the limit of 1000000 bytes once decompressed"):
+        async with open_uploads(["t,param:f"], {"f": io.BytesIO(bomb)}, replace(settings, upload_max_bytes=1_000_000)):
+            pass
+
+
+async def test_a_gzipped_table_within_the_limits_is_read(settings: Settings,
+                                                          query_pool: AsyncConnectionPool[Any]) -> None:
+    assert await _load_rows(settings, query_pool, gzip.compress(_votable(50))) == [(50,)]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (_one_cell_votable(b"y" * (UPLOAD_LIMITS.max_cell_bytes + 1)), "a cell is larger than the limit of 1048576"),
+    (_one_cell_votable(b"y" * (12 << 20)), "larger than the limit of 1048576 bytes"),  # over libxml2's 10 MB too
+    (_one_cell_votable(b"<![CDATA[" + b"y" * (12 << 20) + b"]]>"), "larger than the limit of 1048576 bytes"),
+    (_one_cell_votable(b"y" * (1 << 20), cells=5), "a row is larger than the limit of 4194304 bytes"),
+])
+async def test_tabledata_cells_and_rows_are_limited(settings: Settings, query_pool: AsyncConnectionPool[Any],
+                                                    content: bytes, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        await _load_rows(settings, query_pool, content)
+
+
+def _binary2(field: bytes, row: bytes) -> bytes:
+    return (b'<VOTABLE version="1.4"><RESOURCE><TABLE>' + field + b"<DATA><BINARY2><STREAM encoding=\"base64\">"
+            + base64.b64encode(row) + b"</STREAM></BINARY2></DATA></TABLE></RESOURCE></VOTABLE>")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    # a variable-length cell announcing 100 MB is refused before its bytes are collected
+    (_binary2(b'<FIELD name="c" datatype="char" arraysize="*"/>', b"\x00" + struct.pack(">I", 100_000_000) + b"ab"),
+     "a cell is larger than the limit of 1048576 bytes"),
+    (_binary2(b'<FIELD name="c" datatype="double" arraysize="200000"/>', b"\x00" + b"\x00" * 16),
+     "a cell is larger than the limit of 1048576 bytes"),
+])
+async def test_binary_cells_are_limited(settings: Settings, query_pool: AsyncConnectionPool[Any], content: bytes,
+                                        message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        await _load_rows(settings, query_pool, content)
+
+
+async def test_fits_rows_are_limited(settings: Settings, tmp_path: Path) -> None:
+    wide = AstropyTable({"spectrum": np.zeros((2, 600_000))})  # 4.8 MB rows
+    path = tmp_path / "wide.fits"
+    wide.write(path, format="fits")
+    with pytest.raises(UsageError, match="larger than the limit of"):
+        async with open_uploads(["t,param:f"], {"f": path}, settings):
+            pass
+
+
+def test_upload_names_longer_than_postgresql_identifiers_are_refused() -> None:
+    # PostgreSQL cuts names at 63 bytes: these two would have been the same temporary table
+    long_a, long_b = "t" * 63 + "a", "t" * 63 + "b"
+    with pytest.raises(UsageError, match="longer than 63 characters"):
+        parse_upload_refs([f"{long_a},param:a;{long_b},param:b"])
+    assert [r.name for r in parse_upload_refs(["t" * 63 + ",param:a"])] == ["t" * 63]
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc/<pid>/status (VmRSS, in kB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
+@pytest.mark.slow
+def test_a_gzip_bomb_is_refused_by_a_live_server_whose_memory_stays_flat(live_process: tuple[str, int]) -> None:
+    base, pid = live_process
+    bomb = _gzip_bomb(512 << 20)  # one 512 MB cell in about 0.5 MB
+    assert len(bomb) < 1_000_000
+
+    def post() -> httpx.Response:
+        return httpx.post(f"{base}/sync", data={"QUERY": "SELECT * FROM TAP_UPLOAD.t", "UPLOAD": "t,param:f"},
+                          files={"f": ("bomb.vot.gz", bomb)}, timeout=120)
+
+    with ThreadPoolExecutor(2) as pool:  # two at once, as in the attack
+        responses = list(pool.map(lambda _: post(), range(2)))
+    for response in responses:
+        assert response.status_code == 400
+        assert "larger than the limit of 50000000 bytes once decompressed" in response.text
+    assert _rss_bytes(pid) < 300 << 20
+
+
+async def test_a_body_over_the_limit_is_refused_while_it_arrives(settings: Settings) -> None:
+    small = replace(settings, upload_max_bytes=10_000)
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        yield b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n"
+        for _ in range(1000):  # 64 MB in all, if it were all read
+            sent += 1
+            yield b"x" * 65536
+
+    app = create_app(small)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post("/tap/sync", params={"QUERY": "SELECT 1", "UPLOAD": "t,param:f"},
+                                         content=body(),
+                                         headers={"content-type": "multipart/form-data; boundary=b"})
+            assert response.status_code == 413
+            assert "larger than the limit of" in response.text
+            assert sent < 100  # reading stopped at the limit, the rest was never spooled
+            announced = await client.post("/tap/sync", params={"QUERY": "SELECT 1"}, content=b"x" * 2_000_000,
+                                          headers={"content-type": "application/x-www-form-urlencoded"})
+            assert announced.status_code == 413

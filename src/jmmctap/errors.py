@@ -6,7 +6,8 @@
     ├── ConfigError               bad configuration or environment (CLI: one line, exit 1)
     │   └── MissingDependencyError  a system package is missing; the message names it
     ├── UsageError (400)          the client's fault: bad parameter, bad ADQL, bad upload
-    │   └── AdqlError             ADQL that cannot be translated; has line/column
+    │   ├── AdqlError             ADQL that cannot be translated; has line/column
+    │   ├── PayloadTooLargeError (413)  a request body over the limit (refused while it arrives)
     │   └── TooManyRequestsError (429)  this client already runs its share of queries; Retry-After
     ├── NotFoundError (404)       unknown job, table, result
     └── ServiceError (500)        our fault or the database's; details only in the log
@@ -23,6 +24,7 @@ __all__ = [
     "JmmctapError",
     "MissingDependencyError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "ServiceError",
     "ServiceUnavailableError",
     "TooManyRequestsError",
@@ -65,6 +67,12 @@ class AdqlError(UsageError):
         super().__init__(message)
         self.line = line
         self.column = column
+
+
+class PayloadTooLargeError(UsageError):
+    """The request body is larger than the service accepts (HTTP 413); reading stopped at the limit."""
+
+    http_status = 413
 
 
 class NotFoundError(JmmctapError):

@@ -1,11 +1,22 @@
-"""Run the application under uvicorn on a socket we bind ourselves (so "port in use" is one clean error)."""
+"""Run the application under uvicorn on a socket we bind ourselves (so "port in use" is one clean error).
+
+Connection limits: uvicorn bounds the size of a request head (h11, 16 KiB) and the idle time between
+keep-alive requests (``timeout_keep_alive``), but not the time a client takes to send its head: a client
+that never finishes its headers held a connection forever. ``HeaderTimeoutProtocol`` closes such a
+connection ``HEADER_TIMEOUT_S`` after it opened (or after the first byte of a keep-alive request).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+from typing import Any
 
+import h11
 import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from jmmctap import __version__
 from jmmctap.app import create_app
@@ -13,9 +24,70 @@ from jmmctap.db.migrate import init_database
 from jmmctap.errors import ConfigError
 from jmmctap.settings import Settings
 
-__all__ = ["bind_socket", "serve"]
+__all__ = [
+    "HEADER_TIMEOUT_S", "KEEP_ALIVE_TIMEOUT_S", "MAX_HEAD_BYTES", "HeaderTimeoutProtocol", "bind_socket", "serve",
+    "uvicorn_config",
+]
 
 log = logging.getLogger("jmmctap")
+
+HEADER_TIMEOUT_S = 10.0
+"""Longest time a client may take to send a complete request head."""
+
+KEEP_ALIVE_TIMEOUT_S = 5
+"""Longest idle time of a keep-alive connection between two requests (uvicorn's default)."""
+
+MAX_HEAD_BYTES = 16 * 1024
+"""Largest request line plus headers (h11's default, said explicitly): larger heads get 400."""
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing connections whose request head is not complete in time."""
+
+    header_timeout_s = HEADER_TIMEOUT_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:  # a head has begun but is not complete
+            self._arm()
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.header_timeout_s, self._expire)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _expire(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def uvicorn_config(app: ASGIApp, header_timeout_s: float = HEADER_TIMEOUT_S) -> uvicorn.Config:
+    """uvicorn's configuration for ``app``: the limits of the module docstring, our server header."""
+    protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": header_timeout_s})
+    return uvicorn.Config(
+        app, http=protocol, log_level="info", access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S, h11_max_incomplete_event_size=MAX_HEAD_BYTES, server_header=False,
+        headers=[("server", f"jmmctap/{__version__}")],  # taplint W-CAP-SVR0 wants a software id
+    )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -45,9 +117,4 @@ def serve(settings: Settings) -> None:
     init_database(settings)  # starts the embedded cluster when needed, then applies pending migrations
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     log.info("jmmctap serving http://%s:%d/tap", display_host, settings.port)
-    config = uvicorn.Config(
-        create_app(settings), log_level="info", access_log=False, lifespan="on",
-        timeout_graceful_shutdown=5, server_header=False,
-        headers=[("server", f"jmmctap/{__version__}")],  # taplint W-CAP-SVR0 wants a software id
-    )
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(create_app(settings))).run(sockets=[sock])

@@ -7,6 +7,11 @@ with the votable2tap reader and column mapping (``jmmctap.ingest``), loaded into
 query connection (``query.start``'s ``setup`` step: visible to that query only, dropped on release),
 indexed on its positions with the expression the ADQL engine emits, and ANALYZEd.
 
+Limits hold while the bytes stream, never after the fact: ``upload_max_bytes`` counts the bytes received
+and, for a gzipped table, the decompressed bytes too (a 0.5 MB ``.vot.gz`` can hold a 512 MB cell);
+``UPLOAD_LIMITS`` bounds one cell and one row; ``upload_max_rows`` the rows. Memory stays a few MB per
+upload whatever the file.
+
 ::
 
     async with open_uploads(request.uploads, request.files, settings) as uploads:
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gzip
 import http.client
 import ipaddress
 import itertools
@@ -27,6 +33,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -39,16 +46,19 @@ from psycopg import AsyncConnection, sql
 from starlette.datastructures import UploadFile
 
 from jmmctap.errors import UsageError
-from jmmctap.ingest import IngestError, TableSource, map_fields, open_source
+from jmmctap.ingest import IngestError, ReadLimits, TableSource, map_fields, open_source
 from jmmctap.ingest.names import is_regular_identifier
 from jmmctap.ingest.positions import Positions, find_positions, index_statement
 from jmmctap.ingest.values import CellError
 from jmmctap.query import Setup
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Column, Table
+from jmmctap.uws.files import open_private
 
 __all__ = [
+    "MAX_TABLE_NAME_CHARS",
     "MAX_UPLOADS",
+    "UPLOAD_LIMITS",
     "UPLOAD_METHODS",
     "UPLOAD_SCHEMA",
     "UploadRef",
@@ -69,6 +79,12 @@ UPLOAD_METHODS = (
 
 MAX_UPLOADS = 16
 """Most tables one query may upload."""
+
+MAX_TABLE_NAME_CHARS = 63
+"""Longest upload table name: PostgreSQL cuts identifiers at 63 bytes, so two longer names could collide."""
+
+UPLOAD_LIMITS = ReadLimits(max_cell_bytes=1 << 20, max_row_bytes=4 << 20)
+"""Largest cell (1 MiB) and row (4 MiB) of an uploaded table, decompressed."""
 
 FETCH_TIMEOUT_S = 30.0
 """Longest time spent fetching one http(s) upload (connection and transfer)."""
@@ -121,7 +137,10 @@ def parse_upload_refs(values: Sequence[str]) -> list[UploadRef]:
             if not comma or not uri:
                 raise UsageError(f"UPLOAD={pair!r} must be 'name,URI' (e.g. UPLOAD=t,param:t)")
             if not is_regular_identifier(name):
-                raise UsageError(f"UPLOAD table name {name!r} must be a regular ADQL identifier (letters, digits, _)")
+                raise UsageError(f"UPLOAD table name {name[:80]!r} must be a regular ADQL identifier"
+                                 " (letters, digits, _)")
+            if len(name) > MAX_TABLE_NAME_CHARS:
+                raise UsageError(f"UPLOAD table name {name[:80]!r} is longer than {MAX_TABLE_NAME_CHARS} characters")
             if any(r.name.lower() == name.lower() for r in refs):
                 raise UsageError(f"UPLOAD table name {name!r} is given twice")
             scheme = uri.partition(":")[0].lower()
@@ -166,10 +185,11 @@ async def open_uploads(
 
 
 def _load(ref: UploadRef, files: Mapping[str, UploadSource], settings: Settings, workdir: Path) -> _Loaded:
-    path = _materialise(ref, files, settings.upload_max_bytes, workdir)
+    received = _materialise(ref, files, settings.upload_max_bytes, workdir)
+    path = _decompressed(ref, received, settings.upload_max_bytes, workdir)
     table_name = f"{UPLOAD_SCHEMA}.{ref.name}"
     try:
-        source = open_source(path)
+        source = open_source(path, limits=UPLOAD_LIMITS)
         positions = find_positions(table_name, map_fields(table_name, source.spec.fields))
     except (IngestError, CellError) as exc:
         raise _upload_error(ref, exc, path) from None
@@ -209,13 +229,29 @@ def _materialise(ref: UploadRef, files: Mapping[str, UploadSource], max_bytes: i
     return target
 
 
-def _copy_limited(ref: UploadRef, stream: Any, target: Path, max_bytes: int, deadline: float | None) -> None:
+def _decompressed(ref: UploadRef, path: Path, max_bytes: int, workdir: Path) -> Path:
+    """``path`` itself, or for gzip content its decompressed copy, stopped as soon as it passes ``max_bytes``."""
+    with path.open("rb") as raw:
+        if raw.read(2) != b"\x1f\x8b":
+            return path
+    target = workdir / f"{ref.name}.plain"
+    try:
+        with gzip.open(path, "rb") as stream:
+            _copy_limited(ref, stream, target, max_bytes, deadline=None, what=" once decompressed")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UsageError(f"UPLOAD {ref.name}: the gzip content cannot be decompressed ({exc})") from None
+    return target
+
+
+def _copy_limited(
+    ref: UploadRef, stream: Any, target: Path, max_bytes: int, deadline: float | None, what: str = ""
+) -> None:
     size = 0
-    with target.open("wb") as out:
+    with open_private(target) as out:  # in a 0700 mkdtemp directory
         while chunk := stream.read(_CHUNK_BYTES):
             size += len(chunk)
             if size > max_bytes:
-                raise UsageError(f"UPLOAD {ref.name}: larger than the limit of {max_bytes} bytes")
+                raise UsageError(f"UPLOAD {ref.name}: larger than the limit of {max_bytes} bytes{what}")
             if deadline is not None and time.monotonic() > deadline:
                 raise UsageError(f"UPLOAD {ref.name}: fetching took longer than {FETCH_TIMEOUT_S:.0f} s")
             out.write(chunk)

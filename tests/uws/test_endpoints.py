@@ -6,13 +6,19 @@ Documents are validated against UWS-v1.1.xsd; results are parsed with astropy.
 from __future__ import annotations
 
 import io
+import stat
 import time
+from dataclasses import replace
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from astropy.io.votable import parse_single_table
 from lxml import etree
 
+from jmmctap.app import create_app
+from jmmctap.settings import Settings
+from jmmctap.uws.files import results_directory
 from tests.support.xsd import assert_valid
 
 UWS = "http://www.ivoa.net/xml/UWS/v1.0"
@@ -176,3 +182,97 @@ async def test_job_list_is_valid_and_filtered(client: httpx.AsyncClient) -> None
     }
     assert pending.rsplit("/", 1)[1] in ids["PENDING"] and pending.rsplit("/", 1)[1] not in ids["COMPLETED"]
     assert done.rsplit("/", 1)[1] in ids["COMPLETED"]
+
+
+async def _dali_error(response: httpx.Response, status: int) -> str:
+    """The message of a DALI error document with HTTP ``status``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/x-votable+xml")
+    info = etree.fromstring(response.content).find(".//{*}INFO[@name='QUERY_STATUS']")
+    assert info is not None and info.get("value") == "ERROR"
+    return (info.text or "").strip()
+
+
+@pytest.mark.parametrize("path", ["/tap/async/%00", "/tap/async/%00/phase", "/tap/async/a%00b/parameters",
+                                  "/tap/async/" + "x" * 5000])
+async def test_job_ids_that_cannot_exist_are_404(client: httpx.AsyncClient, path: str) -> None:
+    assert "no job" in await _dali_error(await client.get(path), 404)
+
+
+@pytest.mark.parametrize("data", [{"QUERY": "SELECT 1\x00"}, {"QUERY": QUERY, "RUNID": "a\x00"},
+                                  {"QUERY": QUERY, "X\x00": "1"}, {"QUERY": QUERY, "RUNID": "r" * 2000},
+                                  {"QUERY": QUERY, "N" * 300: "1"}])
+async def test_nul_characters_and_overlong_names_are_400(client: httpx.AsyncClient, data: dict[str, str]) -> None:
+    message = await _dali_error(await client.post("/tap/async", data=data), 400)
+    assert "NUL" in message or "longer than" in message
+    url = await _create(client, QUERY=QUERY)
+    await _dali_error(await client.post(url + "/parameters", data=data), 400)
+
+
+@pytest.mark.parametrize("params", [{"PHASE": "PENDING\x00"}, {"X\x00": "1"}, {"N" * 300: "1"}])
+async def test_job_list_parameters_with_nul_or_overlong_names_are_400(client: httpx.AsyncClient,
+                                                                      params: dict[str, str]) -> None:
+    await _dali_error(await client.get("/tap/async", params=params), 400)
+
+
+@pytest.mark.parametrize("params", [{"LAST": "99999999999999999999"}, {"LAST": "0"}, {"AFTER": "yesterday"},
+                                    {"AFTER": "9999-12-31T23:59:59-14:00"}, {"AFTER": "0001-01-01T00:00:00+14:00"}])
+async def test_out_of_range_list_filters_are_400(client: httpx.AsyncClient, params: dict[str, str]) -> None:
+    await _dali_error(await client.get("/tap/async", params=params), 400)
+
+
+@pytest.mark.parametrize("instant", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+async def test_destruction_outside_the_calendar_is_400(client: httpx.AsyncClient, instant: str) -> None:
+    assert "outside the years" in await _dali_error(
+        await client.post("/tap/async", data={"QUERY": QUERY, "DESTRUCTION": instant}), 400)
+    url = await _create(client, QUERY=QUERY)
+    await _dali_error(await client.post(url + "/destruction", data={"DESTRUCTION": instant}), 400)
+
+
+async def test_wait_must_be_a_number(client: httpx.AsyncClient) -> None:
+    url = await _create(client, QUERY=QUERY)
+    await _dali_error(await client.get(url, params={"WAIT": "nan"}), 400)
+
+
+async def test_results_and_uploads_are_private_files(client: httpx.AsyncClient, settings: Settings) -> None:
+    upload = (b'<VOTABLE version="1.4"><RESOURCE><TABLE><FIELD name="n" datatype="int"/>'
+              b"<DATA><TABLEDATA><TR><TD>1</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    response = await client.post("/tap/async", data={"QUERY": "SELECT n FROM TAP_UPLOAD.t", "UPLOAD": "t,param:f",
+                                                      "PHASE": "RUN"}, files={"f": ("t.xml", upload)})
+    assert response.status_code == 303
+    url = response.headers["location"].removeprefix("http://testserver")
+    assert (await _wait_final(client, url)).findtext(_u("phase")) == "COMPLETED"
+    job_dir = results_directory(settings) / url.rsplit("/", 1)[1]
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in [job_dir, *job_dir.iterdir()]}
+    assert modes == {job_dir.name: 0o700, "result": 0o600, f"upload-{b'f'.hex()}": 0o600}
+
+
+@pytest.mark.parametrize(("host", "root"), [
+    ("evil.example", "http://testserver"), ("testserver:8080", "http://testserver"), ("testserver", "http://testserver"),
+    ("localhost", "http://localhost"), ("a@localhost", "http://testserver"), ("localhost:x", "http://testserver"),
+])
+async def test_location_names_this_server_whatever_the_host_header(client: httpx.AsyncClient, host: str,
+                                                                   root: str) -> None:
+    response = await client.post("/tap/async", data={"QUERY": QUERY}, headers={"host": host})
+    assert response.status_code == 303
+    assert response.headers["location"].removesuffix(response.headers["location"].rsplit("/", 1)[1]) \
+        == f"{root}/tap/async/"
+
+
+async def test_location_uses_the_public_url_when_configured(settings: Settings) -> None:
+    app = create_app(replace(settings, public_url="https://tap.example.org/jmmc/"))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.post("/tap/async", data={"QUERY": QUERY}, headers={"host": "evil.example"})
+    assert response.headers["location"].startswith("https://tap.example.org/jmmc/tap/async/")
+
+
+def test_a_live_server_does_not_reflect_a_foreign_host_header(live_server: str) -> None:
+    port = httpx.URL(live_server).port
+    for host, root in ((f"evil.example:{port}", f"http://127.0.0.1:{port}"),
+                       (f"localhost:{port}", f"http://localhost:{port}")):
+        response = httpx.post(f"{live_server}/async", data={"QUERY": QUERY}, headers={"host": host})
+        assert response.status_code == 303
+        assert response.headers["location"].startswith(f"{root}/tap/async/")
+        assert httpx.get(response.headers["location"].replace("localhost", "127.0.0.1")).status_code == 200

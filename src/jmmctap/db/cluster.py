@@ -134,10 +134,10 @@ class EmbeddedCluster:
                 f"the embedded PostgreSQL did not start; see {self.logfile}: {self._log_tail()}"
             )
 
-    def stop(self) -> None:
-        """Stop the cluster quickly (``fast`` mode: running queries are cancelled)."""
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the cluster quickly (``fast`` mode: running queries are cancelled; ``immediate``: a crash)."""
         if self.is_running():
-            self._run(["pg_ctl", "stop", "-D", str(self.datadir), "-m", "fast", "-w"])
+            self._run(["pg_ctl", "stop", "-D", str(self.datadir), "-m", mode, "-w"])
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -1,8 +1,18 @@
-"""The server's connection pools: one for the owner role, one for the SELECT-only query role."""
+"""The server's connection pools: one for the owner role, one for the SELECT-only query role.
+
+Every session of a server process is configured by ``configure_session``: PostgreSQL checks every
+``CLIENT_CHECK_INTERVAL_MS`` whether the client is still there while a query runs, so the backends of a
+process that died (``kill -9``, crash) stop within seconds instead of running their query to its end; TCP
+keep-alives do the same for a host that vanished (DSN mode over TCP). ``application_name`` names the
+process in ``pg_stat_activity``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +26,43 @@ from jmmctap.errors import ConfigError
 from jmmctap.query import configure_query_connection
 from jmmctap.settings import Settings
 
-__all__ = ["Pools", "open_pools", "probe"]
+__all__ = ["CLIENT_CHECK_INTERVAL_MS", "Pools", "application_name", "configure_session", "open_pools", "probe"]
 
+CLIENT_CHECK_INTERVAL_MS = 1000
+"""How often a backend running a query checks that its client is alive (PostgreSQL 14+)."""
+
+_SESSION_SETTINGS = {
+    "client_connection_check_interval": str(CLIENT_CHECK_INTERVAL_MS),
+    "tcp_keepalives_idle": "10",  # seconds; ignored on Unix sockets
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
 _PROBE_TIMEOUT_S = 3.0
+
+
+def application_name(purpose: str) -> str:
+    """``application_name`` of this process's sessions: ``jmmctap <purpose> <host>:<pid>``."""
+    return f"jmmctap {purpose} {socket.gethostname()}:{os.getpid()}"[:63]
+
+
+async def configure_session(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Pool ``configure`` hook: the dead-client checks of the module docstring (the session is left idle)."""
+    await conn.execute(
+        "SELECT " + ", ".join("set_config(%s, %s, false)" for _ in _SESSION_SETTINGS),
+        [item for pair in _SESSION_SETTINGS.items() for item in pair],
+    )
+    if not conn.autocommit:
+        await conn.commit()
+
+
+def _then(
+    first: Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]],
+    second: Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]],
+) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+    async def both(conn: psycopg.AsyncConnection[Any]) -> None:
+        await first(conn)
+        await second(conn)
+    return both
 
 
 @dataclass(frozen=True)
@@ -41,14 +85,16 @@ async def open_pools(settings: Settings) -> Pools:
             raise ConfigError("the database is not initialised: run 'jmmctap db init'")
         query = query_conninfo(conn, infos)
     owner_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        infos.owner, min_size=1, max_size=settings.pool_size, open=False, kwargs={"autocommit": True},
-        name="owner", check=AsyncConnectionPool.check_connection,
+        infos.owner, min_size=1, max_size=settings.pool_size, open=False, name="owner",
+        kwargs={"autocommit": True, "application_name": application_name("owner")}, configure=configure_session,
+        check=AsyncConnectionPool.check_connection,
     )
     # check: a connection is tested when lent, so the first queries after a database restart do not each
     # meet a dead connection (57P01) before the pool discards it
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         query, min_size=1, max_size=settings.pool_size + settings.slow_clients, open=False, name="query",
-        configure=configure_query_connection, check=AsyncConnectionPool.check_connection,
+        kwargs={"application_name": application_name("query")},
+        configure=_then(configure_session, configure_query_connection), check=AsyncConnectionPool.check_connection,
     )
     await owner_pool.open(wait=True, timeout=15)
     await query_pool.open(wait=True, timeout=15)

@@ -51,6 +51,11 @@ def _see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+async def _parameters(request: Request) -> tuple[dict[str, list[str]], dict[str, UploadFile]]:
+    """The request's parameters, the body bounded like a TAP query's (uploads included)."""
+    return await dali.read_parameters(request, dali.max_body_bytes(_service(request).settings))
+
+
 def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     values = params.get(name)
     return values[-1] if values else None
@@ -62,7 +67,7 @@ def _files(files: Mapping[str, UploadFile]) -> dict[str, BinaryIO]:
 
 async def job_list(request: Request) -> Response:
     """GET the owner's jobs (filters ``PHASE``, ``AFTER``, ``LAST``); POST creates a job."""
-    params, files = await dali.read_parameters(request)
+    params, files = await _parameters(request)
     if request.method == "POST":
         try:
             job = await _service(request).create(params, _files(files), _owner(request))
@@ -78,7 +83,7 @@ async def job_list(request: Request) -> Response:
 async def job(request: Request) -> Response:
     """GET the job document (blocking with ``WAIT``); DELETE or POST ``ACTION=DELETE`` deletes it."""
     service, job_id = _service(request), request.path_params["job_id"]
-    params, _ = await dali.read_parameters(request)
+    params, _ = await _parameters(request)
     if request.method == "GET":
         wait = _single(params, "WAIT")
         found = (
@@ -99,7 +104,7 @@ async def phase(request: Request) -> Response:
     service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
         return PlainTextResponse((await service.get(job_id, _owner(request))).phase.value)
-    params, _ = await dali.read_parameters(request)
+    params, _ = await _parameters(request)
     value = (_single(params, "PHASE") or "").upper()
     if value == "RUN":
         await service.run(job_id, _owner(request))
@@ -115,7 +120,7 @@ async def execution_duration(request: Request) -> Response:
     service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
         return PlainTextResponse(str((await service.get(job_id, _owner(request))).execution_duration_s))
-    params, _ = await dali.read_parameters(request)
+    params, _ = await _parameters(request)
     await service.set_execution_duration(job_id, _owner(request), _single(params, "EXECUTIONDURATION"))
     return _see_other(_job_url(request))
 
@@ -125,7 +130,7 @@ async def destruction(request: Request) -> Response:
     service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
         return PlainTextResponse(format_instant((await service.get(job_id, _owner(request))).destruction))
-    params, _ = await dali.read_parameters(request)
+    params, _ = await _parameters(request)
     await service.set_destruction(job_id, _owner(request), _single(params, "DESTRUCTION"))
     return _see_other(_job_url(request))
 
@@ -172,7 +177,7 @@ async def parameters(request: Request) -> Response:
     if request.method == "GET":
         found = await service.get(job_id, _owner(request))
         return Response(write_parameters(found, _job_url(request)), media_type=XML_MEDIA_TYPE)
-    params, files = await dali.read_parameters(request)
+    params, files = await _parameters(request)
     try:
         await service.add_parameters(job_id, _owner(request), params, _files(files))
     finally:

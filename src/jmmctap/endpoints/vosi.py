@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jmmctap.endpoints.urls import service_root
 from jmmctap.errors import NotFoundError
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Table, TapSchema, split_qualified
@@ -25,10 +26,9 @@ XHTML_MEDIA_TYPE = "application/xhtml+xml"
 
 
 def tap_base_url(request: Request) -> str:
-    """The TAP base URL: ``public_url`` + ``/tap`` when configured, else as the client reached us."""
+    """The TAP base URL: ``public_url`` + ``/tap`` when configured, else this server's own (``service_root``)."""
     settings: Settings = request.app.state.settings
-    root = settings.public_url or str(request.base_url)
-    return root.rstrip("/") + "/tap"
+    return service_root(request, settings) + "/tap"
 
 
 async def capabilities(request: Request) -> Response:

@@ -7,7 +7,7 @@ catalogue loaders). ``map_fields`` and ``open_source`` are reusable on their own
 from __future__ import annotations
 
 from jmmctap.ingest.columns import MappedColumn, column_definitions, map_fields
-from jmmctap.ingest.model import FieldSpec, IngestError, Row, TableSource, TableSpec
+from jmmctap.ingest.model import FieldSpec, IngestError, ReadLimits, Row, TableSource, TableSpec
 from jmmctap.ingest.pipeline import MODES, ingest_files, parse_target
 from jmmctap.ingest.report import IngestReport
 from jmmctap.ingest.sources import open_source
@@ -18,6 +18,7 @@ __all__ = [
     "IngestError",
     "IngestReport",
     "MappedColumn",
+    "ReadLimits",
     "Row",
     "TableSource",
     "TableSpec",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from operator import itemgetter
 
 from jmmctap.ingest.columns import is_array
-from jmmctap.ingest.model import FieldSpec, IngestError, Row
+from jmmctap.ingest.model import FieldSpec, IngestError, ReadLimits, Row
 from jmmctap.ingest.values import CellError, Converter, binary_converter, is_plain_float
 
 __all__ = ["BinaryDecoder"]
@@ -57,12 +57,19 @@ class BinaryDecoder:
         True for BINARY2 (each row starts with null flags).
     file
         For error messages.
+    limits
+        Bounds on a cell and a row (untrusted files): a declared or announced size over them fails at once,
+        before its bytes are collected.
     """
 
-    def __init__(self, fields: Sequence[FieldSpec], *, binary2: bool, file: str) -> None:
+    def __init__(self, fields: Sequence[FieldSpec], *, binary2: bool, file: str,
+                 limits: ReadLimits | None = None) -> None:
         self._fields = list(fields)
         self._file = file
+        self._limits = limits
         self._flag_bytes = math.ceil(len(fields) / 8) if binary2 else 0
+        if limits is not None:
+            self._check_declared_sizes(limits)
         self._steps = _plan(self._fields)
         # plain float scalars only need NaN → NULL: one C-level sum per row finds whether any cell is NaN
         self._nan_columns = [i for i, f in enumerate(self._fields) if is_plain_float(f)]
@@ -97,6 +104,17 @@ class BinaryDecoder:
             raise IngestError(f"the STREAM ends inside a row ({len(self._buffer)} bytes left over)",
                               file=self._file, row=self.rows_done + 1)
 
+    def _check_declared_sizes(self, limits: ReadLimits) -> None:
+        """Fixed-size cells (``arraysize="100000000"``) and the fixed part of a row within ``limits``."""
+        fixed_row = self._flag_bytes
+        for field in self._fields:
+            variable, _, code = _layout(field)
+            if not variable:
+                size = struct.calcsize(">" + code)
+                limits.check_cell(size, self._file, 1, field.name)
+                fixed_row += size
+        limits.check_row(fixed_row, self._file, 1)
+
     def _decode_rows(self) -> list[Row]:
         rows: list[Row] = []
         view = memoryview(self._buffer)
@@ -111,6 +129,8 @@ class BinaryDecoder:
         finally:
             view.release()
         del self._buffer[:pos]
+        if self._limits is not None:  # the row being collected
+            self._limits.check_row(len(self._buffer), self._file, self.rows_done + 1)
         return rows
 
     def _decode_row(self, view: memoryview, pos: int, end: int) -> tuple[Row, int]:
@@ -132,6 +152,8 @@ class BinaryDecoder:
                     raise _Incomplete
                 count = _LENGTH.unpack_from(view, pos)[0]
                 n_bytes = (count + 7) // 8 if step.item_bytes < 0 else count * step.item_bytes
+                if self._limits is not None:
+                    self._limits.check_cell(n_bytes, self._file, self.rows_done + 1, self._fields[len(row)].name)
                 if pos + 4 + n_bytes > end:
                     raise _Incomplete
                 row.append(bytes(view[pos + 4:pos + 4 + n_bytes]))

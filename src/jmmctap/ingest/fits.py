@@ -17,14 +17,18 @@ from typing import Any
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
-from jmmctap.ingest.model import FieldSpec, InfoSpec, IngestError, Row, TableSpec
+from jmmctap.ingest.model import FieldSpec, InfoSpec, IngestError, ReadLimits, Row, TableSpec
 
 __all__ = ["FitsSource"]
 
 CHUNK_ROWS = 10_000
-"""Rows converted at a time."""
+"""Rows converted at a time (fewer when rows are wide: see ``CHUNK_BYTES``)."""
+
+CHUNK_BYTES = 8 << 20
+"""Most row bytes converted to Python values at a time."""
 
 _TFORM = re.compile(r"^\s*(\d*)([LXBIJKAEDCMPQ])", re.IGNORECASE)
+_BYTES = {"L": 1, "X": 0.125, "B": 1, "I": 2, "J": 4, "K": 8, "A": 1, "E": 4, "D": 8, "C": 8, "M": 16}
 _DATATYPES = {"L": "boolean", "X": "bit", "B": "unsignedByte", "I": "short", "J": "int", "K": "long", "A": "char",
               "E": "float", "D": "double", "C": "floatComplex", "M": "doubleComplex"}
 
@@ -37,7 +41,7 @@ class FitsSource:
     hdu_index: int
 
     @classmethod
-    def open(cls, path: Path, table_index: int = 0) -> FitsSource:
+    def open(cls, path: Path, table_index: int = 0, limits: ReadLimits | None = None) -> FitsSource:
         try:
             # our own file object: astropy leaves its own unclosed when a truncated header fails to parse;
             # the header warnings of such a file are moot, the error below says it is unreadable
@@ -49,6 +53,8 @@ class FitsSource:
                         raise IngestError(f"no binary table number {table_index} (the file has {len(tables)})",
                                           file=path)
                     header = hdus[tables[table_index]].header
+                    if limits is not None:
+                        _check_widths(header, path, limits)
                     return cls(_spec(path, header), tables[table_index])
         except (OSError, ValueError) as exc:
             raise IngestError(f"cannot read the FITS file: {exc}", file=path) from None
@@ -59,8 +65,9 @@ class FitsSource:
             data = hdus[self.hdu_index].data
             n = 0 if data is None else len(data)
             posts = [_post(f) for f in self.spec.fields]
-            for start in range(0, n, CHUNK_ROWS):
-                chunk = data[start:start + CHUNK_ROWS]
+            step = max(1, min(CHUNK_ROWS, CHUNK_BYTES // max(1, data.itemsize if data is not None else 1)))
+            for start in range(0, n, step):
+                chunk = data[start:start + step]
                 columns = []
                 for i, post in enumerate(posts):
                     values = chunk.field(i).tolist()
@@ -93,6 +100,16 @@ def _spec(path: Path, header: Any) -> TableSpec:
     return TableSpec(file=path, fields=tuple(fields), name=_text(header.get("EXTNAME")),
                      description=_text(header.get("COMMENT_DESCRIPTION")), infos=tuple(infos),
                      serialization="FITS", nrows_declared=int(header.get("NAXIS2", 0)))
+
+
+def _check_widths(header: Any, path: Path, limits: ReadLimits) -> None:
+    """Rows (NAXIS1) and cells (TFORM repeat × item size) within ``limits``, before any row is read."""
+    limits.check_row(int(header.get("NAXIS1", 0)), path, 1)
+    for i in range(1, int(header.get("TFIELDS", 0)) + 1):
+        match = _TFORM.match(str(header.get(f"TFORM{i}", "")))
+        if match and match[2].upper() in _BYTES:
+            size = math.ceil(int(match[1] or 1) * _BYTES[match[2].upper()])
+            limits.check_cell(size, path, 1, str(header.get(f"TTYPE{i}", f"col{i}")).strip())
 
 
 def _text(value: object) -> str | None:

@@ -18,6 +18,7 @@ __all__ = [
     "GroupSpec",
     "InfoSpec",
     "IngestError",
+    "ReadLimits",
     "Row",
     "TableSource",
     "TableSpec",
@@ -41,6 +42,30 @@ class IngestError(UsageError):
         self.file = str(file) if file is not None else None
         self.row = row
         self.column = column
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on one cell and one row, checked while the rows stream (untrusted files: TAP UPLOAD).
+
+    Without them a reader accepts whatever a trusted file holds (``jmmctap ingest``); with them no cell or
+    row larger than the bound is ever held in memory whole, and XML text nodes, comments and CDATA
+    sections stay under libxml2's default 10 MB (no ``huge_tree``).
+    """
+
+    max_cell_bytes: int
+    max_row_bytes: int
+
+    def check_cell(self, size: int, file: Path | str, row: int, column: str) -> None:
+        """Raise ``IngestError`` naming the limit when a cell of ``size`` bytes is over it."""
+        if size > self.max_cell_bytes:
+            raise IngestError(f"a cell is larger than the limit of {self.max_cell_bytes} bytes", file=file, row=row,
+                              column=column)
+
+    def check_row(self, size: int, file: Path | str, row: int) -> None:
+        """Raise ``IngestError`` naming the limit when a row of ``size`` bytes is over it."""
+        if size > self.max_row_bytes:
+            raise IngestError(f"a row is larger than the limit of {self.max_row_bytes} bytes", file=file, row=row)
 
 
 @dataclass(frozen=True)

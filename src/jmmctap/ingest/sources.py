@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jmmctap.ingest.model import IngestError, TableSource
+from jmmctap.ingest.model import IngestError, ReadLimits, TableSource
 from jmmctap.ingest.votable import VOTableSource, opened
 
 __all__ = ["open_source"]
@@ -12,8 +12,11 @@ __all__ = ["open_source"]
 _FITS_MAGIC = b"SIMPLE  ="
 
 
-def open_source(path: Path, table_index: int = 0) -> TableSource:
-    """The ``table_index``-th table of a VOTable or FITS file (metadata read, rows not yet)."""
+def open_source(path: Path, table_index: int = 0, limits: ReadLimits | None = None) -> TableSource:
+    """The ``table_index``-th table of a VOTable or FITS file (metadata read, rows not yet).
+
+    ``limits`` bound cells and rows for untrusted files (see ``ReadLimits``).
+    """
     if not path.is_file():
         raise IngestError("no such file", file=path)
     with opened(path) as stream:
@@ -21,6 +24,6 @@ def open_source(path: Path, table_index: int = 0) -> TableSource:
     if head == _FITS_MAGIC:
         from jmmctap.ingest.fits import FitsSource
 
-        fits_source: TableSource = FitsSource.open(path, table_index)
+        fits_source: TableSource = FitsSource.open(path, table_index, limits)
         return fits_source
-    return VOTableSource.open(path, table_index)
+    return VOTableSource.open(path, table_index, limits)

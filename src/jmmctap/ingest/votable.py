@@ -21,7 +21,7 @@ from lxml import etree
 
 from jmmctap.ingest.binary import BinaryDecoder
 from jmmctap.ingest.columns import normalise_datatype
-from jmmctap.ingest.model import FieldSpec, GroupSpec, InfoSpec, IngestError, Row, TableSpec
+from jmmctap.ingest.model import FieldSpec, GroupSpec, InfoSpec, IngestError, ReadLimits, Row, TableSpec
 from jmmctap.ingest.tabledata_fast import CopyText, tabledata_copy_items
 from jmmctap.ingest.values import NULL_FLOAT_TEXTS, CellError, Converter, is_plain_float, text_converter
 
@@ -120,7 +120,7 @@ def _description(element: Any) -> str | None:
     return None
 
 
-def read_votable_spec(path: Path, table_index: int = 0) -> TableSpec:
+def read_votable_spec(path: Path, table_index: int = 0, limits: ReadLimits | None = None) -> TableSpec:
     """Read the metadata of the ``table_index``-th TABLE (document order, nested RESOURCEs included).
 
     Raises
@@ -130,9 +130,9 @@ def read_votable_spec(path: Path, table_index: int = 0) -> TableSpec:
     """
     with opened(path) as stream:
         try:
-            table, kind, stream_attrs, root = _find_table(stream, path, table_index)
+            table, kind, stream_attrs, root = _find_table(stream, path, table_index, huge=limits is None)
         except etree.XMLSyntaxError as exc:
-            raise IngestError(f"malformed XML: {exc}", file=path, row=None) from None
+            raise IngestError(_syntax_message("malformed XML", exc, limits), file=path, row=None) from None
         except (OSError, EOFError) as exc:
             raise IngestError(f"cannot read the file: {exc}", file=path) from None
     if kind == "FITS":
@@ -146,10 +146,18 @@ def read_votable_spec(path: Path, table_index: int = 0) -> TableSpec:
     return _table_spec(path, table, kind, root)
 
 
-def _find_table(stream: IO[bytes], path: Path, index: int) -> tuple[Any, str, dict[str, str], Any]:
+def _syntax_message(prefix: str, exc: etree.XMLSyntaxError, limits: ReadLimits | None) -> str:
+    """The parser's message; libxml2's own size limits (no ``huge_tree``) are said to be ours."""
+    text = str(exc)
+    if limits is not None and ("Resource limit exceeded" in text or " too big" in text or " too long" in text):
+        return f"a cell or other text is larger than the limit of {limits.max_cell_bytes} bytes"
+    return f"{prefix}: {text}"
+
+
+def _find_table(stream: IO[bytes], path: Path, index: int, huge: bool = True) -> tuple[Any, str, dict[str, str], Any]:
     count, target, kind, root = -1, None, "EMPTY", None
     attrs: dict[str, str] = {}
-    events = etree.iterparse(stream, events=("start", "end"), huge_tree=True, remove_comments=True,
+    events = etree.iterparse(stream, events=("start", "end"), huge_tree=huge, remove_comments=True,
                              resolve_entities=False, no_network=True)
     for event, element in events:
         name = _local(element.tag)
@@ -288,10 +296,11 @@ class VOTableSource:
 
     spec: TableSpec
     table_index: int = 0
+    limits: ReadLimits | None = None
 
     @classmethod
-    def open(cls, path: Path, table_index: int = 0) -> VOTableSource:
-        return cls(read_votable_spec(path, table_index), table_index)
+    def open(cls, path: Path, table_index: int = 0, limits: ReadLimits | None = None) -> VOTableSource:
+        return cls(read_votable_spec(path, table_index, limits), table_index, limits)
 
     def rows(self) -> Iterator[Row]:
         """Rows of the table, converted for COPY; errors name file, row and column."""
@@ -323,10 +332,12 @@ class VOTableSource:
         row_number = 0
         count = -1
         inside = False
+        limits = self.limits
         with opened(path) as raw:
             stream = _ScanningReader(raw)
-            events = etree.iterparse(stream, events=("start", "end"), tag=("{*}TABLE", "{*}TR"), huge_tree=True,
-                                     remove_comments=True, resolve_entities=False, no_network=True)
+            events = etree.iterparse(stream, events=("start", "end"), tag=("{*}TABLE", "{*}TR"),
+                                     huge_tree=limits is None, remove_comments=True, resolve_entities=False,
+                                     no_network=True)
             try:
                 for event, element in events:
                     if _local(element.tag) == "TABLE":
@@ -348,6 +359,8 @@ class VOTableSource:
                     if len(row) != n:
                         raise IngestError(f"{len(row)} TD cells where {n} FIELDs are declared", file=path,
                                           row=row_number)
+                    if limits is not None:
+                        _check_text_row(row, fields, limits, path, row_number)
                     for i in floats:
                         if row[i] in NULL_FLOAT_TEXTS and i not in encoded:
                             row[i] = None
@@ -360,15 +373,19 @@ class VOTableSource:
                                 raise IngestError(str(exc), file=path, row=row_number, column=fields[i].name) from None
                     yield row
             except etree.XMLSyntaxError as exc:
-                raise IngestError(f"malformed XML after row {row_number}: {exc}", file=path) from None
+                raise IngestError(_syntax_message(f"malformed XML after row {row_number}", exc, limits),
+                                  file=path) from None
             except (OSError, EOFError) as exc:
                 raise IngestError(f"cannot read the file after row {row_number}: {exc}", file=path) from None
 
     def _binary_rows(self) -> Iterator[Row]:
         path = self.spec.file
-        decoder = BinaryDecoder(self.spec.fields, binary2=self.spec.serialization == "BINARY2", file=str(path))
+        decoder = BinaryDecoder(self.spec.fields, binary2=self.spec.serialization == "BINARY2", file=str(path),
+                                limits=self.limits)
         target = _StreamTarget(self.table_index, decoder)
-        parser = etree.XMLParser(target=target, huge_tree=True, resolve_entities=False, no_network=True)
+        # the STREAM text reaches the decoder in pieces (also without huge_tree), which bounds cells and rows
+        parser = etree.XMLParser(target=target, huge_tree=self.limits is None, resolve_entities=False,
+                                 no_network=True)
         with opened(path) as stream:
             try:
                 while not target.done:
@@ -380,10 +397,26 @@ class VOTableSource:
                     yield from target.take()
                 yield from target.take()
             except etree.XMLSyntaxError as exc:
-                raise IngestError(f"malformed XML after row {decoder.rows_done}: {exc}", file=path) from None
+                raise IngestError(_syntax_message(f"malformed XML after row {decoder.rows_done}", exc, self.limits),
+                                  file=path) from None
             except (OSError, EOFError) as exc:
                 raise IngestError(f"cannot read the file after row {decoder.rows_done}: {exc}", file=path) from None
         decoder.finish()
+
+
+def _check_text_row(row: Row, fields: Sequence[FieldSpec], limits: ReadLimits, path: Path, row_number: int) -> None:
+    """Cells and row within ``limits``; text is measured in UTF-8 only when its length could be over."""
+    total = 0
+    for i, value in enumerate(row):
+        if isinstance(value, str):
+            size = len(value) if len(value) * 4 <= limits.max_cell_bytes else len(value.encode())
+        elif isinstance(value, bytes | bytearray):
+            size = len(value)
+        else:
+            continue
+        limits.check_cell(size, path, row_number, fields[i].name)
+        total += size
+    limits.check_row(total, path, row_number)
 
 
 def _release(element: Any) -> None:

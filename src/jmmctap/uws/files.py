@@ -4,6 +4,9 @@ Layout: ``<results_dir>/<job_id>/result`` (written as ``result.part`` and rename
 never sees half a file) and ``upload-<hex of the part name>`` for each inline upload file. Directories are
 shared by every process using the database, so ``results_dir`` must be a shared filesystem when processes
 run on several hosts.
+
+Results and uploads are private to the service's OS user: files 0600 in directories 0700 (job ids are
+the only secret of anonymous jobs, and other local users must not read what clients posted or got).
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ from typing import BinaryIO
 from jmmctap.errors import UsageError
 from jmmctap.settings import Settings
 
-__all__ = ["JobFiles", "results_directory"]
+__all__ = ["JobFiles", "open_private", "results_directory"]
 
 _COPY_CHUNK_BYTES = 1 << 20
 _MAX_PART_NAME = 64
+
+
+def open_private(path: Path) -> BinaryIO:
+    """Create (or truncate) ``path`` for writing, readable by this OS user only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def results_directory(settings: Settings) -> Path:
@@ -36,6 +45,13 @@ class JobFiles:
 
     def job_dir(self, job_id: str) -> Path:
         return self.root / job_id
+
+    def make_job_dir(self, job_id: str) -> Path:
+        """The job's directory, created 0700 (and the results root too, when it is new)."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.job_dir(job_id)
+        path.mkdir(mode=0o700, exist_ok=True)
+        return path
 
     def result_path(self, job_id: str) -> Path:
         return self.root / job_id / "result"
@@ -57,10 +73,10 @@ class JobFiles:
         """
         if not name or len(name) > _MAX_PART_NAME:
             raise UsageError(f"an upload part name must have 1 to {_MAX_PART_NAME} characters")
+        self.make_job_dir(job_id)
         target = self.upload_path(job_id, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
         size = 0
-        with target.open("wb") as out:
+        with open_private(target) as out:
             while chunk := source.read(_COPY_CHUNK_BYTES):
                 size += len(chunk)
                 if size > max_bytes:
@@ -72,9 +88,8 @@ class JobFiles:
 
     def open_partial_result(self, job_id: str) -> BinaryIO:
         """Create the job directory and open ``result.part`` for writing."""
-        path = self.partial_result_path(job_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path.open("wb")
+        self.make_job_dir(job_id)
+        return open_private(self.partial_result_path(job_id))
 
     def publish_result(self, job_id: str, out: BinaryIO, tail: bytes = b"") -> int:
         """Write ``tail``, close the partial result and rename it to its final name; return its size."""

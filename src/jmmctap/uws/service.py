@@ -8,6 +8,8 @@ are decided here.
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -15,7 +17,7 @@ from typing import BinaryIO
 
 import anyio
 
-from jmmctap.dali import single_value
+from jmmctap.dali import MAX_RUNID_CHARS, check_text, single_value
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.settings import Settings
 from jmmctap.uws.cancel import cancel_backend
@@ -32,7 +34,10 @@ from jmmctap.uws.models import (
 )
 from jmmctap.uws.store import JobStore, Stopped
 
-__all__ = ["CONTROL_PARAMETERS", "MULTI_VALUED_PARAMETERS", "WAIT_CAP_S", "JobService", "new_job_id", "parse_instant"]
+__all__ = [
+    "CONTROL_PARAMETERS", "MAX_LAST", "MULTI_VALUED_PARAMETERS", "WAIT_CAP_S", "JobService", "new_job_id",
+    "parse_instant",
+]
 
 WAIT_CAP_S = 60.0
 """Longest blocking WAIT, in seconds, also for ``WAIT=-1`` (UWS §2.2.1.2: return before proxy timeouts)."""
@@ -43,7 +48,12 @@ CONTROL_PARAMETERS = frozenset({"PHASE", "EXECUTIONDURATION", "DESTRUCTION", "AC
 MULTI_VALUED_PARAMETERS = frozenset({"UPLOAD"})
 """Parameters whose values accumulate across POSTs; a new value of any other one replaces the old."""
 
+MAX_LAST = 2**31 - 1
+"""Largest ``LAST`` accepted (PostgreSQL's LIMIT is a bigint; no list comes near)."""
+
 _JOB_ID_BYTES = 16
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What ``new_job_id`` produces (and a little more): anything else cannot name a job."""
 
 
 def new_job_id() -> str:
@@ -52,12 +62,20 @@ def new_job_id() -> str:
 
 
 def parse_instant(raw: str) -> datetime:
-    """An ISO 8601 instant (``Z`` or an offset; no zone means UTC), as aware UTC."""
+    """An ISO 8601 instant (``Z`` or an offset; no zone means UTC), as aware UTC.
+
+    Raises
+    ------
+    UsageError
+        Not an instant, or one that is outside years 1 to 9999 once converted to UTC.
+    """
     try:
         value = datetime.fromisoformat(raw.strip())
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except ValueError:
-        raise UsageError(f"{raw!r} is not an ISO 8601 instant such as 2030-01-01T00:00:00Z") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        raise UsageError(f"{raw[:64]!r} is not an ISO 8601 instant such as 2030-01-01T00:00:00Z") from None
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise UsageError(f"{raw[:64]!r} is outside the years 1 to 9999 (UTC)") from None
 
 
 class JobService:
@@ -103,10 +121,11 @@ class JobService:
         destruction = now + timedelta(seconds=self.settings.destruction_period_s)
         if (raw := single_value(params, "DESTRUCTION")) is not None:
             destruction = self._destruction(parse_instant(raw), now)
+        run_id = single_value(params, "RUNID")
         job = Job(
             job_id=new_job_id(),
             phase=ExecutionPhase.QUEUED if phase_values else ExecutionPhase.PENDING,
-            run_id=single_value(params, "RUNID"),
+            run_id=None if run_id is None else check_text(run_id, "RUNID", MAX_RUNID_CHARS),
             owner_id=owner_id,
             creation_time=now,
             start_time=None,
@@ -132,7 +151,7 @@ class JobService:
         NotFoundError
             No such job for this owner.
         """
-        job = await self.store.get(job_id)
+        job = await self.store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
         if job is None or job.owner_id != owner_id:
             raise NotFoundError(f"no job {job_id!r}")
         return job
@@ -150,9 +169,9 @@ class JobService:
             try:
                 count = int(last)
             except ValueError:
-                raise UsageError(f"LAST={last} is not an integer") from None
-            if count <= 0:
-                raise UsageError("LAST must be a positive integer")
+                raise UsageError(f"LAST={last[:64]} is not an integer") from None
+            if not 0 < count <= MAX_LAST:
+                raise UsageError(f"LAST must be an integer from 1 to {MAX_LAST}")
         since = parse_instant(after) if after is not None else None
         return await self.store.list_jobs(owner_id, wanted, since, count)
 
@@ -181,7 +200,7 @@ class JobService:
 
     async def delete(self, job_id: str, owner_id: str | None) -> None:
         """Forget the job: stop it if it runs, delete its row and files."""
-        stopped = await self.store.delete(job_id, owner_id)
+        stopped = await self.store.delete(job_id, owner_id) if _JOB_ID.fullmatch(job_id) else None
         if stopped is None:
             raise NotFoundError(f"no job {job_id!r}")
         await self.discard(stopped)
@@ -207,6 +226,8 @@ class JobService:
         job = await self.get(job_id, owner_id)
         if job.phase != ExecutionPhase.PENDING:
             raise JobStateError(f"parameters can only be changed while the job is PENDING (it is {job.phase.value})")
+        for run_id in params.get("RUNID", ()):
+            check_text(run_id, "RUNID", MAX_RUNID_CHARS)
         sizes = await self._save_uploads(job_id, uploads)
         added = _job_parameters(params)
         replaced = sorted({p.name for p in added} - MULTI_VALUED_PARAMETERS)
@@ -240,7 +261,9 @@ class JobService:
         try:
             seconds = float(raw_wait)
         except ValueError:
-            raise UsageError(f"WAIT={raw_wait} is not a number of seconds") from None
+            seconds = math.nan
+        if math.isnan(seconds):
+            raise UsageError(f"WAIT={raw_wait[:64]} is not a number of seconds")
         timeout = WAIT_CAP_S if seconds < 0 else min(seconds, WAIT_CAP_S)
         with self.events.watch(job_id) as watch:  # subscribe first: no change can slip in before the read
             job = await self.get(job_id, owner_id)
@@ -265,7 +288,7 @@ class JobService:
         try:
             value = int(raw.strip())
         except ValueError:
-            raise UsageError(f"EXECUTIONDURATION={raw} is not an integer number of seconds") from None
+            raise UsageError(f"EXECUTIONDURATION={raw[:64]} is not an integer number of seconds") from None
         if value < 0:
             raise UsageError("EXECUTIONDURATION must not be negative")
         return hard if value == 0 or value > hard else value  # UWS §2.1.4: the service may clip

@@ -21,6 +21,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.db.pools import application_name, configure_session
 from jmmctap.uws.models import ExecutionPhase, Job, JobError, JobRef, JobResult, Parameter
 
 __all__ = [
@@ -83,15 +84,17 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 
 async def open_job_pool(conninfo: str, size: int) -> Pool:
-    """The store's pool: owner connections in autocommit with ``synchronous_commit = off``.
+    """The store's pool: owner connections in autocommit, committing durably by default.
 
-    Job bookkeeping commits six or seven times per job; not waiting for each WAL flush doubles the job
-    rate. A PostgreSQL crash may then forget the last fraction of a second of job changes (never
-    corrupt them): a job could be lost, or left EXECUTING and then failed by the sweeper.
+    What a client was told (a ``303`` after a creation, a phase change, a deletion; a phase it can read)
+    waits for its WAL flush, so it survives a PostgreSQL crash. Only bookkeeping whose loss is repaired
+    by itself skips that wait (``synchronous_commit = off`` in ``_lossy``): claiming a job (a lost claim
+    leaves it QUEUED, to be claimed again), its backend pid, worker registration and heartbeats. A later
+    durable commit flushes these too, since the WAL is written in order.
     """
     pool: Pool = AsyncConnectionPool(
-        conninfo, min_size=1, max_size=size, open=False, name="uws",
-        kwargs={"autocommit": True, "options": "-c synchronous_commit=off"},
+        conninfo, min_size=1, max_size=size, open=False, name="uws", configure=configure_session,
+        kwargs={"autocommit": True, "application_name": application_name("uws")},
     )
     await pool.open(wait=True, timeout=15)
     return pool
@@ -122,6 +125,13 @@ class JobStore:
             yield conn
         finally:
             await asyncio.shield(self._pool.putconn(conn))
+
+    @contextlib.asynccontextmanager
+    async def _lossy(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A transaction whose commit does not wait for the WAL flush: only for what may be lost in a crash."""
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            yield conn
 
     # -- jobs seen by clients ------------------------------------------------------------------
 
@@ -254,7 +264,7 @@ class JobStore:
 
     async def register_worker(self, host: str, os_pid: int) -> int:
         """A new worker id; the process must then hold its lock (``listen(worker_id=...)``)."""
-        async with self._connection() as conn:
+        async with self._lossy() as conn:
             cursor = await conn.execute(
                 "INSERT INTO uws.worker (host, os_pid) VALUES (%s, %s) RETURNING worker_id", [host, os_pid]
             )
@@ -264,7 +274,7 @@ class JobStore:
 
     async def heartbeat(self, worker_id: int, host: str, os_pid: int) -> None:
         """Record that the worker process is alive (re-creating its row if a sweeper removed it)."""
-        async with self._connection() as conn:
+        async with self._lossy() as conn:
             await conn.execute(
                 "INSERT INTO uws.worker (worker_id, host, os_pid) VALUES (%s, %s, %s)"
                 " ON CONFLICT (worker_id) DO UPDATE SET heartbeat = now()",
@@ -273,12 +283,12 @@ class JobStore:
 
     async def unregister_worker(self, worker_id: int) -> None:
         """Forget a worker that stops cleanly (its jobs were finished or failed by it)."""
-        async with self._connection() as conn:
+        async with self._lossy() as conn:
             await conn.execute("DELETE FROM uws.worker WHERE worker_id = %s", [worker_id])
 
     async def claim(self, worker_id: int) -> Job | None:
         """Take the oldest QUEUED job for this worker (QUEUED → EXECUTING); None when the queue is empty."""
-        async with self._connection() as conn:  # one statement: one round trip
+        async with self._lossy() as conn:
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(
                 "WITH j AS ("
@@ -294,7 +304,7 @@ class JobStore:
 
     async def set_backend_pid(self, job_id: str, worker_id: int, pid: int | None) -> bool:
         """Record the PostgreSQL backend running the job's query; False when the job stopped executing."""
-        async with self._connection() as conn:
+        async with self._lossy() as conn:
             cursor = await conn.execute(
                 "UPDATE uws.job SET backend_pid = %s WHERE job_id = %s AND worker_id = %s AND phase = 'EXECUTING'",
                 [pid, job_id, worker_id],
@@ -449,7 +459,10 @@ async def listen(
     """
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            async with await psycopg.AsyncConnection.connect(
+                conninfo, autocommit=True, application_name=application_name("uws-listen")
+            ) as conn:
+                await configure_session(conn)
                 await conn.execute("LISTEN uws_job")
                 await conn.execute("LISTEN uws_queue")
                 if worker_id is not None:
