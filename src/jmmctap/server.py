@@ -46,7 +46,9 @@ def serve(settings: Settings) -> None:
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     log.info("jmmctap serving http://%s:%d/tap", display_host, settings.port)
     config = uvicorn.Config(
-        create_app(settings), log_level="info", access_log=False, lifespan="on",
+        # log_config=None: uvicorn's records go through jmmctap's handler (logs.configure_logging);
+        # access_log=False: accesslog.py writes the access lines, with bytes and duration
+        create_app(settings), log_config=None, access_log=False, lifespan="on",
         timeout_graceful_shutdown=5, server_header=False,
         headers=[("server", f"jmmctap/{__version__}")],  # taplint W-CAP-SVR0 wants a software id
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from jmmctap import dali, upload
+from jmmctap import dali
+from jmmctap.context import context_of
 from jmmctap.responses import CleanStreamingResponse
 from jmmctap.tapquery import prepare_query
 
@@ -14,19 +15,16 @@ __all__ = ["sync"]
 
 async def sync(request: Request) -> Response:
     """Synchronous query: errors before the first byte are DALI error documents (app handlers)."""
-    state = request.app.state
-    tap_request = await dali.parse_tap_request(request, state.settings)
+    ctx = context_of(request)
+    principal = await ctx.auth.principal_of(request)
+    tap_request = await dali.parse_tap_request(request, ctx.settings)
     try:
-        # TAP_UPLOAD tables: metadata read now, rows loaded by `setup` on the query connection
-        async with upload.open_uploads(tap_request.uploads, tap_request.files, state.settings) as uploads:
-            prepared = await prepare_query(
-                state.pools, state.tap_schema, state.settings, tap_request, timeout_s=state.settings.query_timeout_s,
-                extra_tables=uploads.tables, setup=uploads.setup,
-            )
+        prepared = await prepare_query(
+            ctx.pools, ctx.tap_schema.schema, ctx.settings, tap_request, principal=principal,
+            timeout_s=ctx.settings.query_timeout_s, files=tap_request.files,
+        )
     finally:
         await request.close()  # the spooled multipart files
     return CleanStreamingResponse(
-        prepared.writer.write(prepared.stream, prepared.info),
-        media_type=prepared.writer.media_type,
-        cleanup=prepared.stream.close,
+        prepared.body(), media_type=prepared.writer.media_type, cleanup=prepared.stream.close,
     )
