@@ -13,11 +13,11 @@ import logging
 import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from jmmctap.settings import Settings
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "log_event"]
+__all__ = ["JsonFormatter", "TextFormatter", "configure_logging", "event_fields", "log_event"]
 
 
 def log_event(logger: logging.Logger, event: str, fields: Mapping[str, object], level: int = logging.INFO) -> None:
@@ -25,6 +25,15 @@ def log_event(logger: logging.Logger, event: str, fields: Mapping[str, object], 
     kept = {k: v for k, v in fields.items() if v is not None}
     if logger.isEnabledFor(level):
         logger.log(level, "%s %s", event, _pairs(kept), extra={"event": event, "fields": kept})
+
+
+def event_fields(record: logging.LogRecord, event: str | None = None) -> dict[str, Any] | None:
+    """The fields of an event record (of kind ``event`` when given); None for any other record."""
+    kind = getattr(record, "event", None)
+    fields = getattr(record, "fields", None)
+    if not isinstance(kind, str) or not isinstance(fields, dict) or event not in (None, kind):
+        return None
+    return fields
 
 
 def configure_logging(settings: Settings, stream: TextIO | None = None) -> None:
@@ -53,10 +62,9 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         document: dict[str, object] = {"time": _timestamp(record), "level": record.levelname, "logger": record.name}
-        event = getattr(record, "event", None)
-        fields = getattr(record, "fields", None)
-        if isinstance(event, str) and isinstance(fields, Mapping):
-            document["event"] = event
+        fields = event_fields(record)
+        if fields is not None:
+            document["event"] = vars(record)["event"]
             document.update({k: v for k, v in fields.items() if k not in document})
         else:
             document["message"] = record.getMessage()

@@ -138,19 +138,25 @@ class Worker:
             error = JobError(exc.message, exc.error_type)
         except asyncio.CancelledError:  # aborted or deleted (no-op below), or the service stops
             with anyio.CancelScope(shield=True):
-                if await self.store.fail(job.job_id, JobError(INTERRUPTED_MESSAGE, "transient"), self.worker_id):
-                    log_transition(job.job_id, ExecutionPhase.ERROR.value, job_principal(job.owner_id),
-                                   error=INTERRUPTED_MESSAGE)
+                await self._fail(job, JobError(INTERRUPTED_MESSAGE, "transient"))
             raise
         except Exception:
             error = _internal_error(job.job_id)
         else:
             # shielded: announcing COMPLETED wakes this job's stopper, which cancels this task
-            if await asyncio.shield(self.store.complete(job.job_id, self.worker_id, result)):
-                log_transition(job.job_id, ExecutionPhase.COMPLETED.value, job_principal(job.owner_id),
-                               rows=result.rows, bytes=result.size)
+            await asyncio.shield(self._complete(job, result))
             return
-        if await asyncio.shield(self.store.fail(job.job_id, error, self.worker_id)):
+        await asyncio.shield(self._fail(job, error))
+
+    async def _complete(self, job: Job, result: JobResult) -> None:
+        """EXECUTING → COMPLETED, logged here: the caller may be cancelled as soon as it is announced."""
+        if await self.store.complete(job.job_id, self.worker_id, result):
+            log_transition(job.job_id, ExecutionPhase.COMPLETED.value, job_principal(job.owner_id),
+                           rows=result.rows, bytes=result.size)
+
+    async def _fail(self, job: Job, error: JobError) -> None:
+        """EXECUTING → ERROR, logged here for the same reason."""
+        if await self.store.fail(job.job_id, error, self.worker_id):
             log_transition(job.job_id, ExecutionPhase.ERROR.value, job_principal(job.owner_id), error=error.message)
 
     def _backend_recorder(self, job_id: str) -> Callable[[int], Awaitable[None]]:
