@@ -93,7 +93,7 @@ class QueryLog:
             "principal": str(self._principal), **self._context, "adql": adql_digest(self._adql),
             "rows": self.rows, "bytes": self.bytes, "overflow": self.overflowed or None,
             "duration_ms": round((time.monotonic() - self._started) * 1000, 1), "outcome": outcome,
-            "error": self.error.message if self.error is not None else None,
+            "error": self.error.message.splitlines()[0] if self.error is not None else None,  # one line a query
         })
 
 
