@@ -40,7 +40,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from starlette.datastructures import UploadFile
 
-from jmmctap.auth import ANONYMOUS, Principal
+from jmmctap.auth import Principal
 from jmmctap.errors import UsageError
 from jmmctap.ingest import IngestError, TableSource, map_fields, open_source
 from jmmctap.ingest.names import is_regular_identifier
@@ -141,7 +141,7 @@ def parse_upload_refs(values: Sequence[str]) -> list[UploadRef]:
 
 @contextlib.asynccontextmanager
 async def open_uploads(
-    values: Sequence[str], files: Mapping[str, UploadSource], settings: Settings, *, principal: Principal = ANONYMOUS
+    values: Sequence[str], files: Mapping[str, UploadSource], settings: Settings, *, principal: Principal
 ) -> AsyncIterator[Uploads]:
     """Read the uploaded tables' metadata (fetching http(s) ones); their rows load in ``setup``.
 
