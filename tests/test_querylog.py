@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from jmmctap.auth import Principal
 from jmmctap.logs import event_fields
-from jmmctap.querylog import adql_digest
+from jmmctap.querylog import QueryLog, adql_digest
 
 pytestmark = pytest.mark.usefixtures("testdata")
 
@@ -23,6 +25,22 @@ def test_the_adql_is_logged_as_a_digest() -> None:
     text = "SELECT TOP 1 * FROM secret.table"
     assert adql_digest(text) == "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
     assert adql_digest(text) != adql_digest(text + " ")
+
+
+async def test_a_result_not_read_to_its_end_is_logged_as_interrupted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="jmmctap.query")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"head"
+        yield b"rows"
+
+    record = QueryLog("query", Principal("alice"), "SELECT 1", kind="sync")
+    body = record.measure(chunks())
+    assert await anext(body) == b"head"
+    await body.aclose()  # what the response does when the client goes away
+    record.finish("ok")  # a second end is not a second line
+    (line,) = _events(caplog, "query")
+    assert (line["principal"], line["bytes"], line["outcome"]) == ("alice", 4, "interrupted")
 
 
 async def test_a_sync_query_is_logged_when_its_result_ends(
