@@ -10,6 +10,7 @@ from asgi_lifespan import LifespanManager
 
 from jmmctap import __version__
 from jmmctap.app import create_app
+from jmmctap.context import context_of
 from jmmctap.settings import Settings
 from tests.support.xsd import assert_valid
 
@@ -59,7 +60,7 @@ async def test_health_has_an_html_view(client: httpx.AsyncClient) -> None:
 async def test_availability_is_false_when_the_database_is_gone(settings: Settings) -> None:
     app = create_app(settings)
     async with LifespanManager(app) as manager:
-        await app.state.pools.close()  # as if the database had gone away
+        await context_of(app).pools.close()  # as if the database had gone away
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             root = assert_valid((await client.get("/tap/availability")).content, AVAILABILITY_NS)

@@ -225,10 +225,11 @@ def test_a_stalled_response_is_ended_after_the_send_timeout(cluster_settings: Se
     try:
         sock = _stall(quick.base, BIG_RESULT)
         try:
+            _wait_for(lambda: quick.health()["query_pool"]["slow"] == 1, "the stalled reader set aside")
             _assert_pool_settles(quick)  # the socket is still open: only the timeout can free it
         finally:
             sock.close()
-        assert "read nothing for" in server_output(quick.process)
+        assert "read nothing for" in server_output(quick.process), server_output(quick.process)
     finally:
         stop_server(quick.process)
 

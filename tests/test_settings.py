@@ -32,3 +32,33 @@ def test_explicit_overrides_win() -> None:
 def test_bad_number_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="JMMCTAP_PORT"):
         Settings.from_env({"JMMCTAP_PORT": "eighty"})
+
+
+@pytest.mark.parametrize(("variable", "value", "why"), [
+    ("JMMCTAP_PORT", "-1", "at least 0"),
+    ("JMMCTAP_PORT", "70000", "at most 65535"),
+    ("JMMCTAP_POOL_SIZE", "0", "at least 1"),
+    ("JMMCTAP_QUERY_TIMEOUT_S", "0", "positive"),
+    ("JMMCTAP_QUERY_TIMEOUT_S", "nan", "positive"),
+    ("JMMCTAP_MAXREC_DEFAULT", "-5", "at least 0"),
+    ("JMMCTAP_MAXREC_DEFAULT", "30000000", "JMMCTAP_MAXREC_HARD"),
+    ("JMMCTAP_ASYNC_WORKERS", "-1", "at least 0"),
+    ("JMMCTAP_EXECUTION_DURATION_S", "0", "at least 1"),
+    ("JMMCTAP_EXECUTION_DURATION_S", "7200", "JMMCTAP_EXECUTION_DURATION_HARD_S"),
+    ("JMMCTAP_DESTRUCTION_PERIOD_HARD_S", "60", "JMMCTAP_DESTRUCTION_PERIOD_HARD_S"),
+    ("JMMCTAP_UPLOAD_MAX_BYTES", "0", "at least 1"),
+    ("JMMCTAP_UPLOAD_MAX_ROWS", "0", "at least 1"),
+    ("JMMCTAP_LOG_FORMAT", "xml", "text, json"),
+    ("JMMCTAP_LOG_LEVEL", "LOUD", "DEBUG"),
+    ("JMMCTAP_PUBLIC_URL", "tap.jmmc.fr", "http"),
+])
+def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str, why: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env({variable: value})
+    message = raised.value.message
+    assert variable in message and why in message  # a conflict names both variables
+
+
+def test_log_settings_have_their_defaults_and_accept_any_case() -> None:
+    assert (Settings().log_format, Settings().log_level) == ("text", "INFO")
+    assert Settings.from_env({"JMMCTAP_LOG_FORMAT": "json", "JMMCTAP_LOG_LEVEL": "debug"}).log_level == "debug"

@@ -6,6 +6,7 @@ import base64
 import gzip
 import http.server
 import io
+import logging
 import struct
 import threading
 import zlib
@@ -24,6 +25,7 @@ from astropy.table import Table as AstropyTable
 from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.app import create_app
+from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import UsageError
 from jmmctap.query import configure_query_connection, start
@@ -97,8 +99,15 @@ def test_an_upload_name_given_twice_is_refused() -> None:
         parse_upload_refs(["t,param:a", "T,param:b"])
 
 
+async def test_each_upload_is_logged_with_who_uploaded_it(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="jmmctap.upload")
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable())}, settings, principal=Principal("alice")):
+        pass
+    assert [r.getMessage() for r in caplog.records] == ["upload TAP_UPLOAD.t from param:f for alice"]
+
+
 async def test_uploaded_table_metadata_comes_from_the_votable(settings: Settings) -> None:
-    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable())}, settings) as uploads:
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable())}, settings, principal=ANONYMOUS) as uploads:
         (table,) = uploads.tables
     assert (table.name, table.schema_name, table.db_schema, table.db_table) == (
         "TAP_UPLOAD.t", "TAP_UPLOAD", "pg_temp", "t")
@@ -112,7 +121,7 @@ async def test_arraysize_one_is_a_scalar(settings: Settings) -> None:
     votable = (b'<VOTABLE version="1.3" xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE><TABLE>'
                b'<FIELD name="c" datatype="char" arraysize="1"/><FIELD name="x" datatype="double" arraysize="1"/>'
                b'<DATA><TABLEDATA><TR><TD>a</TD><TD>1.5</TD></TR></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>')
-    async with open_uploads(["t,param:f"], {"f": io.BytesIO(votable)}, settings) as uploads:
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(votable)}, settings, principal=ANONYMOUS) as uploads:
         assert [(c.name, c.arraysize) for c in uploads.tables[0].columns] == [("c", None), ("x", None)]
 
 
@@ -122,7 +131,7 @@ async def test_upload_becomes_an_indexed_analysed_temporary_table_of_that_query_
     sql = ("SELECT (SELECT count(*) FROM pg_temp.t),"
            " (SELECT count(*) FROM pg_indexes WHERE tablename = 't' AND indexdef LIKE '%gist%spoint%'),"
            " (SELECT reltuples FROM pg_class WHERE oid = 'pg_temp.t'::regclass)")
-    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(500))}, settings) as uploads:
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(500))}, settings, principal=ANONYMOUS) as uploads:
         stream = await start(_gate(query_pool), sql, [ResultColumn("n", "long")] * 3, adql="q", maxrec=10,
                              timeout_s=10, setup=uploads.setup)
     rows = [row async for batch in stream.batches() for row in batch]
@@ -134,29 +143,30 @@ async def test_upload_becomes_an_indexed_analysed_temporary_table_of_that_query_
 
 async def test_row_limit_is_a_clear_error(settings: Settings, query_pool: AsyncConnectionPool[Any]) -> None:
     limited = replace(settings, upload_max_rows=10)
-    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(11))}, limited) as uploads:
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(11))}, limited, principal=ANONYMOUS) as uploads:
         with pytest.raises(UsageError, match="UPLOAD t: more than the limit of 10 rows"):
             await start(_gate(query_pool), "SELECT 1", [ResultColumn("x", "int")], adql="q", maxrec=1, timeout_s=10,
                         setup=uploads.setup)
 
 
 async def test_byte_limit_is_a_clear_error(settings: Settings) -> None:
+    small = replace(settings, upload_max_bytes=100)
     with pytest.raises(UsageError, match="larger than the limit of 100 bytes"):
-        async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable())}, replace(settings, upload_max_bytes=100)):
+        async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable())}, small, principal=ANONYMOUS):
             pass
 
 
 @pytest.mark.parametrize("content", [b"not xml at all", b"<html><body>hello</body></html>", b"<VOTABLE><RESOURCE>"])
 async def test_malformed_upload_is_a_clear_error_naming_the_upload(settings: Settings, content: bytes) -> None:
     with pytest.raises(UsageError, match=r"^UPLOAD t: ") as info:
-        async with open_uploads(["t,param:f"], {"f": io.BytesIO(content)}, settings):
+        async with open_uploads(["t,param:f"], {"f": io.BytesIO(content)}, settings, principal=ANONYMOUS):
             pass
     assert "/tmp" not in info.value.message  # no server paths in client messages
 
 
 async def test_missing_part_is_a_clear_error(settings: Settings) -> None:
     with pytest.raises(UsageError, match="no file part named 'f'"):
-        async with open_uploads(["t,param:f"], {}, settings):
+        async with open_uploads(["t,param:f"], {}, settings, principal=ANONYMOUS):
             pass
 
 
@@ -166,13 +176,13 @@ async def test_missing_part_is_a_clear_error(settings: Settings) -> None:
 ])
 async def test_urls_of_non_public_addresses_are_refused(settings: Settings, url: str) -> None:
     with pytest.raises(UsageError, match="only public addresses"):
-        async with open_uploads([f"t,{url}"], {}, settings):
+        async with open_uploads([f"t,{url}"], {}, settings, principal=ANONYMOUS):
             pass
 
 
 async def test_a_listening_local_server_is_not_fetched(settings: Settings, local_http: str) -> None:
     with pytest.raises(UsageError, match=r"127\.0\.0\.1 resolves to the non-public address 127\.0\.0\.1"):
-        async with open_uploads([f"t,{local_http}"], {}, settings):
+        async with open_uploads([f"t,{local_http}"], {}, settings, principal=ANONYMOUS):
             pass
 
 
@@ -201,7 +211,7 @@ def _gzip_bomb(cell_bytes: int) -> bytes:
 
 
 async def _load_rows(settings: Settings, query_pool: AsyncConnectionPool[Any], content: bytes) -> list[tuple[Any, ...]]:
-    async with open_uploads(["t,param:f"], {"f": io.BytesIO(content)}, settings) as uploads:
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(content)}, settings, principal=ANONYMOUS) as uploads:
         stream = await start(_gate(query_pool), "SELECT count(*) FROM pg_temp.t", [ResultColumn("n", "long")], adql="q",
                              maxrec=1, timeout_s=10, setup=uploads.setup)
     try:
@@ -214,7 +224,8 @@ async def test_gzipped_upload_is_limited_once_decompressed(settings: Settings) -
     bomb = _gzip_bomb(4 << 20)
     assert len(bomb) < 100_000
     with pytest.raises(UsageError, match=r"UPLOAD t: larger than the limit of 1000000 bytes once decompressed"):
-        async with open_uploads(["t,param:f"], {"f": io.BytesIO(bomb)}, replace(settings, upload_max_bytes=1_000_000)):
+        async with open_uploads(["t,param:f"], {"f": io.BytesIO(bomb)}, replace(settings, upload_max_bytes=1_000_000),
+                                principal=ANONYMOUS):
             pass
 
 
@@ -258,7 +269,7 @@ async def test_fits_rows_are_limited(settings: Settings, tmp_path: Path) -> None
     path = tmp_path / "wide.fits"
     wide.write(path, format="fits")
     with pytest.raises(UsageError, match="larger than the limit of"):
-        async with open_uploads(["t,param:f"], {"f": path}, settings):
+        async with open_uploads(["t,param:f"], {"f": path}, settings, principal=ANONYMOUS):
             pass
 
 

@@ -1,36 +1,26 @@
-"""Build the ASGI application: routes, lifespan (pools, TAP_SCHEMA), error rendering."""
+"""Build the ASGI application: routes, lifespan (the process context), error rendering."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 
-import anyio
 import psycopg
 from psycopg_pool import PoolTimeout
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jmmctap import formats, scs
-from jmmctap.adql import features as adql_features
-from jmmctap.db.connect import conninfos
-from jmmctap.db.pools import open_pools
+from jmmctap import formats
+from jmmctap.accesslog import AccessLogMiddleware
+from jmmctap.context import open_process_context
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
-from jmmctap.responses import retry_headers
 from jmmctap.settings import Settings
-from jmmctap.tapschema import load_tap_schema_async
-from jmmctap.tapschema.watch import watch_tap_schema
-from jmmctap.upload import UPLOAD_METHODS
-from jmmctap.uws.execute import JobExecutor
-from jmmctap.uws.runtime import start_uws
-from jmmctap.vosi import describe_tap_service, read_examples
-from jmmctap.vosi.capabilities import Capability, DataModel, Limits
 
 __all__ = ["create_app"]
 
@@ -39,18 +29,13 @@ log = logging.getLogger(__name__)
 _VOTABLE = "application/x-votable+xml"
 
 
-def _setter(app: Starlette, name: str) -> Callable[[object], None]:
-    """A callback that replaces ``app.state.<name>`` (state is read per request, so no lock is needed)."""
-    return lambda value: setattr(app.state, name, value)
-
-
 async def _render_error(request: Request, exc: Exception) -> Response:
     """Every jmmctap error becomes a DALI error VOTable with the error's HTTP status (DALI 1.1 §4.2)."""
     assert isinstance(exc, JmmctapError)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
     return Response(formats.write_error(exc.message), status_code=exc.http_status, media_type=_VOTABLE,
-                    headers=retry_headers(exc))
+                    headers=dict(exc.http_headers))
 
 
 async def _render_database_down(request: Request, exc: Exception) -> Response:
@@ -67,26 +52,13 @@ async def _render_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    """The jmmctap application; nothing connects until the lifespan starts."""
+    """The jmmctap application; nothing connects until the lifespan opens the process context."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        pools = await open_pools(settings)
-        try:
-            async with pools.owner.connection() as conn:
-                app.state.tap_schema = await load_tap_schema_async(conn)
-            app.state.pools = pools
-            app.state.started_at = datetime.now(UTC)
-            async with anyio.create_task_group() as background:
-                background.start_soon(pools.gate.watch)
-                background.start_soon(watch_tap_schema, conninfos(settings).owner, _setter(app, "tap_schema"))
-                executor = JobExecutor.create(pools, lambda: app.state.tap_schema, settings)
-                async with start_uws(pools, settings, executor, settings.async_workers) as runtime:
-                    app.state.uws = runtime
-                    yield
-                background.cancel_scope.cancel()
-        finally:
-            await pools.close()
+        async with open_process_context(settings, job_slots=settings.async_workers) as context:
+            app.state.context = context  # read only through ``context_of``
+            yield
 
     routes = [
         Route("/health", status.health, methods=["GET"]),
@@ -99,25 +71,10 @@ def create_app(settings: Settings) -> Starlette:
         *uws.routes("/tap/async"),
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
     ]
-    app = Starlette(
-        routes=routes, lifespan=lifespan,
+    return Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(AccessLogMiddleware)],
         exception_handlers={
             JmmctapError: _render_error, psycopg.OperationalError: _render_database_down,
             PoolTimeout: _render_database_down, Exception: _render_unexpected,
         },
     )
-    app.state.settings = settings
-    # VOSI capabilities from the registries of the output formats and of the ADQL engine's features
-    app.state.tap_capabilities = describe_tap_service(
-        settings,
-        [(f.mime, f.aliases, f.ivo_id) for f in formats.all_formats()],
-        adql_features.ADQL_VERSIONS,
-        [(kind, form, text) for kind, forms in adql_features.LANGUAGE_FEATURES.items() for form, text in forms]
-        + [(adql_features.UDF_FEATURE_TYPE, form, text) for form, text in adql_features.UDFS],
-        data_models=[DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")],
-        upload_methods=UPLOAD_METHODS,
-        upload_limit_bytes=Limits(settings.upload_max_bytes, settings.upload_max_bytes),
-        others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
-    )
-    app.state.examples = read_examples()
-    return app

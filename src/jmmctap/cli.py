@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ import psycopg
 
 from jmmctap import __version__
 from jmmctap.errors import JmmctapError
+from jmmctap.logs import configure_logging
 from jmmctap.settings import Settings
 
 __all__ = ["main"]
@@ -217,9 +217,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: every expected failure is one line on stderr and a non-zero exit."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(host=getattr(args, "host", None), port=getattr(args, "port", None))
+        configure_logging(settings)
         return _COMMANDS[args.command](args, settings)
     except JmmctapError as exc:
         print(f"jmmctap: error: {exc.message}", file=sys.stderr)

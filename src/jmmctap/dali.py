@@ -12,7 +12,7 @@ spooled to disk).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from starlette.datastructures import UploadFile
@@ -23,8 +23,20 @@ from jmmctap.errors import JmmctapError, PayloadTooLargeError, UsageError
 from jmmctap.settings import Settings
 
 __all__ = [
-    "ACCEPTED_LANGS", "FORM_OVERHEAD_BYTES", "MAX_NAME_CHARS", "MAX_RUNID_CHARS", "TapRequest", "check_text",
-    "max_body_bytes", "parse_tap_parameters", "parse_tap_request", "read_parameters", "single_value",
+    "ACCEPTED_LANGS",
+    "FORM_OVERHEAD_BYTES",
+    "MAX_NAME_CHARS",
+    "MAX_RUNID_CHARS",
+    "TAP_SINGLE_VALUED",
+    "TapRequest",
+    "check_single_valued",
+    "check_text",
+    "max_body_bytes",
+    "parse_maxrec",
+    "parse_tap_parameters",
+    "parse_tap_request",
+    "read_parameters",
+    "single_value",
 ]
 
 ACCEPTED_LANGS = ("ADQL", "ADQL-2.0", "ADQL-2.1")
@@ -38,6 +50,9 @@ MAX_RUNID_CHARS = 1024
 
 FORM_OVERHEAD_BYTES = 1 << 20
 """Room for the non-file parameters (QUERY...) and multipart framing in a body, beside the uploads."""
+
+TAP_SINGLE_VALUED = frozenset({"REQUEST", "LANG", "QUERY", "FORMAT", "RESPONSEFORMAT", "MAXREC", "RUNID"})
+"""TAP query parameters that take one value (UPLOAD is the multi-valued one, DALI 1.1 §3.4.5)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +160,7 @@ def parse_tap_parameters(
         query=query,
         lang=lang.upper(),
         response_format=single_value(params, "RESPONSEFORMAT") or single_value(params, "FORMAT"),
-        maxrec=_maxrec(single_value(params, "MAXREC"), settings),
+        maxrec=parse_maxrec(single_value(params, "MAXREC"), settings),
         runid=_runid(single_value(params, "RUNID")),
         uploads=tuple(params.get("UPLOAD", ())),
         files=dict(files or {}),
@@ -160,6 +175,9 @@ async def parse_tap_request(request: Request, settings: Settings) -> TapRequest:
 
 def single_value(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     """The value of a parameter given at most once (several identical values are tolerated).
+
+    The one rule for a repeated single-valued parameter (DALI 1.1 §3: an error), used by sync and async
+    TAP, the UWS control parameters and Simple Cone Search.
 
     Raises
     ------
@@ -178,7 +196,28 @@ def _runid(raw: str | None) -> str | None:
     return None if raw is None else check_text(raw, "RUNID", MAX_RUNID_CHARS)
 
 
-def _maxrec(raw: str | None, settings: Settings) -> int:
+def check_single_valued(params: Mapping[str, Sequence[str]], names: Iterable[str]) -> None:
+    """Apply ``single_value``'s rule to each of ``names`` at once (e.g. when a job is created).
+
+    Raises
+    ------
+    UsageError
+        One of them is given several times with different values.
+    """
+    for name in sorted(names):
+        single_value(params, name)
+
+
+def parse_maxrec(raw: str | None, settings: Settings) -> int:
+    """The row limit asked for by ``MAXREC`` (TAP, SCS), within the settings' limits.
+
+    No value gives ``maxrec_default``; a negative one "as many as allowed", ``maxrec_hard``.
+
+    Raises
+    ------
+    UsageError
+        The value is not an integer.
+    """
     if raw is None or not raw.strip():
         return settings.maxrec_default
     try:

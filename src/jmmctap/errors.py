@@ -2,29 +2,44 @@
 
 ::
 
-    JmmctapError                  base; carries the HTTP status and the DALI/UWS error type
-    ├── ConfigError               bad configuration or environment (CLI: one line, exit 1)
-    │   └── MissingDependencyError  a system package is missing; the message names it
-    ├── UsageError (400)          the client's fault: bad parameter, bad ADQL, bad upload
-    │   ├── AdqlError             ADQL that cannot be translated; has line/column
+    JmmctapError (500)                base; carries the HTTP status and the DALI/UWS error type
+    ├── ConfigError (500)             bad configuration or environment (CLI: one line, exit 1)
+    │   └── MissingDependencyError    a system package is missing; the message names it
+    ├── UsageError (400)              the client's fault: bad parameter, bad ADQL, bad upload
+    │   ├── AdqlError                 ADQL that cannot be translated; has line/column
+    │   ├── QueryError                PostgreSQL rejected or aborted the query (safe message)
+    │   ├── IngestError               a file that cannot be ingested; has file/row/column
+    │   ├── OifitsError               an OIFITS file that cannot become ObsCore granules
     │   ├── PayloadTooLargeError (413)  a request body over the limit (refused while it arrives)
-    │   └── TooManyRequestsError (429)  this client already runs its share of queries; Retry-After
-    ├── NotFoundError (404)       unknown job, table, result
-    └── ServiceError (500)        our fault or the database's; details only in the log
-        └── ServiceUnavailableError (503)  database down, restarting or saturated; Retry-After
+    │   └── TooManyRequestsError (429)  this client already runs its share of queries; ``Retry-After``
+    ├── AuthenticationError (401)     credentials missing or wrong; sends ``WWW-Authenticate``
+    ├── ForbiddenError (403)          the caller may not do this
+    ├── JobStateError (403)           not allowed in the job's current phase (UWS 1.1 §2.2)
+    ├── NotFoundError (404)           unknown job, table, result
+    └── ServiceError (500)            our fault or the database's; details only in the log
+        └── ServiceUnavailableError (503)  database down, restarting or saturated; ``Retry-After``
 
-Raise where the problem is known; render once (HTTP handlers, CLI ``main``).
+Raise where the problem is known; render once (``app.py``'s HTTP handlers, the CLI's ``main``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 __all__ = [
     "AdqlError",
+    "AuthenticationError",
     "ConfigError",
+    "ForbiddenError",
+    "IngestError",
     "JmmctapError",
+    "JobStateError",
     "MissingDependencyError",
     "NotFoundError",
+    "OifitsError",
     "PayloadTooLargeError",
+    "QueryError",
     "ServiceError",
     "ServiceUnavailableError",
     "TooManyRequestsError",
@@ -41,6 +56,11 @@ class JmmctapError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def http_headers(self) -> Mapping[str, str]:
+        """Headers the HTTP response must carry besides the error document (none by default)."""
+        return {}
 
 
 class ConfigError(JmmctapError):
@@ -75,6 +95,60 @@ class PayloadTooLargeError(UsageError):
     http_status = 413
 
 
+class QueryError(UsageError):
+    """The database rejected or aborted the user's query; the message is safe to show."""
+
+
+class IngestError(UsageError):
+    """A file that cannot be ingested; the message names the file, and the row/column when known."""
+
+    def __init__(self, message: str, *, file: Path | str | None = None, row: int | None = None,
+                 column: str | None = None) -> None:
+        where = [str(file)] if file is not None else []
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+
+
+class OifitsError(UsageError):
+    """An OIFITS file that cannot be turned into granules; the message says why."""
+
+
+class AuthenticationError(JmmctapError):
+    """The request needs credentials it lacks or has wrong ones (HTTP 401, RFC 9110 §15.5.2).
+
+    ``challenge`` is the ``WWW-Authenticate`` value that tells the client how to authenticate.
+    """
+
+    http_status = 401
+
+    def __init__(self, message: str, challenge: str = 'Bearer realm="jmmctap"') -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+    @property
+    def http_headers(self) -> Mapping[str, str]:
+        """RFC 9110 §11.6.1: a 401 response MUST carry a ``WWW-Authenticate`` challenge."""
+        return {"WWW-Authenticate": self.challenge}
+
+
+class ForbiddenError(JmmctapError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+    http_status = 403
+
+
+class JobStateError(JmmctapError):
+    """The request is not allowed in the job's current phase (UWS §2.2: HTTP 403)."""
+
+    http_status = 403
+
+
 class NotFoundError(JmmctapError):
     """The addressed resource does not exist (HTTP 404)."""
 
@@ -100,6 +174,11 @@ class ServiceUnavailableError(ServiceError):
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
+    @property
+    def http_headers(self) -> Mapping[str, str]:
+        """RFC 9110 §10.2.3: when to try again."""
+        return {"Retry-After": str(self.retry_after_s)}
+
 
 class TooManyRequestsError(UsageError):
     """This client already runs as many queries as one client may (HTTP 429 with ``Retry-After``)."""
@@ -109,3 +188,8 @@ class TooManyRequestsError(UsageError):
     def __init__(self, message: str, retry_after_s: int = 5) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+    @property
+    def http_headers(self) -> Mapping[str, str]:
+        """RFC 6585 §4: when this client may try again."""
+        return {"Retry-After": str(self.retry_after_s)}

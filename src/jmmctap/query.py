@@ -23,7 +23,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
 
 from jmmctap.db.gate import Lease, QueryGate
-from jmmctap.errors import JmmctapError, ServiceUnavailableError, UsageError
+from jmmctap.errors import JmmctapError, QueryError, ServiceUnavailableError
 from jmmctap.results import ResultColumn, Row
 
 __all__ = ["BATCH_ROWS", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
@@ -38,10 +38,6 @@ BATCH_ROWS = 5000
 """Rows fetched from the server-side cursor per round trip (and handed to the writer per batch)."""
 
 _CURSOR_NAME = "jmmctap_result"
-
-
-class QueryError(UsageError):
-    """The database rejected or aborted the user's query; the message is safe to show."""
 
 
 class _FloatNumericLoader(NumericLoader):

@@ -22,7 +22,7 @@ import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["STALL_AFTER_S", "CleanStreamingResponse", "retry_headers"]
+__all__ = ["STALL_AFTER_S", "CleanStreamingResponse"]
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +112,3 @@ def _client(scope: Scope) -> str:
     peer = scope.get("client")
     return f"{peer[0]}:{peer[1]}" if peer else "unknown"
 
-
-def retry_headers(exc: Exception) -> dict[str, str]:
-    """``Retry-After`` for errors that pass (429, 503: RFC 9110 §10.2.3), nothing for the others."""
-    seconds = getattr(exc, "retry_after_s", None)
-    return {} if seconds is None else {"Retry-After": str(int(seconds))}

@@ -17,16 +17,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jmmctap import formats
 from jmmctap.adql import limits_of, translate_in_thread
+from jmmctap.auth import Principal
+from jmmctap.dali import parse_maxrec, single_value
 from jmmctap.db.pools import Pools
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.formats.xmltext import escape_attribute, escape_text, to_ascii
 from jmmctap.query import start
+from jmmctap.querylog import QueryLog
 from jmmctap.results import ResultColumn
 from jmmctap.settings import Settings
 from jmmctap.tapquery import PreparedQuery
@@ -130,30 +133,24 @@ def find_catalogue(name: str) -> ConeCatalogue:
     raise NotFoundError(f"no cone search named {name!r}: try {', '.join(c.name for c in CATALOGUES)}")
 
 
-def parse_cone_request(params: Mapping[str, str], settings: Settings) -> ConeRequest:
-    """Validate RA, DEC, SR (required), VERB and MAXREC; parameter names are case-insensitive.
+def parse_cone_request(params: Mapping[str, Sequence[str]], settings: Settings) -> ConeRequest:
+    """Validate RA, DEC, SR (required), VERB and MAXREC; ``params`` as ``dali.read_parameters`` gives them.
 
     Other parameters are ignored (SCS 1.03 §2 item 1). An unknown ``VERB`` means 2.
 
     Raises
     ------
     UsageError
-        A required parameter is missing, not a finite number, or out of range.
+        A required parameter is missing, not a finite number, out of range, or repeated with different
+        values (``dali.single_value``).
     """
-    values = {k.upper(): v for k, v in params.items()}
+    values = {name: single_value(params, name) or "" for name in ("RA", "DEC", "SR", "VERB", "MAXREC")}
     ra = _number(values, "RA", 0.0, 360.0)
     dec = _number(values, "DEC", -90.0, 90.0)
     sr = _number(values, "SR", 0.0, MAX_SR_DEG)
-    verb_text = values.get("VERB", "").strip()
+    verb_text = values["VERB"].strip()
     verb = int(verb_text) if verb_text in ("1", "2", "3") else 2
-    maxrec = settings.maxrec_default
-    if values.get("MAXREC", "").strip():
-        try:
-            maxrec = int(values["MAXREC"])
-        except ValueError:
-            raise UsageError(f"MAXREC must be an integer, not {values['MAXREC']!r}") from None
-        maxrec = settings.maxrec_hard if maxrec < 0 else min(maxrec, settings.maxrec_hard)
-    return ConeRequest(ra % 360.0, dec, sr, verb, maxrec)
+    return ConeRequest(ra % 360.0, dec, sr, verb, parse_maxrec(values["MAXREC"], settings))
 
 
 def cone_adql(catalogue: ConeCatalogue, request: ConeRequest, tap_schema: TapSchema) -> str:
@@ -176,11 +173,12 @@ def cone_adql(catalogue: ConeCatalogue, request: ConeRequest, tap_schema: TapSch
 @contextlib.asynccontextmanager
 async def open_cone_search(
     pools: Pools, tap_schema: TapSchema, settings: Settings, catalogue: ConeCatalogue, request: ConeRequest, *,
-    label: str = "cone search", client: str = "local",
+    principal: Principal, label: str = "cone search", client: str = "local",
 ) -> AsyncIterator[PreparedQuery]:
     """Translate and start the cone search (first rows fetched); errors come before any byte.
 
     Like ``tapquery.open_query``, the block owns the connection unless it hands it to ``response()``.
+    The search is logged (``cone`` line of ``querylog``) when its result ends or when it fails.
 
     Raises
     ------
@@ -193,12 +191,18 @@ async def open_cone_search(
         if tap_schema.table(table) is None:
             raise UsageError(f"the table {table} of this cone search is not published")
     adql = cone_adql(catalogue, request, tap_schema)
-    translation = await translate_in_thread(adql, tap_schema, limits_of(settings))
-    columns = _scs_columns(catalogue, translation.columns)
-    stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
-                         timeout_s=settings.query_timeout_s, label=label, client=client)
+    record = QueryLog("cone", principal, adql, catalogue=catalogue.name, ra=request.ra, dec=request.dec,
+                      sr=request.sr, verb=request.verb)
+    try:
+        translation = await translate_in_thread(adql, tap_schema, limits_of(settings))
+        columns = _scs_columns(catalogue, translation.columns)
+        stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
+                             timeout_s=settings.query_timeout_s, label=label, client=client)
+    except BaseException as exc:
+        record.fail(exc)
+        raise
     info = formats.ResultInfo(request_time=datetime.now(UTC), standard_id=CONE_SEARCH_ID)
-    async with PreparedQuery(formats.get("votable/td"), stream, info, settings.send_timeout_s) as prepared:
+    async with PreparedQuery(formats.get("votable/td"), stream, info, record, settings.send_timeout_s) as prepared:
         yield prepared
 
 

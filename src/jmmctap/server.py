@@ -84,7 +84,9 @@ def uvicorn_config(app: ASGIApp, header_timeout_s: float = HEADER_TIMEOUT_S) -> 
     """uvicorn's configuration for ``app``: the limits of the module docstring, our server header."""
     protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": header_timeout_s})
     return uvicorn.Config(
-        app, http=protocol, log_level="info", access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+        # log_config=None: uvicorn's records go through jmmctap's handler (logs.configure_logging);
+        # access_log=False: accesslog.py writes the access lines, with bytes and duration
+        app, http=protocol, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5,
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S, h11_max_incomplete_event_size=MAX_HEAD_BYTES, server_header=False,
         headers=[("server", f"jmmctap/{__version__}")],  # taplint W-CAP-SVR0 wants a software id
     )

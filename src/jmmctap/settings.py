@@ -6,7 +6,15 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["Settings"]
+from jmmctap.errors import ConfigError
+
+__all__ = ["LOG_FORMATS", "LOG_LEVELS", "Settings"]
+
+LOG_FORMATS = ("text", "json")
+"""Values of ``JMMCTAP_LOG_FORMAT``."""
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+"""Values of ``JMMCTAP_LOG_LEVEL`` (case-insensitive)."""
 
 
 def _default_home() -> Path:
@@ -112,6 +120,38 @@ class Settings:
     adql_time_budget_s: float = field(
         default=5.0, metadata={"help": "Longest time translating one ADQL query may take, seconds."}
     )
+    log_format: str = field(
+        default="text",
+        metadata={"help": "Log format: `text` (time, level, logger, key=value pairs) or `json` (an object a line)."},
+    )
+    log_level: str = field(
+        default="INFO", metadata={"help": "Least severe log level written: DEBUG, INFO, WARNING or ERROR."}
+    )
+
+    def __post_init__(self) -> None:
+        """Refuse values the service cannot run with, naming the variable (checked when a process starts)."""
+        for name, low in _MINIMA.items():
+            value = getattr(self, name)
+            if value < low:
+                raise _invalid(name, value, f"must be at least {low}")
+        if not self.query_timeout_s > 0:  # also refuses NaN
+            raise _invalid("query_timeout_s", self.query_timeout_s, "must be a positive number of seconds")
+        if self.port > _MAX_PORT:
+            raise _invalid("port", self.port, f"must be at most {_MAX_PORT}")
+        if self.maxrec_default > self.maxrec_hard:
+            raise _invalid("maxrec_default", self.maxrec_default, "must not exceed JMMCTAP_MAXREC_HARD")
+        if self.execution_duration_s > self.execution_duration_hard_s:
+            raise _invalid("execution_duration_s", self.execution_duration_s,
+                           "must not exceed JMMCTAP_EXECUTION_DURATION_HARD_S")
+        if self.destruction_period_s > self.destruction_period_hard_s:
+            raise _invalid("destruction_period_s", self.destruction_period_s,
+                           "must not exceed JMMCTAP_DESTRUCTION_PERIOD_HARD_S")
+        if self.log_format not in LOG_FORMATS:
+            raise _invalid("log_format", self.log_format, f"must be one of {', '.join(LOG_FORMATS)}")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise _invalid("log_level", self.log_level, f"must be one of {', '.join(LOG_LEVELS)}")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise _invalid("public_url", self.public_url, "must be an http:// or https:// URL")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -132,9 +172,21 @@ class Settings:
         return not self.dsn
 
 
-def _convert(name: str, raw: str, type_name: str) -> object:
-    from jmmctap.errors import ConfigError
+_MINIMA: dict[str, int] = {
+    "port": 0, "maxrec_default": 0, "maxrec_hard": 0, "pool_size": 1,
+    "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
+    "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1,
+}
+"""Smallest accepted value of each numeric setting (port 0: any free port)."""
 
+_MAX_PORT = 65535
+
+
+def _invalid(name: str, value: object, why: str) -> ConfigError:
+    return ConfigError(f"JMMCTAP_{name.upper()}={value}: {why}")
+
+
+def _convert(name: str, raw: str, type_name: str) -> object:
     try:
         if "Path" in type_name:
             return Path(raw).expanduser()

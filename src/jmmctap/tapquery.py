@@ -10,29 +10,33 @@ fails or the client goes away (``responses.CleanStreamingResponse``).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from jmmctap import formats, upload
+from jmmctap import formats
 from jmmctap.adql import limits_of, translate_in_thread
+from jmmctap.auth import Principal
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
 from jmmctap.query import QueryStream, start
+from jmmctap.querylog import QueryLog
 from jmmctap.responses import CleanStreamingResponse
 from jmmctap.settings import Settings
 from jmmctap.tapschema import TapSchema
+from jmmctap.upload import UploadSource, open_uploads
 
 __all__ = ["PreparedQuery", "open_query"]
 
 
 @dataclass
 class PreparedQuery:
-    """A query whose first rows are fetched, and the writer that will serialise it."""
+    """A query whose first rows are fetched, the writer that will serialise it, and its log line."""
 
     writer: formats.Writer
     stream: QueryStream
     info: formats.ResultInfo
+    log: QueryLog
     send_timeout_s: float
     _handed_over: bool = field(default=False, repr=False)
 
@@ -43,12 +47,16 @@ class PreparedQuery:
         """Give the connection back unless a response took it."""
         if not self._handed_over:
             await self.stream.close()
+            self.log.finish("interrupted")  # does nothing when the body was written to its end
+
+    def body(self) -> AsyncGenerator[bytes, None]:
+        """The serialised result; rows, bytes and outcome are logged when it ends."""
+        return self.log.measure(self.writer.write(self.log.watch(self.stream), self.info))
 
     def response(self, media_type: str | None = None) -> CleanStreamingResponse:
         """The streaming response, which from now on owns the connection (see the module docstring)."""
-        body = self.writer.write(self.stream, self.info)
         response = CleanStreamingResponse(
-            body, media_type=media_type or self.writer.media_type, cleanup=self.stream.close,
+            self.body(), media_type=media_type or self.writer.media_type, cleanup=self.stream.close,
             on_stall=self.stream.set_aside, send_timeout_s=self.send_timeout_s,
         )
         self._handed_over = True
@@ -62,17 +70,21 @@ async def open_query(
     settings: Settings,
     request: TapRequest,
     *,
+    principal: Principal,
     timeout_s: float,
-    sources: Mapping[str, upload.UploadSource] | None = None,
+    files: Mapping[str, UploadSource],
+    job_id: str | None = None,
     on_connection: Callable[[int], Awaitable[None]] | None = None,
     label: str = "query",
     client: str = "local",
 ) -> AsyncIterator[PreparedQuery]:
-    """Validate the format, read the uploads, translate the ADQL and start the query (nothing sent yet).
+    """Validate the format, open the uploads, translate the ADQL and start the query (nothing sent yet).
 
-    ``sources`` are the inline upload contents (multipart parts, or a job's stored files); by default
-    the request's own files. The connection is given back when the block is left unless
-    ``response()`` was called in it.
+    The one path of sync queries and async jobs. ``files`` are the inline uploads by part name
+    (``UPLOAD=t,param:x`` reads ``files["x"]``): their metadata is read now, their rows are loaded into
+    temporary tables on the query connection before the query runs. The connection is given back
+    when the block is left unless ``response()`` was called in it. ``label`` and ``client`` name the
+    request for the query gate (fair shares, logs of long holds).
 
     Raises
     ------
@@ -81,22 +93,22 @@ async def open_query(
     jmmctap.errors.ServiceUnavailableError
         The database cannot run queries now.
     """
-    writer = formats.get(request.response_format or formats.DEFAULT)
-    files = request.files if sources is None else sources
+    record = QueryLog("query", principal, request.query, kind="sync" if job_id is None else "async", job=job_id)
     stream: QueryStream | None = None
     try:
-        # TAP_UPLOAD tables: metadata read now, rows loaded by `setup` on the query connection
-        async with upload.open_uploads(request.uploads, files, settings) as uploads:
+        writer = formats.get(request.response_format or formats.DEFAULT)
+        async with open_uploads(request.uploads, files, settings, principal=principal) as uploads:
             translation = await translate_in_thread(request.query, tap_schema, limits_of(settings),
                                                     extra_tables=uploads.tables)
             stream = await start(
                 pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                 timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label, client=client,
             )
-    except BaseException:
+    except BaseException as exc:
         if stream is not None:
             await stream.close()
+        record.fail(exc)
         raise
     info = formats.ResultInfo(query=request.query, request_time=datetime.now(UTC))
-    async with PreparedQuery(writer, stream, info, settings.send_timeout_s) as prepared:
+    async with PreparedQuery(writer, stream, info, record, settings.send_timeout_s) as prepared:
         yield prepared

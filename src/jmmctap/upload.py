@@ -14,8 +14,9 @@ upload whatever the file.
 
 ::
 
-    async with open_uploads(request.uploads, request.files, settings) as uploads:
-        prepared = await prepare_query(..., extra_tables=uploads.tables, setup=uploads.setup)
+    async with open_uploads(request.uploads, files, settings, principal=principal) as uploads:
+        translation = translate(request.query, tap_schema, extra_tables=uploads.tables)
+        stream = await start(..., setup=uploads.setup)        # as tapquery.open_query does
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import gzip
 import http.client
 import ipaddress
 import itertools
+import logging
 import shutil
 import socket
 import ssl
@@ -45,6 +47,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from starlette.datastructures import UploadFile
 
+from jmmctap.auth import Principal
 from jmmctap.errors import UsageError
 from jmmctap.ingest import IngestError, ReadLimits, TableSource, map_fields, open_source
 from jmmctap.ingest.names import is_regular_identifier
@@ -62,10 +65,13 @@ __all__ = [
     "UPLOAD_METHODS",
     "UPLOAD_SCHEMA",
     "UploadRef",
+    "UploadSource",
     "Uploads",
     "open_uploads",
     "parse_upload_refs",
 ]
+
+log = logging.getLogger(__name__)
 
 UPLOAD_SCHEMA = "TAP_UPLOAD"
 """ADQL schema of uploaded tables (TAP 1.1 §2.7.6)."""
@@ -115,7 +121,7 @@ class _Loaded:
 
 @dataclass(frozen=True)
 class Uploads:
-    """The uploaded tables of one query: to pass to ``prepare_query`` (``setup`` is None without uploads)."""
+    """The uploaded tables of one query: to pass to ``query.start`` (``setup`` is None without uploads)."""
 
     tables: tuple[Table, ...]
     setup: Setup | None
@@ -154,7 +160,7 @@ def parse_upload_refs(values: Sequence[str]) -> list[UploadRef]:
 
 @contextlib.asynccontextmanager
 async def open_uploads(
-    values: Sequence[str], files: Mapping[str, UploadSource], settings: Settings
+    values: Sequence[str], files: Mapping[str, UploadSource], settings: Settings, *, principal: Principal
 ) -> AsyncIterator[Uploads]:
     """Read the uploaded tables' metadata (fetching http(s) ones); their rows load in ``setup``.
 
@@ -166,6 +172,8 @@ async def open_uploads(
         Inline files by part name (``param:x`` → ``files["x"]``).
     settings
         ``upload_max_bytes`` and ``upload_max_rows`` limits.
+    principal
+        Who uploads (logged with each table).
 
     Raises
     ------
@@ -179,6 +187,8 @@ async def open_uploads(
     workdir = Path(await anyio.to_thread.run_sync(lambda: tempfile.mkdtemp(prefix="jmmctap-upload-")))
     try:
         loaded = [await anyio.to_thread.run_sync(_load, ref, files, settings, workdir) for ref in refs]
+        for item in loaded:
+            log.info("upload %s from %s for %s", item.table.name, item.ref.uri, principal)
         yield Uploads(tuple(item.table for item in loaded), _setup_for(loaded, settings.upload_max_rows))
     finally:
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(workdir, ignore_errors=True))

@@ -133,6 +133,16 @@ def test_bad_requests_get_an_scs_error_document(scs_root: str, params: dict[str,
         pyvo.dal.SCSQuery(f"{scs_root}/scs/obsportal?", **params).execute()
 
 
+@pytest.mark.parametrize("name", ["RA", "DEC", "SR", "MAXREC", "VERB"])
+def test_a_parameter_given_twice_differently_is_an_error(scs_root: str, name: str) -> None:
+    params: dict[str, object] = {"RA": SIRIUS[0], "DEC": SIRIUS[1], "SR": 0.001, "MAXREC": 5, "VERB": 1}
+    params[name] = [params[name], 2]
+    response = httpx.get(f"{scs_root}/scs/jsdc", params=params)  # type: ignore[arg-type]
+    assert response.status_code == 200  # SCS 1.03: errors are documents
+    assert f"the {name} parameter is given several times".encode() in response.content
+    assert b"<TR>" not in response.content
+
+
 def test_an_unknown_catalogue_is_not_found(scs_root: str) -> None:
     response = httpx.get(f"{scs_root}/scs/simbad", params={"RA": 1, "DEC": 1, "SR": 1})
     assert response.status_code == 404 and b'name="Error"' in response.content

@@ -71,6 +71,21 @@ async def test_bad_requests_get_a_dali_error_document(
     assert words.lower() in message.lower()
 
 
+@pytest.mark.parametrize("name", ["QUERY", "LANG", "MAXREC", "RESPONSEFORMAT", "REQUEST"])
+async def test_a_single_valued_parameter_given_twice_differently_is_an_error(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    base = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": TOP3, "MAXREC": "2", "RESPONSEFORMAT": "csv"}
+    other = {"QUERY": "SELECT TOP 1 n FROM testdata.numbers", "LANG": "ADQL-2.0", "MAXREC": "3",
+             "RESPONSEFORMAT": "tsv", "REQUEST": "getCapabilities"}[name]
+    params = httpx.QueryParams([*base.items(), (name.lower(), other)])  # names are case-insensitive too
+    response = await client.get("/tap/sync", params=params)
+    assert response.status_code == 400
+    assert f"the {name} parameter is given several times" in response.text
+    repeated = httpx.QueryParams([*base.items(), (name, base[name])])
+    assert (await client.get("/tap/sync", params=repeated)).status_code == 200  # the same value twice is one value
+
+
 async def test_unknown_parameters_are_ignored(client: httpx.AsyncClient) -> None:
     response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": TOP3, "FOO": "bar"})
     assert response.status_code == 200

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from jmmctap import formats
 from jmmctap.adql import features
 from jmmctap.app import create_app
+from jmmctap.context import context_of
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Schema, Table, TapSchema, load_tap_schema
 from jmmctap.vosi import CAPABILITIES_NS, TABLES_NS
@@ -29,7 +30,7 @@ VS = "http://www.ivoa.net/xml/VODataService/v1.1"
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[Starlette]:
-    """The application with its lifespan running, for tests that look at or change ``app.state``."""
+    """The application with its lifespan running, for tests that look at or change its process context."""
     application = create_app(replace(settings, public_url="https://vo.example.org/"))
     async with LifespanManager(application):
         yield application
@@ -94,11 +95,12 @@ async def test_unknown_table_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_tables_follow_a_tap_schema_reload(app: Starlette) -> None:
-    # an ingest replaces app.state.tap_schema; the documents must follow without a restart
+    # an ingest replaces the context's TAP_SCHEMA; the documents must follow without a restart
     extra = Table("extra", "extra.t", description="added by an ingest")
-    before: TapSchema = app.state.tap_schema
-    app.state.tap_schema = TapSchema(schemas=(*before.schemas, Schema("extra")), tables=(*before.tables, extra),
-                                     keys=before.keys)
+    current = context_of(app).tap_schema
+    before = current.schema
+    current.offer(TapSchema(schemas=(*before.schemas, Schema("extra")), tables=(*before.tables, extra),
+                            keys=before.keys))
     async with _client(app) as client:
         names = {t.findtext("name") for t in
                  assert_valid((await client.get("/tap/tables")).content, TABLES_NS, VS).iter("table")}
@@ -120,9 +122,10 @@ async def test_examples_are_xhtml_and_list_only_published_tables(
 
 
 async def test_examples_drop_when_their_table_disappears(app: Starlette) -> None:
-    before: TapSchema = app.state.tap_schema
-    app.state.tap_schema = TapSchema(schemas=before.schemas,
-                                     tables=tuple(t for t in before.tables if t.name != "tap_schema.keys"))
+    current = context_of(app).tap_schema
+    before = current.schema
+    current.offer(TapSchema(schemas=before.schemas,
+                            tables=tuple(t for t in before.tables if t.name != "tap_schema.keys")))
     async with _client(app) as client:
         body = (await client.get("/tap/examples")).text
     assert "tap_schema.keys" not in body

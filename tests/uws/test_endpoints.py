@@ -32,7 +32,7 @@ def _u(name: str) -> str:
     return f"{{{UWS}}}{name}"
 
 
-async def _create(client: httpx.AsyncClient, **params: str) -> str:
+async def _create(client: httpx.AsyncClient, **params: str | list[str]) -> str:
     response = await client.post("/tap/async", data={"LANG": "ADQL", **params})
     assert response.status_code == 303
     location = response.headers["location"]
@@ -154,6 +154,25 @@ async def test_bad_values_are_400(client: httpx.AsyncClient) -> None:
     assert (await client.post(url + "/executionduration", data={"EXECUTIONDURATION": "x"})).status_code == 400
     assert (await client.get(url, params={"WAIT": "soon"})).status_code == 400
     assert (await client.get("/tap/async", params={"LAST": "-2"})).status_code == 400
+
+
+async def test_a_single_valued_parameter_given_twice_differently_is_an_error(client: httpx.AsyncClient) -> None:
+    # DALI 1.1 §3: the same rule as /tap/sync, for the job's parameters and the UWS controls alike
+    for name, values in (("MAXREC", ["1", "2"]), ("QUERY", [QUERY, "SELECT 1"]), ("PHASE", ["RUN", "ABORT"]),
+                         ("EXECUTIONDURATION", ["10", "20"])):
+        response = await client.post("/tap/async", data={"LANG": "ADQL", "QUERY": QUERY, name: values})
+        assert response.status_code == 400, name
+        assert f"the {name} parameter is given several times" in response.text
+    url = await _create(client, QUERY=QUERY, MAXREC=["4", "4"])  # the same value twice is one value
+    controls = {"/phase": ("PHASE", ["RUN", "ABORT"]), "/executionduration": ("EXECUTIONDURATION", ["10", "20"]),
+                "/destruction": ("DESTRUCTION", ["2030-01-01T00:00:00Z", "2031-01-01T00:00:00Z"]),
+                "": ("ACTION", ["DELETE", "delete-all"]), "/parameters": ("RUNID", ["a", "b"])}
+    for resource, (name, values) in controls.items():
+        response = await client.post(url + resource, data={name: values})
+        assert response.status_code == 400, name
+        assert f"the {name} parameter is given several times" in response.text
+    assert (await client.get(url, params={"WAIT": ["1", "2"]})).status_code == 400
+    assert (await client.get(url + "/phase")).text == "PENDING"  # nothing was applied
 
 
 async def test_post_action_delete_redirects_to_the_list(client: httpx.AsyncClient) -> None:

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.uws.models import ExecutionPhase, JobStateError
 from jmmctap.uws.runtime import UwsRuntime
 from jmmctap.uws.service import WAIT_CAP_S, JobService, parse_instant
 
 QUERY = {"LANG": ["ADQL"], "QUERY": ["SELECT 1"]}
+ALICE = Principal("alice")
 
 
 def _service(runtime: UwsRuntime) -> JobService:
@@ -23,27 +25,27 @@ def _service(runtime: UwsRuntime) -> JobService:
 
 async def test_new_job_is_pending_with_the_default_limits(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create({**QUERY, "RUNID": ["r1"]}, {}, None)
+    job = await service.create({**QUERY, "RUNID": ["r1"]}, {}, ANONYMOUS)
     assert (job.phase, job.run_id, job.execution_duration_s) == (ExecutionPhase.PENDING, "r1", 600)
     assert timedelta(days=6.9) < job.destruction - job.creation_time <= timedelta(days=7)
     assert len(job.job_id) >= 20  # unguessable
-    stored = await service.get(job.job_id, None)
+    stored = await service.get(job.job_id, ANONYMOUS)
     assert [p.name for p in stored.parameters] == ["LANG", "QUERY", "RUNID"]
 
 
 async def test_phase_run_at_creation_queues_the_job(runtime: UwsRuntime) -> None:
-    job = await _service(runtime).create({**QUERY, "PHASE": ["RUN"]}, {}, None)
-    stored = await _service(runtime).get(job.job_id, None)
+    job = await _service(runtime).create({**QUERY, "PHASE": ["RUN"]}, {}, ANONYMOUS)
+    stored = await _service(runtime).get(job.job_id, ANONYMOUS)
     assert stored.phase == ExecutionPhase.QUEUED
     assert "PHASE" not in stored.parameter_map()
 
 
 @pytest.mark.parametrize(("given", "expected"), [("10", 10), ("0", 3600), ("99999", 3600)])
 async def test_execution_duration_is_clipped_to_the_hard_limit(runtime: UwsRuntime, given: str, expected: int) -> None:
-    job = await _service(runtime).create({**QUERY, "EXECUTIONDURATION": [given]}, {}, None)
+    job = await _service(runtime).create({**QUERY, "EXECUTIONDURATION": [given]}, {}, ANONYMOUS)
     assert job.execution_duration_s == expected
-    await _service(runtime).set_execution_duration(job.job_id, None, "20")
-    assert (await _service(runtime).get(job.job_id, None)).execution_duration_s == 20
+    await _service(runtime).set_execution_duration(job.job_id, ANONYMOUS, "20")
+    assert (await _service(runtime).get(job.job_id, ANONYMOUS)).execution_duration_s == 20
 
 
 @pytest.mark.parametrize("params", [
@@ -52,88 +54,89 @@ async def test_execution_duration_is_clipped_to_the_hard_limit(runtime: UwsRunti
 ])
 async def test_bad_creation_controls_are_usage_errors(runtime: UwsRuntime, params: dict[str, list[str]]) -> None:
     with pytest.raises(UsageError):
-        await _service(runtime).create({**QUERY, **params}, {}, None)
+        await _service(runtime).create({**QUERY, **params}, {}, ANONYMOUS)
 
 
 async def test_destruction_is_kept_within_the_hard_limit(runtime: UwsRuntime) -> None:
     service = _service(runtime)
     soon = datetime.now(UTC) + timedelta(hours=1)
-    job = await service.create({**QUERY, "DESTRUCTION": [soon.isoformat().replace("+00:00", "Z")]}, {}, None)
+    job = await service.create({**QUERY, "DESTRUCTION": [soon.isoformat().replace("+00:00", "Z")]}, {}, ANONYMOUS)
     assert abs(job.destruction - soon) < timedelta(milliseconds=1)
-    await service.set_destruction(job.job_id, None, "2999-01-01T00:00:00Z")
-    stored = await service.get(job.job_id, None)
+    await service.set_destruction(job.job_id, ANONYMOUS, "2999-01-01T00:00:00Z")
+    stored = await service.get(job.job_id, ANONYMOUS)
     assert stored.destruction == stored.creation_time + timedelta(days=30)
 
 
 async def test_run_and_abort_follow_the_uws_phases(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create(QUERY, {}, None)
-    await service.run(job.job_id, None)
-    assert (await service.get(job.job_id, None)).phase == ExecutionPhase.QUEUED
-    await service.run(job.job_id, None)  # already queued: nothing changes
+    job = await service.create(QUERY, {}, ANONYMOUS)
+    await service.run(job.job_id, ANONYMOUS)
+    assert (await service.get(job.job_id, ANONYMOUS)).phase == ExecutionPhase.QUEUED
+    await service.run(job.job_id, ANONYMOUS)  # already queued: nothing changes
     with pytest.raises(JobStateError):
-        await service.add_parameters(job.job_id, None, {"MAXREC": ["1"]}, {})
+        await service.add_parameters(job.job_id, ANONYMOUS, {"MAXREC": ["1"]}, {})
     with pytest.raises(JobStateError):
-        await service.set_execution_duration(job.job_id, None, "5")
-    await service.abort(job.job_id, None)
-    assert (await service.get(job.job_id, None)).phase == ExecutionPhase.ABORTED
+        await service.set_execution_duration(job.job_id, ANONYMOUS, "5")
+    await service.abort(job.job_id, ANONYMOUS)
+    assert (await service.get(job.job_id, ANONYMOUS)).phase == ExecutionPhase.ABORTED
     with pytest.raises(JobStateError):
-        await service.run(job.job_id, None)
+        await service.run(job.job_id, ANONYMOUS)
 
 
 async def test_jobs_of_other_owners_are_not_found(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create(QUERY, {}, "alice")
-    assert (await service.get(job.job_id, "alice")).owner_id == "alice"
+    job = await service.create(QUERY, {}, ALICE)
+    assert (await service.get(job.job_id, ALICE)).owner_id == "alice"
     for action in (service.get, service.run, service.abort, service.delete):
         with pytest.raises(NotFoundError):
-            await action(job.job_id, None)
-    assert await service.list_jobs(None, [], None, None) == []
+            await action(job.job_id, ANONYMOUS)
+    assert await service.list_jobs(ANONYMOUS, [], None, None) == []
 
 
 async def test_list_filters_are_validated(runtime: UwsRuntime) -> None:
     service = _service(runtime)
     for phases, after, last in ((["DONE"], None, None), ([], "yesterday", None), ([], None, "0"), ([], None, "x")):
         with pytest.raises(UsageError):
-            await service.list_jobs(None, phases, after, last)
-    job = await service.create(QUERY, {}, None)
-    assert [r.job_id for r in await service.list_jobs(None, ["pending"], "2000-01-01T00:00:00Z", "3")] == [job.job_id]
+            await service.list_jobs(ANONYMOUS, phases, after, last)
+    job = await service.create(QUERY, {}, ANONYMOUS)
+    listed = await service.list_jobs(ANONYMOUS, ["pending"], "2000-01-01T00:00:00Z", "3")
+    assert [r.job_id for r in listed] == [job.job_id]
 
 
 async def test_uploads_are_kept_with_the_job_and_deleted_with_it(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create({**QUERY, "UPLOAD": ["t,param:t"]}, {"t": io.BytesIO(b"<VOTABLE/>")}, None)
-    stored = await service.get(job.job_id, None)
+    job = await service.create({**QUERY, "UPLOAD": ["t,param:t"]}, {"t": io.BytesIO(b"<VOTABLE/>")}, ANONYMOUS)
+    stored = await service.get(job.job_id, ANONYMOUS)
     path = service.files.upload_path(job.job_id, "t")
     assert stored.upload_files == ("t",) and path.read_bytes() == b"<VOTABLE/>"
-    await service.delete(job.job_id, None)
+    await service.delete(job.job_id, ANONYMOUS)
     assert not path.exists()
     with pytest.raises(NotFoundError):
-        await service.get(job.job_id, None)
+        await service.get(job.job_id, ANONYMOUS)
 
 
 async def test_oversized_upload_is_refused(runtime: UwsRuntime) -> None:
     service = _service(runtime)
     limit = service.settings.upload_max_bytes
     with pytest.raises(UsageError, match="limit"):
-        await service.create(QUERY, {"a": io.BytesIO(b"small"), "t": io.BytesIO(b"x" * (limit + 1))}, None)
-    assert await service.list_jobs(None, [], None, None) == []
+        await service.create(QUERY, {"a": io.BytesIO(b"small"), "t": io.BytesIO(b"x" * (limit + 1))}, ANONYMOUS)
+    assert await service.list_jobs(ANONYMOUS, [], None, None) == []
     assert not service.files.root.exists() or not any(service.files.root.iterdir())  # nothing left on disk
 
 
 async def test_wait_returns_at_once_when_the_job_cannot_change_or_is_not_in_the_phase(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create(QUERY, {}, None)
+    job = await service.create(QUERY, {}, ANONYMOUS)
     started = time.monotonic()
-    assert (await service.wait(job.job_id, None, "30", "QUEUED")).phase == ExecutionPhase.PENDING
-    await service.abort(job.job_id, None)
-    assert (await service.wait(job.job_id, None, "-1", None)).phase == ExecutionPhase.ABORTED
+    assert (await service.wait(job.job_id, ANONYMOUS, "30", "QUEUED")).phase == ExecutionPhase.PENDING
+    await service.abort(job.job_id, ANONYMOUS)
+    assert (await service.wait(job.job_id, ANONYMOUS, "-1", None)).phase == ExecutionPhase.ABORTED
     assert time.monotonic() - started < 1
 
 
 async def test_wait_returns_when_the_phase_changes(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create(QUERY, {}, None)
+    job = await service.create(QUERY, {}, ANONYMOUS)
 
     async def change_later() -> float:
         await asyncio.sleep(0.3)
@@ -141,7 +144,7 @@ async def test_wait_returns_when_the_phase_changes(runtime: UwsRuntime) -> None:
         return time.monotonic()
 
     changer = asyncio.create_task(change_later())
-    waited = await service.wait(job.job_id, None, "10", None)
+    waited = await service.wait(job.job_id, ANONYMOUS, "10", None)
     returned = time.monotonic()
     changed = await changer
     assert waited.phase == ExecutionPhase.QUEUED
@@ -149,20 +152,20 @@ async def test_wait_returns_when_the_phase_changes(runtime: UwsRuntime) -> None:
 
 
 async def test_wait_ends_after_the_given_seconds(runtime: UwsRuntime) -> None:
-    job = await _service(runtime).create(QUERY, {}, None)
+    job = await _service(runtime).create(QUERY, {}, ANONYMOUS)
     started = time.monotonic()
-    assert (await _service(runtime).wait(job.job_id, None, "1", None)).phase == ExecutionPhase.PENDING
+    assert (await _service(runtime).wait(job.job_id, ANONYMOUS, "1", None)).phase == ExecutionPhase.PENDING
     assert 0.9 < time.monotonic() - started < 2
     assert WAIT_CAP_S <= 60
 
 
 async def test_wait_on_a_deleted_job_is_not_found(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create(QUERY, {}, None)
+    job = await service.create(QUERY, {}, ANONYMOUS)
     deleter = asyncio.create_task(asyncio.sleep(0.2))
-    deleter.add_done_callback(lambda _: asyncio.ensure_future(service.delete(job.job_id, None)))
+    deleter.add_done_callback(lambda _: asyncio.ensure_future(service.delete(job.job_id, ANONYMOUS)))
     with pytest.raises(NotFoundError):
-        await service.wait(job.job_id, None, "10", None)
+        await service.wait(job.job_id, ANONYMOUS, "10", None)
 
 
 def test_instants_without_zone_are_utc() -> None:
@@ -172,10 +175,11 @@ def test_instants_without_zone_are_utc() -> None:
 
 async def test_posted_parameters_replace_single_values_and_accumulate_uploads(runtime: UwsRuntime) -> None:
     service = _service(runtime)
-    job = await service.create({**QUERY, "RUNID": ["one"], "UPLOAD": ["a,param:a"]}, {}, None)
-    await service.add_parameters(job.job_id, None, {"RUNID": ["two"], "MAXREC": ["5"], "UPLOAD": ["b,param:b"]}, {})
-    await service.add_parameters(job.job_id, None, {"MAXREC": ["7"]}, {})
-    stored = await service.get(job.job_id, None)
+    job = await service.create({**QUERY, "RUNID": ["one"], "UPLOAD": ["a,param:a"]}, {}, ANONYMOUS)
+    added = {"RUNID": ["two"], "MAXREC": ["5"], "UPLOAD": ["b,param:b"]}
+    await service.add_parameters(job.job_id, ANONYMOUS, added, {})
+    await service.add_parameters(job.job_id, ANONYMOUS, {"MAXREC": ["7"]}, {})
+    stored = await service.get(job.job_id, ANONYMOUS)
     assert stored.run_id == "two"
     assert stored.parameter_map() == {"LANG": ["ADQL"], "QUERY": ["SELECT 1"], "UPLOAD": ["a,param:a", "b,param:b"],
                                       "RUNID": ["two"], "MAXREC": ["7"]}

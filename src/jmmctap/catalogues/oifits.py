@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from jmmctap.errors import UsageError
+from jmmctap.errors import OifitsError  # defined with every public error; re-exported here
 
 __all__ = ["DATA_TABLES", "Granule", "OifitsError", "OifitsProduct", "read_oifits"]
 
@@ -37,10 +37,6 @@ DATA_TABLES = ("OI_VIS", "OI_VIS2", "OI_T3", "OI_FLUX")
 _COUNTED = {"OI_VIS": "nb_vis", "OI_VIS2": "nb_vis2", "OI_T3": "nb_t3"}
 _V2_ONLY = ("OI_CORR", "OI_INSPOL")
 _REQUIRED_COLUMNS = ("TARGET_ID", "MJD", "INT_TIME")
-
-
-class OifitsError(UsageError):
-    """An OIFITS file that cannot be turned into granules; the message says why."""
 
 
 @dataclass(frozen=True)

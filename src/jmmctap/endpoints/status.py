@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from jmmctap.context import context_of
 from jmmctap.db.pools import probe
 from jmmctap.health import collect_health
 from jmmctap.pages import render_health
@@ -15,16 +16,17 @@ __all__ = ["availability", "health"]
 
 async def availability(request: Request) -> Response:
     """VOSI availability: ``available`` is true only when the database answers the query role."""
-    reachable, _ = await probe(request.app.state.pools)
+    ctx = context_of(request)
+    reachable, _ = await probe(ctx.pools)
     notes = [] if reachable else ["the database does not answer"]
-    body = write_availability(reachable, request.app.state.started_at, notes)
+    body = write_availability(reachable, ctx.started_at, notes)
     return Response(body, media_type="text/xml")
 
 
 async def health(request: Request) -> Response:
     """Service health: JSON by default, HTML for browsers (``Accept: text/html``) or ``?format=html``."""
-    state = request.app.state
-    report = await collect_health(state.pools, state.tap_schema, state.started_at)
+    ctx = context_of(request)
+    report = await collect_health(ctx.pools, ctx.tap_schema.schema, ctx.started_at)
     status_code = 200 if report.reachable else 503
     wanted = request.query_params.get("format", "").lower()
     if wanted == "html" or (not wanted and "text/html" in request.headers.get("accept", "")):

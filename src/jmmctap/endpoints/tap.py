@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jmmctap import dali
+from jmmctap.context import context_of
 from jmmctap.endpoints.caller import caller_of
 from jmmctap.tapquery import open_query
 
@@ -14,12 +15,15 @@ __all__ = ["sync"]
 
 async def sync(request: Request) -> Response:
     """Synchronous query: errors before the first byte are DALI error documents (app handlers)."""
-    state = request.app.state
-    tap_request = await dali.parse_tap_request(request, state.settings)
+    ctx = context_of(request)
+    principal = await ctx.auth.principal_of(request)
+    tap_request = await dali.parse_tap_request(request, ctx.settings)
     label, client = caller_of(request, tap_request.query)
     try:
-        async with open_query(state.pools, state.tap_schema, state.settings, tap_request,
-                              timeout_s=state.settings.query_timeout_s, label=label, client=client) as prepared:
+        async with open_query(
+            ctx.pools, ctx.tap_schema.schema, ctx.settings, tap_request, principal=principal,
+            timeout_s=ctx.settings.query_timeout_s, files=tap_request.files, label=label, client=client,
+        ) as prepared:
             return prepared.response()
     finally:
         await request.close()  # the spooled multipart files

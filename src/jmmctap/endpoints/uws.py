@@ -7,7 +7,7 @@ needs the header.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import BinaryIO
 
 from starlette.datastructures import UploadFile
@@ -16,9 +16,12 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from jmmctap import dali, formats
+from jmmctap.auth import Principal
+from jmmctap.context import context_of
+from jmmctap.dali import single_value
 from jmmctap.endpoints.vosi import tap_base_url
 from jmmctap.errors import NotFoundError, UsageError
-from jmmctap.uws.models import RESULT_NAME, ExecutionPhase, JobStateError
+from jmmctap.uws.models import RESULT_NAME, ExecutionPhase, Job, JobStateError
 from jmmctap.uws.service import JobService
 from jmmctap.uws.xml import format_instant, write_job, write_job_list, write_parameters, write_results
 
@@ -31,12 +34,17 @@ ERROR_MEDIA_TYPE = "application/x-votable+xml"
 
 
 def _service(request: Request) -> JobService:
-    return request.app.state.uws.service  # type: ignore[no-any-return]
+    return context_of(request).jobs
 
 
-def _owner(request: Request) -> str | None:
-    """The authenticated owner; the service has no authentication yet, so every job is anonymous (nil)."""
-    return None
+async def _principal(request: Request) -> Principal:
+    """Who asks; jobs are created for and visible to this principal only."""
+    return await context_of(request).auth.principal_of(request)
+
+
+async def _job(request: Request) -> Job:
+    """The job of the URL, if the caller may see it (404 otherwise)."""
+    return await _service(request).get(request.path_params["job_id"], await _principal(request))
 
 
 def _list_url(request: Request) -> str:
@@ -56,60 +64,56 @@ async def _parameters(request: Request) -> tuple[dict[str, list[str]], dict[str,
     return await dali.read_parameters(request, dali.max_body_bytes(_service(request).settings))
 
 
-def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    values = params.get(name)
-    return values[-1] if values else None
-
-
 def _files(files: Mapping[str, UploadFile]) -> dict[str, BinaryIO]:
     return {name: upload.file for name, upload in files.items()}
 
 
 async def job_list(request: Request) -> Response:
     """GET the owner's jobs (filters ``PHASE``, ``AFTER``, ``LAST``); POST creates a job."""
+    service, principal = _service(request), await _principal(request)
     params, files = await _parameters(request)
     if request.method == "POST":
         try:
-            job = await _service(request).create(params, _files(files), _owner(request))
+            job = await service.create(params, _files(files), principal)
         finally:
             await request.close()  # the spooled upload files
         return _see_other(_job_url(request, job.job_id))
-    refs = await _service(request).list_jobs(
-        _owner(request), params.get("PHASE", []), _single(params, "AFTER"), _single(params, "LAST")
-    )
+    # PHASE is repeatable here: a filter on several phases (UWS 1.1 §2.2.2.1)
+    after, last = single_value(params, "AFTER"), single_value(params, "LAST")
+    refs = await service.list_jobs(principal, params.get("PHASE", []), after, last)
     return Response(write_job_list(refs, _list_url(request)), media_type=XML_MEDIA_TYPE)
 
 
 async def job(request: Request) -> Response:
     """GET the job document (blocking with ``WAIT``); DELETE or POST ``ACTION=DELETE`` deletes it."""
-    service, job_id = _service(request), request.path_params["job_id"]
+    service, principal, job_id = _service(request), await _principal(request), request.path_params["job_id"]
     params, _ = await _parameters(request)
     if request.method == "GET":
-        wait = _single(params, "WAIT")
+        wait = single_value(params, "WAIT")
         found = (
-            await service.wait(job_id, _owner(request), wait, _single(params, "PHASE")) if wait is not None
-            else await service.get(job_id, _owner(request))
+            await service.wait(job_id, principal, wait, single_value(params, "PHASE")) if wait is not None
+            else await service.get(job_id, principal)
         )
         return Response(write_job(found, _job_url(request)), media_type=XML_MEDIA_TYPE)
-    action = (_single(params, "ACTION") or "").upper()
+    action = (single_value(params, "ACTION") or "").upper()
     if request.method == "POST" and action != "DELETE":
         # DALI 1.1 §2.1: parameters are only accepted at …/parameters
         raise JobStateError("POST to a job accepts only ACTION=DELETE; post parameters to …/parameters")
-    await service.delete(job_id, _owner(request))
+    await service.delete(job_id, principal)
     return _see_other(_list_url(request))
 
 
 async def phase(request: Request) -> Response:
     """GET the phase; POST ``PHASE=RUN`` or ``PHASE=ABORT``."""
-    service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
-        return PlainTextResponse((await service.get(job_id, _owner(request))).phase.value)
+        return PlainTextResponse((await _job(request)).phase.value)
+    service, principal, job_id = _service(request), await _principal(request), request.path_params["job_id"]
     params, _ = await _parameters(request)
-    value = (_single(params, "PHASE") or "").upper()
+    value = (single_value(params, "PHASE") or "").upper()
     if value == "RUN":
-        await service.run(job_id, _owner(request))
+        await service.run(job_id, principal)
     elif value == "ABORT":
-        await service.abort(job_id, _owner(request))
+        await service.abort(job_id, principal)
     else:
         raise UsageError("PHASE must be RUN or ABORT")
     return _see_other(_job_url(request))
@@ -117,39 +121,39 @@ async def phase(request: Request) -> Response:
 
 async def execution_duration(request: Request) -> Response:
     """GET the execution duration in seconds; POST ``EXECUTIONDURATION=n`` (PENDING jobs)."""
-    service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
-        return PlainTextResponse(str((await service.get(job_id, _owner(request))).execution_duration_s))
+        return PlainTextResponse(str((await _job(request)).execution_duration_s))
     params, _ = await _parameters(request)
-    await service.set_execution_duration(job_id, _owner(request), _single(params, "EXECUTIONDURATION"))
+    await _service(request).set_execution_duration(
+        request.path_params["job_id"], await _principal(request), single_value(params, "EXECUTIONDURATION")
+    )
     return _see_other(_job_url(request))
 
 
 async def destruction(request: Request) -> Response:
     """GET the destruction instant; POST ``DESTRUCTION=t``."""
-    service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
-        return PlainTextResponse(format_instant((await service.get(job_id, _owner(request))).destruction))
+        return PlainTextResponse(format_instant((await _job(request)).destruction))
     params, _ = await _parameters(request)
-    await service.set_destruction(job_id, _owner(request), _single(params, "DESTRUCTION"))
+    await _service(request).set_destruction(
+        request.path_params["job_id"], await _principal(request), single_value(params, "DESTRUCTION")
+    )
     return _see_other(_job_url(request))
 
 
 async def quote(request: Request) -> Response:
     """GET the quote (empty when unknown)."""
-    found = await _service(request).get(request.path_params["job_id"], _owner(request))
-    return PlainTextResponse(format_instant(found.quote))
+    return PlainTextResponse(format_instant((await _job(request)).quote))
 
 
 async def owner(request: Request) -> Response:
     """GET the owner id (empty for anonymous jobs)."""
-    found = await _service(request).get(request.path_params["job_id"], _owner(request))
-    return PlainTextResponse(found.owner_id or "")
+    return PlainTextResponse((await _job(request)).owner_id or "")
 
 
 async def error(request: Request) -> Response:
     """GET the DALI error VOTable of a job in phase ERROR (404 for other jobs, DALI §4.2)."""
-    found = await _service(request).get(request.path_params["job_id"], _owner(request))
+    found = await _job(request)
     if found.phase != ExecutionPhase.ERROR or found.error is None:
         raise NotFoundError(f"job {found.job_id} has no error (phase {found.phase.value})")
     return Response(formats.write_error(found.error.message), media_type=ERROR_MEDIA_TYPE)
@@ -157,15 +161,13 @@ async def error(request: Request) -> Response:
 
 async def results(request: Request) -> Response:
     """GET the ``<uws:results>`` list (the single ``result`` once COMPLETED)."""
-    found = await _service(request).get(request.path_params["job_id"], _owner(request))
-    return Response(write_results(found, _job_url(request)), media_type=XML_MEDIA_TYPE)
+    return Response(write_results(await _job(request), _job_url(request)), media_type=XML_MEDIA_TYPE)
 
 
 async def result(request: Request) -> Response:
     """GET the result file of a completed job."""
-    service = _service(request)
-    found = await service.get(request.path_params["job_id"], _owner(request))
-    path = service.files.result_path(found.job_id)
+    found = await _job(request)
+    path = context_of(request).results.result_path(found.job_id)
     if request.path_params["name"] != RESULT_NAME or found.result is None or not path.is_file():
         raise NotFoundError(f"job {found.job_id} has no result {request.path_params['name']!r}")
     return FileResponse(path, media_type=found.result.mime_type)
@@ -173,13 +175,13 @@ async def result(request: Request) -> Response:
 
 async def parameters(request: Request) -> Response:
     """GET the ``<uws:parameters>`` list; POST adds parameters (and upload files) to a PENDING job."""
-    service, job_id = _service(request), request.path_params["job_id"]
     if request.method == "GET":
-        found = await service.get(job_id, _owner(request))
-        return Response(write_parameters(found, _job_url(request)), media_type=XML_MEDIA_TYPE)
+        return Response(write_parameters(await _job(request), _job_url(request)), media_type=XML_MEDIA_TYPE)
     params, files = await _parameters(request)
     try:
-        await service.add_parameters(job_id, _owner(request), params, _files(files))
+        await _service(request).add_parameters(
+            request.path_params["job_id"], await _principal(request), params, _files(files)
+        )
     finally:
         await request.close()  # the spooled upload files
     return _see_other(_job_url(request))
@@ -187,10 +189,9 @@ async def parameters(request: Request) -> Response:
 
 async def upload_file(request: Request) -> Response:
     """GET an inline upload file of the job (the ``byReference`` parameter of the job document)."""
-    service = _service(request)
-    found = await service.get(request.path_params["job_id"], _owner(request))
+    found = await _job(request)
     name = request.path_params["name"]
-    path = service.files.upload_path(found.job_id, name)
+    path = context_of(request).results.upload_path(found.job_id, name)
     if name not in found.upload_files or not path.is_file():
         raise NotFoundError(f"job {found.job_id} has no parameter file {name!r}")
     return FileResponse(path, media_type="application/x-votable+xml")

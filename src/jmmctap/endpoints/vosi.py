@@ -1,6 +1,6 @@
 """``GET /tap/capabilities``, ``/tap/tables[/{table_name}]`` (VOSI 1.1) and ``/tap/examples`` (DALI 1.1).
 
-TAP_SCHEMA is read from ``app.state.tap_schema`` at each request, so a reload after an ingest is
+TAP_SCHEMA is read from the process context at each request, so a reload after an ingest is
 seen at once.
 """
 
@@ -11,9 +11,9 @@ from email.utils import format_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jmmctap.context import context_of
 from jmmctap.endpoints.urls import service_root
 from jmmctap.errors import NotFoundError
-from jmmctap.settings import Settings
 from jmmctap.tapschema import Table, TapSchema, split_qualified
 from jmmctap.vosi import publishable_examples, write_capabilities, write_examples, write_table, write_tableset
 
@@ -27,35 +27,36 @@ XHTML_MEDIA_TYPE = "application/xhtml+xml"
 
 def tap_base_url(request: Request) -> str:
     """The TAP base URL: ``public_url`` + ``/tap`` when configured, else this server's own (``service_root``)."""
-    settings: Settings = request.app.state.settings
-    return service_root(request, settings) + "/tap"
+    return service_root(request, context_of(request).settings) + "/tap"
 
 
 async def capabilities(request: Request) -> Response:
     """VOSI capabilities: TAP (TAPRegExt), VOSI and DALI examples."""
-    body = write_capabilities(request.app.state.tap_capabilities, tap_base_url(request))
+    ctx = context_of(request)
+    body = write_capabilities(ctx.capabilities, tap_base_url(request))
     # VOSI 1.1 §3.1: SHOULD set Last-Modified; the description changes only with a restart
-    last_modified = format_datetime(request.app.state.started_at, usegmt=True)
+    last_modified = format_datetime(ctx.started_at, usegmt=True)
     return Response(body, media_type=XML_MEDIA_TYPE, headers={"Last-Modified": last_modified})
 
 
 async def tables(request: Request) -> Response:
     """VOSI tableset; ``detail=min`` (name and value case-insensitive) leaves columns and keys out."""
     detail = {k.lower(): v.lower() for k, v in request.query_params.items()}.get("detail", "max")
-    body = write_tableset(request.app.state.tap_schema, detail=detail != "min")
+    body = write_tableset(context_of(request).tap_schema.schema, detail=detail != "min")
     return Response(body, media_type=XML_MEDIA_TYPE)
 
 
 async def table(request: Request) -> Response:
     """One ``vosi:table`` in full detail; 404 when no published table has that name."""
-    tap_schema: TapSchema = request.app.state.tap_schema
+    tap_schema = context_of(request).tap_schema.schema
     found = _find_table(tap_schema, request.path_params["table_name"])
     return Response(write_table(tap_schema, found), media_type=XML_MEDIA_TYPE)
 
 
 async def examples(request: Request) -> Response:
     """DALI examples whose tables are all published right now."""
-    shown = publishable_examples(request.app.state.examples, request.app.state.tap_schema)
+    ctx = context_of(request)
+    shown = publishable_examples(ctx.examples, ctx.tap_schema.schema)
     return Response(write_examples(shown), media_type=XHTML_MEDIA_TYPE)
 
 

@@ -1,4 +1,4 @@
-"""Values describing a source table (FIELDs, PARAMs, INFOs, GROUPs) and the ingest error.
+"""Values describing a source table (FIELDs, PARAMs, INFOs, GROUPs); ``IngestError`` re-exported from errors.
 
 Readers (``votable.py``, ``fits.py``) turn a file's metadata into these frozen values; the column
 mapping, the positions and the loader only ever see these, never XML or FITS headers.
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from jmmctap.errors import UsageError
+from jmmctap.errors import IngestError  # defined with every public error; re-exported here
 
 __all__ = [
     "FieldSpec",
@@ -26,22 +26,6 @@ __all__ = [
 
 Row = list[object]
 """One row in column order, values ready for COPY (str in PostgreSQL input syntax, numbers, None)."""
-
-
-class IngestError(UsageError):
-    """A file that cannot be ingested; the message names the file, and the row/column when known."""
-
-    def __init__(self, message: str, *, file: Path | str | None = None, row: int | None = None,
-                 column: str | None = None) -> None:
-        where = [str(file)] if file is not None else []
-        if row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column {column!r}")
-        super().__init__(f"{', '.join(where)}: {message}" if where else message)
-        self.file = str(file) if file is not None else None
-        self.row = row
-        self.column = column
 
 
 @dataclass(frozen=True)

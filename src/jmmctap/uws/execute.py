@@ -7,16 +7,15 @@ complete. A query that fails while rows stream makes the job fail (the partial f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 import anyio
 
 from jmmctap import dali
+from jmmctap.auth import job_principal
 from jmmctap.db.pools import Pools
-from jmmctap.errors import JmmctapError
-from jmmctap.results import ResultColumn, ResultStream, Row
 from jmmctap.settings import Settings
 from jmmctap.tapquery import open_query
 from jmmctap.tapschema import TapSchema
@@ -27,36 +26,6 @@ __all__ = ["JobExecutor"]
 
 _FLUSH_BYTES = 1 << 20
 """Result bytes gathered before one write (small results are written once, at the end)."""
-
-
-class _WatchedStream:
-    """The query stream as the writer sees it, counting rows and keeping the error raised midway."""
-
-    def __init__(self, stream: ResultStream) -> None:
-        self._stream = stream
-        self.rows = 0
-        self.error: JmmctapError | None = None
-
-    @property
-    def columns(self) -> Sequence[ResultColumn]:
-        return self._stream.columns
-
-    @property
-    def overflowed(self) -> bool:
-        return self._stream.overflowed
-
-    @property
-    def query(self) -> str:
-        return self._stream.query
-
-    async def batches(self) -> AsyncIterator[Sequence[Row]]:
-        try:
-            async for batch in self._stream.batches():
-                self.rows += len(batch)
-                yield batch
-        except JmmctapError as exc:
-            self.error = exc
-            raise
 
 
 @dataclass(frozen=True)
@@ -84,22 +53,27 @@ class JobExecutor:
         request = dali.parse_tap_parameters(job.parameter_map(), self.settings)
         sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
         async with open_query(
-            self.pools, self.tap_schema(), self.settings, request, timeout_s=timeout_s, sources=sources,
-            on_connection=on_backend, label=f"job {job.job_id}", client="uws",
+            self.pools, self.tap_schema(), self.settings, request, principal=job_principal(job.owner_id),
+            timeout_s=timeout_s, files=sources, job_id=job.job_id, on_connection=on_backend,
+            label=f"job {job.job_id}", client="uws",
         ) as prepared:
-            watched = _WatchedStream(prepared.stream)
+            watched = prepared.log  # rows and a midway error, as the writer saw them
             out = await anyio.to_thread.run_sync(self.files.open_partial_result, job.job_id)
+            body = prepared.body()
             try:
-                tail = await _write(out, prepared.writer.write(watched, prepared.info))
+                tail = await _write(out, body)
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
                 raise
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await body.aclose()  # logs the query line now, also when the job is stopped
         if watched.error is not None:
             await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
             raise watched.error
         size = await anyio.to_thread.run_sync(self.files.publish_result, job.job_id, out, tail)
-        return JobResult(prepared.writer.media_type, size, watched.rows, watched.overflowed)
+        return JobResult(prepared.writer.media_type, size, watched.rows, prepared.stream.overflowed)
 
 
 async def _write(out: BinaryIO, chunks: AsyncIterator[bytes]) -> bytes:

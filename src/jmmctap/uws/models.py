@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from jmmctap.errors import JmmctapError
+from jmmctap.errors import JobStateError  # defined with every public error; re-exported here
 
 __all__ = [
     "ACTIVE_PHASES",
@@ -47,12 +47,6 @@ ACTIVE_PHASES = frozenset({ExecutionPhase.PENDING, ExecutionPhase.QUEUED, Execut
 FINAL_PHASES = frozenset({ExecutionPhase.COMPLETED, ExecutionPhase.ERROR, ExecutionPhase.ABORTED,
                           ExecutionPhase.ARCHIVED})
 """Phases a job never leaves."""
-
-
-class JobStateError(JmmctapError):
-    """The request is not allowed in the job's current phase (UWS §2.2: HTTP 403)."""
-
-    http_status = 403
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 
-from jmmctap.db.connect import conninfos
-from jmmctap.db.pools import open_pools
+from jmmctap.context import open_process_context
 from jmmctap.errors import ConfigError
 from jmmctap.settings import Settings
-from jmmctap.tapschema import TapSchema, load_tap_schema_async
-from jmmctap.tapschema.watch import watch_tap_schema
-from jmmctap.uws.execute import JobExecutor
-from jmmctap.uws.runtime import start_uws
 
 __all__ = ["run_worker_process"]
 
@@ -32,24 +26,9 @@ async def run_worker_process(settings: Settings, slots: int | None = None) -> No
     count = settings.async_workers if slots is None else slots
     if count < 1:
         raise ConfigError("a worker process needs at least one job slot (--workers or JMMCTAP_ASYNC_WORKERS)")
-    pools = await open_pools(settings)
-    try:
-        async with pools.owner.connection() as conn:
-            current: list[TapSchema] = [await load_tap_schema_async(conn)]
-        watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, lambda s: current.__setitem__(0, s)))
-        watch_gate = asyncio.create_task(pools.gate.watch())
-        try:
-            executor = JobExecutor.create(pools, lambda: current[0], settings)
-            async with start_uws(pools, settings, executor, count) as runtime:
-                log.info("jmmctap worker %s running %d job slots", runtime.worker_id, count)
-                await _until_signalled()
-        finally:
-            for task in (watch, watch_gate):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-    finally:
-        await pools.close()
+    async with open_process_context(settings, job_slots=count) as context:
+        log.info("jmmctap worker %s running %d job slots", context.worker_id, count)
+        await _until_signalled()
 
 
 async def _until_signalled() -> None:

@@ -47,7 +47,7 @@ class UwsRuntime:
 
 @contextlib.asynccontextmanager
 async def start_uws(
-    pools: Pools, settings: Settings, execute: Execute | None, workers: int
+    pools: Pools, settings: Settings, execute: Execute | None, workers: int, *, files: JobFiles | None = None
 ) -> AsyncIterator[UwsRuntime]:
     """Run the UWS machinery while inside the block.
 
@@ -60,11 +60,14 @@ async def start_uws(
         Runs one job (``uws.execute.JobExecutor``); None runs no jobs here.
     workers
         Concurrent job slots of this process; 0 runs no jobs (another process must).
+    files
+        The results store (default: the configured ``results_dir``).
     """
     events = JobEvents()
     job_pool = await open_job_pool(_conninfo(pools.owner), settings.pool_size)
     try:
-        async with _running(job_pool, pools, settings, events, execute, workers) as runtime:
+        job_files = files if files is not None else JobFiles(results_directory(settings))
+        async with _running(job_pool, pools, settings, events, job_files, execute, workers) as runtime:
             yield runtime
     finally:
         await job_pool.close()
@@ -72,11 +75,10 @@ async def start_uws(
 
 @contextlib.asynccontextmanager
 async def _running(
-    job_pool: AsyncConnectionPool[Any], pools: Pools, settings: Settings, events: JobEvents,
+    job_pool: AsyncConnectionPool[Any], pools: Pools, settings: Settings, events: JobEvents, files: JobFiles,
     execute: Execute | None, workers: int,
 ) -> AsyncIterator[UwsRuntime]:
     store = JobStore(job_pool)
-    files = JobFiles(results_directory(settings))
     service = JobService(store, events, files, settings, _conninfo(pools.query))
     runs_jobs = execute is not None and workers > 0
     worker_id = await store.register_worker(socket.gethostname(), os.getpid()) if runs_jobs else None

@@ -17,12 +17,14 @@ from typing import BinaryIO
 
 import anyio
 
-from jmmctap.dali import MAX_RUNID_CHARS, check_text, single_value
+from jmmctap.auth import Principal
+from jmmctap.dali import MAX_RUNID_CHARS, TAP_SINGLE_VALUED, check_single_valued, check_text, single_value
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.settings import Settings
 from jmmctap.uws.cancel import cancel_backend
 from jmmctap.uws.events import DELETED, JobEvents
 from jmmctap.uws.files import JobFiles
+from jmmctap.uws.joblog import log_transition
 from jmmctap.uws.models import (
     ACTIVE_PHASES,
     FINAL_PHASES,
@@ -102,7 +104,7 @@ class JobService:
         self.query_conninfo = query_conninfo
 
     async def create(
-        self, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO], owner_id: str | None
+        self, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO], principal: Principal
     ) -> Job:
         """Create a job from the POSTed parameters (``PHASE=RUN`` queues it at once).
 
@@ -113,8 +115,9 @@ class JobService:
         UsageError
             A bad ``PHASE``, ``EXECUTIONDURATION`` or ``DESTRUCTION`` value, or an oversized upload.
         """
-        phase_values = {v.upper() for v in params.get("PHASE", ())}
-        if phase_values - {"RUN"}:
+        check_single_valued(params, TAP_SINGLE_VALUED | CONTROL_PARAMETERS)
+        phase_value = (single_value(params, "PHASE") or "").upper()
+        if phase_value not in ("", "RUN"):
             raise UsageError("PHASE at job creation can only be RUN")
         now = datetime.now(UTC)
         duration = self._execution_duration(single_value(params, "EXECUTIONDURATION"))
@@ -124,9 +127,9 @@ class JobService:
         run_id = single_value(params, "RUNID")
         job = Job(
             job_id=new_job_id(),
-            phase=ExecutionPhase.QUEUED if phase_values else ExecutionPhase.PENDING,
+            phase=ExecutionPhase.QUEUED if phase_value else ExecutionPhase.PENDING,
             run_id=None if run_id is None else check_text(run_id, "RUNID", MAX_RUNID_CHARS),
-            owner_id=owner_id,
+            owner_id=principal.name,
             creation_time=now,
             start_time=None,
             end_time=None,
@@ -141,10 +144,11 @@ class JobService:
         except BaseException:
             await anyio.to_thread.run_sync(self.files.remove, job.job_id)
             raise
+        log_transition(job.job_id, job.phase.value, principal, run_id=job.run_id)
         return job
 
-    async def get(self, job_id: str, owner_id: str | None) -> Job:
-        """The job, if it exists and belongs to ``owner_id``.
+    async def get(self, job_id: str, principal: Principal) -> Job:
+        """The job, if it exists and belongs to ``principal`` (anonymous jobs to the anonymous caller).
 
         Raises
         ------
@@ -152,12 +156,12 @@ class JobService:
             No such job for this owner.
         """
         job = await self.store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
-        if job is None or job.owner_id != owner_id:
+        if job is None or job.owner_id != principal.name:
             raise NotFoundError(f"no job {job_id!r}")
         return job
 
     async def list_jobs(
-        self, owner_id: str | None, phases: Sequence[str], after: str | None, last: str | None
+        self, principal: Principal, phases: Sequence[str], after: str | None, last: str | None
     ) -> list[JobRef]:
         """The owner's jobs filtered by ``PHASE`` (repeatable), ``AFTER`` and ``LAST`` (UWS §2.2.2.1)."""
         try:
@@ -173,9 +177,9 @@ class JobService:
             if not 0 < count <= MAX_LAST:
                 raise UsageError(f"LAST must be an integer from 1 to {MAX_LAST}")
         since = parse_instant(after) if after is not None else None
-        return await self.store.list_jobs(owner_id, wanted, since, count)
+        return await self.store.list_jobs(principal.name, wanted, since, count)
 
-    async def run(self, job_id: str, owner_id: str | None) -> None:
+    async def run(self, job_id: str, principal: Principal) -> None:
         """``PHASE=RUN``: PENDING (or HELD) → QUEUED before returning (pyvo's ``wait()`` fails on PENDING).
 
         Raises
@@ -183,26 +187,31 @@ class JobService:
         JobStateError
             The job has already finished.
         """
-        await self.get(job_id, owner_id)
+        await self.get(job_id, principal)
         before = await self.store.queue(job_id)
         if before is None:
             raise NotFoundError(f"no job {job_id!r}")
         if before in FINAL_PHASES:
             raise JobStateError(f"the job is {before.value} and cannot be run again")
+        if before in (ExecutionPhase.PENDING, ExecutionPhase.HELD):
+            log_transition(job_id, ExecutionPhase.QUEUED.value, principal)
 
-    async def abort(self, job_id: str, owner_id: str | None) -> None:
+    async def abort(self, job_id: str, principal: Principal) -> None:
         """``PHASE=ABORT``: stop an unfinished job now (its query is cancelled in PostgreSQL)."""
-        await self.get(job_id, owner_id)
+        await self.get(job_id, principal)
         stopped = await self.store.abort(job_id)
         if stopped is None:
             raise NotFoundError(f"no job {job_id!r}")
+        if stopped.previous in ACTIVE_PHASES:
+            log_transition(job_id, ExecutionPhase.ABORTED.value, principal, previous=stopped.previous.value)
         await cancel_backend(self.query_conninfo, stopped)
 
-    async def delete(self, job_id: str, owner_id: str | None) -> None:
+    async def delete(self, job_id: str, principal: Principal) -> None:
         """Forget the job: stop it if it runs, delete its row and files."""
-        stopped = await self.store.delete(job_id, owner_id) if _JOB_ID.fullmatch(job_id) else None
+        stopped = await self.store.delete(job_id, principal.name) if _JOB_ID.fullmatch(job_id) else None
         if stopped is None:
             raise NotFoundError(f"no job {job_id!r}")
+        log_transition(job_id, DELETED, principal, previous=stopped.previous.value)
         await self.discard(stopped)
 
     async def discard(self, stopped: Stopped) -> None:
@@ -211,7 +220,7 @@ class JobService:
         await anyio.to_thread.run_sync(self.files.remove, stopped.job_id)
 
     async def add_parameters(
-        self, job_id: str, owner_id: str | None, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO]
+        self, job_id: str, principal: Principal, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO]
     ) -> None:
         """Add parameters to a PENDING job: UPLOADs accumulate (TAP §5.1.2), other names take the new value.
 
@@ -223,11 +232,12 @@ class JobService:
         JobStateError
             The job is no longer PENDING.
         """
-        job = await self.get(job_id, owner_id)
+        job = await self.get(job_id, principal)
         if job.phase != ExecutionPhase.PENDING:
             raise JobStateError(f"parameters can only be changed while the job is PENDING (it is {job.phase.value})")
         for run_id in params.get("RUNID", ()):
             check_text(run_id, "RUNID", MAX_RUNID_CHARS)
+        check_single_valued(params, TAP_SINGLE_VALUED)
         sizes = await self._save_uploads(job_id, uploads)
         added = _job_parameters(params)
         replaced = sorted({p.name for p in added} - MULTI_VALUED_PARAMETERS)
@@ -237,22 +247,22 @@ class JobService:
         if phase != ExecutionPhase.PENDING:
             raise JobStateError(f"parameters can only be changed while the job is PENDING (it is {phase.value})")
 
-    async def set_execution_duration(self, job_id: str, owner_id: str | None, raw: str | None) -> None:
+    async def set_execution_duration(self, job_id: str, principal: Principal, raw: str | None) -> None:
         """``EXECUTIONDURATION=n`` on a PENDING job; 0 or more than the hard limit gets the hard limit."""
-        await self.get(job_id, owner_id)
+        await self.get(job_id, principal)
         phase = await self.store.set_execution_duration(job_id, self._execution_duration(raw))
         if phase is not None and phase != ExecutionPhase.PENDING:
             raise JobStateError(f"the execution duration can only be changed while the job is PENDING (it is "
                                 f"{phase.value})")
 
-    async def set_destruction(self, job_id: str, owner_id: str | None, raw: str | None) -> None:
+    async def set_destruction(self, job_id: str, principal: Principal, raw: str | None) -> None:
         """``DESTRUCTION=t``: any instant up to the hard limit after creation (later values are clipped)."""
-        job = await self.get(job_id, owner_id)
+        job = await self.get(job_id, principal)
         if raw is None:
             raise UsageError("the DESTRUCTION parameter is missing")
         await self.store.set_destruction(job_id, self._destruction(parse_instant(raw), job.creation_time))
 
-    async def wait(self, job_id: str, owner_id: str | None, raw_wait: str, phase: str | None) -> Job:
+    async def wait(self, job_id: str, principal: Principal, raw_wait: str, phase: str | None) -> Job:
         """Blocking GET (UWS §2.2.1.2): return at the first phase change, after the wait, or at once.
 
         Returns at once when the job is not PENDING/QUEUED/EXECUTING, or not in ``phase`` when given.
@@ -266,7 +276,7 @@ class JobService:
             raise UsageError(f"WAIT={raw_wait[:64]} is not a number of seconds")
         timeout = WAIT_CAP_S if seconds < 0 else min(seconds, WAIT_CAP_S)
         with self.events.watch(job_id) as watch:  # subscribe first: no change can slip in before the read
-            job = await self.get(job_id, owner_id)
+            job = await self.get(job_id, principal)
             if not _blocks(job, phase):
                 return job
             initial = job.phase
@@ -276,7 +286,7 @@ class JobService:
                     break
                 if watch.last == DELETED:
                     raise NotFoundError(f"no job {job_id!r}")
-                job = await self.get(job_id, owner_id)
+                job = await self.get(job_id, principal)
                 if job.phase != initial:  # MUST return at the latest when the phase changes
                     break
         return job

@@ -13,6 +13,9 @@ import logging
 import anyio
 
 from jmmctap.uws.cancel import cancel_backend
+from jmmctap.uws.events import DELETED
+from jmmctap.uws.joblog import log_transition
+from jmmctap.uws.models import ExecutionPhase
 from jmmctap.uws.service import JobService
 
 __all__ = ["DEAD_WORKER_MESSAGE", "ORPHAN_DIR_AGE_S", "STALE_WORKER_S", "SWEEP_INTERVAL_S", "sweep", "sweep_forever"]
@@ -39,8 +42,10 @@ async def sweep(service: JobService, orphans: bool = False) -> None:
     store = service.store
     for stopped in await store.fail_orphans(DEAD_WORKER_MESSAGE, STALE_WORKER_S):
         log.warning("job %s: its worker died; now ERROR", stopped.job_id)
+        log_transition(stopped.job_id, ExecutionPhase.ERROR.value, None, error=DEAD_WORKER_MESSAGE)
         await cancel_backend(service.query_conninfo, stopped)
     for stopped in await store.delete_expired():
+        log_transition(stopped.job_id, DELETED, None, reason="destruction time reached")
         await service.discard(stopped)
     if orphans:
         candidates = await anyio.to_thread.run_sync(service.files.directories_older_than, ORPHAN_DIR_AGE_S)

@@ -17,8 +17,10 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
+from jmmctap.auth import job_principal
 from jmmctap.errors import JmmctapError
 from jmmctap.uws.events import JobEvents, PhaseWatch
+from jmmctap.uws.joblog import log_transition
 from jmmctap.uws.models import ExecutionPhase, Job, JobError, JobResult, JobStateError
 from jmmctap.uws.store import JobStore
 
@@ -89,6 +91,8 @@ class Worker:
             if job is None:
                 await self.events.wait_queue(timeout_s=_QUEUE_RECHECK_S)
                 continue
+            log_transition(job.job_id, ExecutionPhase.EXECUTING.value, job_principal(job.owner_id),
+                           worker=self.worker_id)
             await self._run_job(job)
 
     async def _run_job(self, job: Job) -> None:
@@ -134,15 +138,26 @@ class Worker:
             error = JobError(exc.message, exc.error_type)
         except asyncio.CancelledError:  # aborted or deleted (no-op below), or the service stops
             with anyio.CancelScope(shield=True):
-                await self.store.fail(job.job_id, JobError(INTERRUPTED_MESSAGE, "transient"), self.worker_id)
+                await self._fail(job, JobError(INTERRUPTED_MESSAGE, "transient"))
             raise
         except Exception:
             error = _internal_error(job.job_id)
         else:
             # shielded: announcing COMPLETED wakes this job's stopper, which cancels this task
-            await asyncio.shield(self.store.complete(job.job_id, self.worker_id, result))
+            await asyncio.shield(self._complete(job, result))
             return
-        await asyncio.shield(self.store.fail(job.job_id, error, self.worker_id))
+        await asyncio.shield(self._fail(job, error))
+
+    async def _complete(self, job: Job, result: JobResult) -> None:
+        """EXECUTING → COMPLETED, logged here: the caller may be cancelled as soon as it is announced."""
+        if await self.store.complete(job.job_id, self.worker_id, result):
+            log_transition(job.job_id, ExecutionPhase.COMPLETED.value, job_principal(job.owner_id),
+                           rows=result.rows, bytes=result.size)
+
+    async def _fail(self, job: Job, error: JobError) -> None:
+        """EXECUTING → ERROR, logged here for the same reason."""
+        if await self.store.fail(job.job_id, error, self.worker_id):
+            log_transition(job.job_id, ExecutionPhase.ERROR.value, job_principal(job.owner_id), error=error.message)
 
     def _backend_recorder(self, job_id: str) -> Callable[[int], Awaitable[None]]:
         async def record(pid: int) -> None:

@@ -1,0 +1,154 @@
+"""The process context: what one ``serve`` or ``worker`` process shares between all its requests and jobs.
+
+``open_process_context`` is the one place where the service objects are assembled (settings, pools,
+TAP_SCHEMA kept current, authenticator, job service, results store, service documents), for both
+``serve`` (``app.py``'s lifespan) and ``jmmctap worker`` (``uws/process.py``). Endpoints reach it only
+through ``context_of(request)``. Compare lsst-sqre/qserv-kafka ``factory.py: ProcessContext``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection
+
+from jmmctap import formats, scs
+from jmmctap.adql import features as adql_features
+from jmmctap.auth import Authenticator
+from jmmctap.db.connect import conninfos
+from jmmctap.db.pools import Pools, open_pools
+from jmmctap.settings import Settings
+from jmmctap.tapschema import TapSchema, load_tap_schema_async
+from jmmctap.tapschema.watch import watch_tap_schema
+from jmmctap.upload import UPLOAD_METHODS
+from jmmctap.uws.execute import JobExecutor
+from jmmctap.uws.files import JobFiles, results_directory
+from jmmctap.uws.runtime import start_uws
+from jmmctap.uws.service import JobService
+from jmmctap.vosi import Example, TapCapabilities, describe_tap_service, read_examples
+from jmmctap.vosi.capabilities import Capability, DataModel, Limits
+
+__all__ = ["CurrentTapSchema", "ProcessContext", "context_of", "open_process_context"]
+
+
+class CurrentTapSchema:
+    """The newest TAP_SCHEMA this process has read; replaced by the NOTIFY watch after every change.
+
+    Readers take ``schema`` once per request, so a request sees one consistent copy; no lock is needed
+    (the replacement is one attribute assignment on the event loop).
+    """
+
+    def __init__(self, schema: TapSchema) -> None:
+        self._schema = schema
+
+    @property
+    def schema(self) -> TapSchema:
+        """The current copy."""
+        return self._schema
+
+    def offer(self, schema: TapSchema) -> None:
+        """Adopt a freshly loaded copy (the watch's callback)."""
+        self._schema = schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessContext:
+    """Per-process singletons, built once by ``open_process_context`` and valid while it is open."""
+
+    settings: Settings
+    """The validated settings of the process."""
+    pools: Pools
+    """Owner and query connection pools."""
+    tap_schema: CurrentTapSchema
+    """TAP_SCHEMA as last (re)loaded."""
+    auth: Authenticator
+    """Who a request's caller is."""
+    jobs: JobService
+    """UWS jobs (create, run, abort, wait...)."""
+    results: JobFiles
+    """The results store: job result and upload files (shared by every process on the database)."""
+    worker_id: int | None
+    """This process's UWS worker id, None when it runs no jobs."""
+    started_at: datetime
+    """When the context was opened (VOSI ``upSince``, ``Last-Modified`` of the capabilities)."""
+    capabilities: TapCapabilities
+    """What ``/tap/capabilities`` declares (fixed for the life of the process)."""
+    examples: tuple[Example, ...]
+    """The DALI examples shipped with the service (shown when their tables are published)."""
+
+
+@contextlib.asynccontextmanager
+async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIterator[ProcessContext]:
+    """Open pools, load TAP_SCHEMA and keep it current, start the UWS machinery; close all on exit.
+
+    Parameters
+    ----------
+    settings
+        The process's settings.
+    job_slots
+        Async jobs this process runs at once (0: none; another process must).
+
+    Raises
+    ------
+    jmmctap.errors.ConfigError
+        The database is not reachable or not initialised.
+    """
+    pools = await open_pools(settings)
+    try:
+        async with pools.owner.connection() as conn:
+            tap_schema = CurrentTapSchema(await load_tap_schema_async(conn))
+        # a plain task, not a task group: the block may be left from another task (test fixtures)
+        watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
+        watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
+        try:
+            files = JobFiles(results_directory(settings))
+            executor = JobExecutor(pools, lambda: tap_schema.schema, settings, files)
+            async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
+                yield ProcessContext(
+                    settings=settings, pools=pools, tap_schema=tap_schema, auth=Authenticator(),
+                    jobs=runtime.service, results=files, worker_id=runtime.worker_id,
+                    started_at=datetime.now(UTC), capabilities=_describe_service(settings),
+                    examples=tuple(read_examples()),
+                )
+        finally:
+            for task in (watch, watch_gate):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    finally:
+        await pools.close()
+
+
+def context_of(holder: HTTPConnection | Starlette) -> ProcessContext:
+    """The process context of a request (or of the application, for tests).
+
+    Raises
+    ------
+    RuntimeError
+        The application's lifespan has not opened the context (a bug, not a client error).
+    """
+    app = holder if isinstance(holder, Starlette) else holder.app
+    found = getattr(app.state, "context", None)
+    if not isinstance(found, ProcessContext):
+        raise RuntimeError("the process context is not open: the application lifespan has not run")
+    return found
+
+
+def _describe_service(settings: Settings) -> TapCapabilities:
+    """VOSI capabilities from the registries of the output formats and of the ADQL engine's features."""
+    return describe_tap_service(
+        settings,
+        [(f.mime, f.aliases, f.ivo_id) for f in formats.all_formats()],
+        adql_features.ADQL_VERSIONS,
+        [(kind, form, text) for kind, forms in adql_features.LANGUAGE_FEATURES.items() for form, text in forms]
+        + [(adql_features.UDF_FEATURE_TYPE, form, text) for form, text in adql_features.UDFS],
+        data_models=[DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")],
+        upload_methods=UPLOAD_METHODS,
+        upload_limit_bytes=Limits(settings.upload_max_bytes, settings.upload_max_bytes),
+        others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
+    )
