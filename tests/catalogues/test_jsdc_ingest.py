@@ -29,7 +29,8 @@ from tests.catalogues.conftest import ESO_DIR
 from tests.conftest import server_env
 from tests.support.shared import SAMPLES, SHARED, needs_shared
 
-JMDC_FITS = SHARED / "data" / "catalogs" / "jmdc" / "JMDC_final_lddUpdated.fits"
+JMDC_FITS = Path(__file__).parents[1] / "data" / "jmdc" / "JMDC_final_lddUpdated-3stars.fits"
+"""The JMDC rows of the three STARS (tests/data/README.md: derived from the shared JMDC FITS)."""
 TRUNCATED = SHARED / "data" / "oifits" / "corrupted" / "testdata_opt_TRUNC.fits"
 SEARCHCAL_SAMPLE = Path(__file__).parents[2] / "ingest" / "samples" / "jsdc" / "getstar-Sirius.vot"
 STARS = {"HD10144": 11, "HD31964": 12, "2MASS J17454004-2900225": 13}
@@ -98,7 +99,6 @@ def _jsdc(conn: psycopg.Connection[Any]) -> dict[int, tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("serialization", ["tabledata", "binary2", "fits"])
-@needs_shared(JMDC_FITS)
 def test_vizier_jsdc_loads_its_values_and_links_the_exposure_targets(
         clean_catalogues: psycopg.Connection[Any], tmp_path: Path, serialization: str) -> None:
     conn = clean_catalogues
@@ -132,7 +132,6 @@ def test_vizier_jsdc_loads_its_values_and_links_the_exposure_targets(
     assert conn.execute("SELECT nrows FROM tap_schema.tables WHERE table_name = 'jsdc.jsdc_v2'").fetchone() == (3,)
 
 
-@needs_shared(JMDC_FITS)
 def test_loading_again_updates_in_place_and_replace_drops_the_missing_stars(
         clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn = clean_catalogues
@@ -150,7 +149,6 @@ def test_loading_again_updates_in_place_and_replace_drops_the_missing_stars(
     assert conn.execute("SELECT jsdc_recno, jsdc_match FROM obsportal.targets").fetchall() == [(None, None)]
 
 
-@needs_shared(JMDC_FITS)
 def test_files_without_recno_are_numbered_from_first_recno_across_files(
         clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn = clean_catalogues
@@ -164,7 +162,6 @@ def test_files_without_recno_are_numbered_from_first_recno_across_files(
     assert stars[103][0] == "TYC 5949-2777-1" and stars[103][11] is not None  # GetStar's Sirius, with its origins
 
 
-@needs_shared(JMDC_FITS)
 def test_a_typed_file_whose_datatypes_differ_from_the_columns_loads_the_same(
         clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
     # CalFlag as int and magnitudes as float: no binary COPY as they are, the values must still arrive
@@ -193,7 +190,6 @@ def _broken(table: Table, column: str, value: object) -> Table:
     ("Vmag", 1e39, r"recno 12: Vmag = 1e\+39 is out of range"),
     ("recno", 11, r"recno 11 appears 2 times"),
 ])
-@needs_shared(JMDC_FITS)
 def test_a_bad_row_is_refused_and_changes_nothing(clean_catalogues: psycopg.Connection[Any], tmp_path: Path,
                                                   column: str, value: object, message: str, serialization: str) -> None:
     conn = clean_catalogues
@@ -218,7 +214,6 @@ def test_a_file_that_is_not_a_jsdc_table_is_refused(
     assert _jsdc(clean_catalogues) == {}
 
 
-@needs_shared(JMDC_FITS)
 def test_ingest_jsdc_command_reports_the_load_and_fails_in_one_line(
         clean_catalogues: psycopg.Connection[Any], settings: Settings, tmp_path: Path) -> None:
     path = _write(_vizier_table(), tmp_path / "II_346", "binary2")

@@ -8,9 +8,10 @@ import psycopg
 
 from jmmctap.ingest import ingest_files
 from jmmctap.ingest.groups import member_role
-from tests.support.shared import SHARED, needs_shared
+from tests.support.shared import SAMPLES
 
-SEARCHCAL = SHARED / "data" / "votable" / "searchcal"
+ETA_TAU = SAMPLES / "jsdc" / "SearchCal-ETA_TAU-first120.scvot"
+"""The first 120 rows of shared's SearchCal-ETA_TAU.scvot; header, PARAMs, FIELDs and GROUPs unchanged."""
 
 
 def test_roles_come_from_names_and_ucds() -> None:
@@ -21,9 +22,8 @@ def test_roles_come_from_names_and_ucds() -> None:
     assert member_role("LDD", "EXTENSION_DIAM") == "value"
 
 
-@needs_shared(SEARCHCAL / "SearchCal-ETA_TAU.scvot")
 def test_searchcal_groups_are_published(owner_conn: psycopg.Connection[Any], query_dsn: str, schema: str) -> None:
-    ingest_files(owner_conn, [SEARCHCAL / "SearchCal-ETA_TAU.scvot"], f"{schema}.eta_tau")
+    ingest_files(owner_conn, [ETA_TAU], f"{schema}.eta_tau")
     with psycopg.connect(query_dsn) as conn:  # the query role can read it
         groups = conn.execute("SELECT count(DISTINCT group_index) FROM tap_schema.column_groups"
                               " WHERE table_name = %s", [f"{schema}.eta_tau"]).fetchone()
@@ -40,10 +40,9 @@ def test_searchcal_groups_are_published(owner_conn: psycopg.Connection[Any], que
     assert params == ("ETA TAU",)
 
 
-@needs_shared(SEARCHCAL / "SearchCal-ETA_TAU.scvot")
 def test_sexagesimal_positions_get_degree_columns_with_the_index(owner_conn: psycopg.Connection[Any],
                                                                  schema: str) -> None:
-    ingest_files(owner_conn, [SEARCHCAL / "SearchCal-ETA_TAU.scvot"], f"{schema}.eta_tau")
+    ingest_files(owner_conn, [ETA_TAU], f"{schema}.eta_tau")
     first = owner_conn.execute(f'SELECT "RAJ2000", "RAJ2000_deg", "DEJ2000", "DEJ2000_deg" FROM {schema}.eta_tau'
                                " LIMIT 1").fetchone()
     assert first is not None and first[0] == "03 47 29.0762" and first[2] == "+24 06 18.4788"

@@ -32,7 +32,11 @@ async def watch_tap_schema(conninfo: str, on_change: Callable[[TapSchema], None]
     """
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            # Not ``async with``: when the server stops, the task is cancelled in an anyio scope that cancels
+            # every later await too, so the rollback of the connection's __aexit__ could be cancelled in turn
+            # and skip the close (a leaked connection). close() never waits.
+            conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+            try:
                 await conn.execute(f"LISTEN {CHANNEL}")
                 on_change(await load_tap_schema_async(conn))
                 while True:
@@ -42,6 +46,8 @@ async def watch_tap_schema(conninfo: str, on_change: Callable[[TapSchema], None]
                         pass
                     await asyncio.sleep(_SETTLE_S)
                     on_change(await load_tap_schema_async(conn))
+            finally:
+                await conn.close()
         except psycopg.Error as exc:
             log.warning("TAP_SCHEMA watch interrupted (%s); retrying", exc)
             await asyncio.sleep(_RETRY_S)
