@@ -104,16 +104,26 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
+_SERVER_LOGS: dict[int, Path] = {}
+"""Log file of each spawned server, by pid."""
+
+
 def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subprocess.Popen[bytes]:
-    """Start ``jmmctap serve`` and wait until ``/health`` answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jmmctap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    """Start ``jmmctap serve`` and wait until ``/health`` answers.
+
+    Its output goes to a file, not a pipe: nobody reads a pipe while the tests run, and a server that
+    logs every request blocks on a full one (64 KiB) and stops answering.
+    """
+    with tempfile.NamedTemporaryFile(prefix="jmmctap-serve-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jmmctap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    _SERVER_LOGS[process.pid] = Path(log.name)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = _SERVER_LOGS.pop(process.pid).read_text(errors="replace")
             raise RuntimeError(f"jmmctap serve exited with {process.returncode}: {output}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -122,7 +132,9 @@ def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subpr
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError("jmmctap serve did not come up")
+    process.wait()
+    output = _SERVER_LOGS.pop(process.pid).read_text(errors="replace")
+    raise RuntimeError(f"jmmctap serve did not come up: {output}")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -132,8 +144,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    if process.stdout:
-        process.stdout.close()
+    log = _SERVER_LOGS.pop(process.pid, None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 def server_env(settings: Settings) -> dict[str, str]:
