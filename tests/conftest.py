@@ -102,22 +102,27 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield http
 
 
+_SERVER_LOGS: dict[int, Path] = {}
+"""Log file of each spawned server, by pid."""
+
+
 def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subprocess.Popen[bytes]:
     """Start ``jmmctap serve`` and wait until ``/health`` answers.
 
-    Its output goes to a temporary file, not a pipe: nobody reads a pipe during the tests, and a
-    server whose log filled one would block on its next log line.
+    Its output goes to a file, not a pipe: nobody reads a pipe while the tests run, and a server that
+    logs every request blocks on a full one (64 KiB) and stops answering.
     """
-    log_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop_server)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jmmctap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log_file, stderr=subprocess.STDOUT,
-    )
-    _SERVER_LOGS[process.pid] = log_file
+    with tempfile.NamedTemporaryFile(prefix="jmmctap-serve-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jmmctap.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    _SERVER_LOGS[process.pid] = Path(log.name)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"jmmctap serve exited with {process.returncode}: {server_output(process)}")
+            output = _SERVER_LOGS.pop(process.pid).read_text(errors="replace")
+            raise RuntimeError(f"jmmctap serve exited with {process.returncode}: {output}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                 return process
@@ -125,20 +130,15 @@ def spawn_server(env: dict[str, str], port: int, timeout_s: float = 60) -> subpr
             pass
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"jmmctap serve did not come up: {server_output(process)}")
-
-
-_SERVER_LOGS: dict[int, Any] = {}
-"""The output file of each spawned server, by pid."""
+    process.wait()
+    output = _SERVER_LOGS.pop(process.pid).read_text(errors="replace")
+    raise RuntimeError(f"jmmctap serve did not come up: {output}")
 
 
 def server_output(process: subprocess.Popen[bytes]) -> str:
     """What a spawned server printed so far."""
-    log_file = _SERVER_LOGS.get(process.pid)
-    if log_file is None:
-        return ""
-    log_file.seek(0)
-    return bytes(log_file.read()).decode("utf-8", "replace")
+    log = _SERVER_LOGS.get(process.pid)
+    return "" if log is None else log.read_text(errors="replace")
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
@@ -148,9 +148,9 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-    log_file = _SERVER_LOGS.pop(process.pid, None)
-    if log_file is not None:
-        log_file.close()
+    log = _SERVER_LOGS.pop(process.pid, None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 def server_env(settings: Settings) -> dict[str, str]:

@@ -58,6 +58,7 @@ class QueryLog:
         self.error: JmmctapError | None = None
         """The error that ended the query, if any."""
         self.overflowed = False
+        """Whether MAXREC cut rows (known once the rows are exhausted)."""
 
     def watch(self, stream: ResultStream) -> ResultStream:
         """``stream`` as the writer should see it: rows counted, an error raised midway kept."""
