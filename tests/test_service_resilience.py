@@ -56,10 +56,11 @@ class Service:
         return dict(response.json())
 
     def query_backends(self) -> list[tuple[str, str]]:
-        """(state, query) of every backend of the query role."""
+        """(state, query) of every backend of this server's query pool (its application_name ends in its pid)."""
         with psycopg.connect(conninfos(self.settings).admin, autocommit=True) as conn:  # sees every backend
-            rows = conn.execute("SELECT state, query FROM pg_stat_activity WHERE usename = %s",
-                                [self.settings.query_role]).fetchall()
+            rows = conn.execute("SELECT state, query FROM pg_stat_activity WHERE usename = %s"
+                                " AND application_name LIKE %s",
+                                [self.settings.query_role, f"jmmctap query %:{self.process.pid}"]).fetchall()
         return [(str(state), str(query)) for state, query in rows]
 
 
