@@ -189,6 +189,10 @@ async def start(
         raise
 
 
+_PGSPHERE_INPUT = ("spherepoly_", "spherecircle_", "sphereline_", "spherepoint_", "spherebox_")
+"""Prefixes of pgsphere's messages about invalid input shapes (raised as internal errors, XX000)."""
+
+
 def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError:
     """A client-safe error for a database failure; the SQL and internal details go to the log only."""
     state = exc.sqlstate or ""
@@ -197,6 +201,8 @@ def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError
         return QueryError("the query was cancelled: it exceeded the time limit")
     if state.startswith("22"):  # data exceptions: division by zero, invalid input, out of range
         return QueryError(f"the query failed: {primary}")
+    if state == "XX000" and primary.startswith(_PGSPHERE_INPUT):  # pgsphere refusing a shape made of query values
+        return QueryError(f"the query failed: invalid geometry ({primary})")
     if state.startswith("53") or state.startswith("08"):
         log.error("database resource failure %s: %s", state, primary)
         return ServiceError("the database cannot run the query now; try again later")
