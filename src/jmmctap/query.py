@@ -233,6 +233,10 @@ def _connection_lost(exc: psycopg.Error) -> bool:
         isinstance(exc, psycopg.OperationalError) and not state)
 
 
+_PGSPHERE_INPUT = ("spherepoly_", "spherecircle_", "sphereline_", "spherepoint_", "spherebox_")
+"""Prefixes of pgsphere's messages about invalid input shapes (raised as internal errors, XX000)."""
+
+
 def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError:
     """A client-safe error for a database failure; the SQL and internal details go to the log only."""
     state = exc.sqlstate or ""
@@ -241,6 +245,8 @@ def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError
         return QueryError("the query was cancelled: it exceeded the time limit")
     if state.startswith("22"):  # data exceptions: division by zero, invalid input, out of range
         return QueryError(f"the query failed: {primary}")
+    if state == "XX000" and primary.startswith(_PGSPHERE_INPUT):  # pgsphere refusing a shape made of query values
+        return QueryError(f"the query failed: invalid geometry ({primary})")
     if state.startswith("53") or _connection_lost(exc):
         log.error("database unavailable %s: %s", state, primary or exc)
         return ServiceUnavailableError("the database cannot run the query now; try again later")

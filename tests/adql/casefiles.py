@@ -99,7 +99,7 @@ def values_match(expected: Any, actual: Any, tolerance: float = 1e-6) -> bool:
         return (isinstance(actual, (list, tuple)) and len(actual) == len(expected)
                 and all(values_match(e, a, tolerance) for e, a in zip(expected, actual, strict=True)))
     if isinstance(expected, bool) or isinstance(actual, bool):
-        return cast(bool, expected == actual)
+        return bool(expected == actual)
     if isinstance(expected, float) or isinstance(actual, float):
         return isinstance(actual, (int, float)) and abs(actual - expected) <= tolerance * max(1.0, abs(expected))
     return bool(expected == actual)

@@ -16,6 +16,8 @@ from jmmctap.settings import Settings
 from jmmctap.tapschema import TapSchema
 
 DEFAULT = Limits()
+UNHURRIED = Limits(time_s=600)
+"""The default size limits with time to spare on a loaded machine (no test depends on the machine's speed)."""
 
 
 def _sum(terms: int, last: str = "1") -> str:
@@ -38,7 +40,7 @@ def test_fifty_thousand_terms_are_refused_naming_the_limit(adql_tap_schema: TapS
 
 
 def test_a_query_just_under_the_terms_limit_translates(adql_tap_schema: TapSchema) -> None:
-    translation = translate(_sum(DEFAULT.max_terms), adql_tap_schema)
+    translation = translate(_sum(DEFAULT.max_terms), adql_tap_schema, limits=UNHURRIED)
     assert translation.sql.count("+") == DEFAULT.max_terms - 3
 
 
@@ -78,7 +80,7 @@ async def test_the_event_loop_runs_while_a_large_query_translates(adql_tap_schem
 
     async with anyio.create_task_group() as group:
         group.start_soon(tick)
-        translation = await translate_in_thread(_sum(DEFAULT.max_terms), adql_tap_schema, DEFAULT)
+        translation = await translate_in_thread(_sum(DEFAULT.max_terms), adql_tap_schema, UNHURRIED)
         done.set()
     assert translation.sql.startswith("SELECT")
     assert ticks > 10  # a blocking translation would have let the ticker run once at most
@@ -120,4 +122,6 @@ def test_availability_answers_while_a_large_query_translates(live_server: str) -
         assert not readable, "the large query was answered before /availability: translation blocked the loop"
     finally:
         answer = _read_all(big)
-    assert answer.startswith(b"HTTP/1.1 400") and b"no_such_column" in answer
+    # on a very loaded machine the time budget may refuse it first: a 400 all the same
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"no_such_column" in answer or b"JMMCTAP_ADQL_TIME_BUDGET_S" in answer

@@ -13,13 +13,15 @@ from lxml import etree
 
 from jmmctap.adql import translate
 from jmmctap.adql.features import SYNTAX_FEATURES
-from jmmctap.adql.registry import ALL_FUNCTIONS, FUNCTION_BY_NAME, RESERVED_WORDS, SQL92_RESERVED_WORDS
+from jmmctap.adql.registry import ALL_FUNCTIONS, FUNCTION_BY_NAME, RESERVED_WORDS, SQL92_RESERVED_WORDS, SQL_FUNCTIONS
 from jmmctap.db.connect import conninfos
 from jmmctap.errors import AdqlError
 from jmmctap.ingest import ingest_files
 from jmmctap.ingest.names import assign_column_names
 from jmmctap.settings import Settings
 from jmmctap.tapschema import TapSchema
+from tests.adql.test_features import SAMPLES
+from tests.adql.test_robustness import SQL_WORDS
 
 ADQL_MANDATORY_FUNCTIONS = frozenset({
     "ABS", "CEILING", "DEGREES", "EXP", "FLOOR", "LOG", "LOG10", "MOD", "PI", "POWER", "RADIANS", "RAND", "ROUND",
@@ -155,3 +157,17 @@ async def test_an_ingested_bigint_column_is_published_quoted_and_queryable(reser
     assert rows.text.splitlines()[1:] == ["9000000000,1.5", "-3,2.5"]
     refused = await _sync(client, f"SELECT bigint FROM {reserved_columns_table}")
     assert refused.status_code == 400 and "reserved word" in refused.text
+
+
+_CALL = re.compile(r"([A-Za-z_][A-Za-z_0-9]*(?:\.[A-Za-z_][A-Za-z_0-9]*)?)\s*\(")
+
+
+@pytest.mark.parametrize("function", [f for f in ALL_FUNCTIONS if f.feature], ids=lambda f: f.name)
+def test_a_function_emits_only_the_sql_functions_it_declares(function: Any, adql_tap_schema: TapSchema) -> None:
+    sample = SAMPLES[function.name if not function.udf else function.name.lower()]
+    others = {f.name for f in ALL_FUNCTIONS} & set(re.findall(r"\w+", sample.upper())) - {function.name}
+    allowed = set(function.emits).union(*(FUNCTION_BY_NAME[o].emits for o in others))
+    base = SQL_FUNCTIONS - set().union(*(f.emits for f in ALL_FUNCTIONS))  # what the compiler itself writes
+    sql = re.sub(r"'(?:[^']|'')*'", "''", translate(sample, adql_tap_schema).sql)
+    called = {name for name in _CALL.findall(sql) if name not in SQL_WORDS}
+    assert called <= allowed | base, called - allowed - base

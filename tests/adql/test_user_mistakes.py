@@ -87,3 +87,11 @@ async def test_a_hex_literal_is_its_integer_over_http(adql_tap_schema: TapSchema
     assert response.status_code == 200
     header, value = response.text.splitlines()[:2]
     assert value == "16" and "x10" not in header
+
+
+async def test_a_degenerate_polygon_of_column_values_is_a_clear_400(adql_tap_schema: TapSchema,
+                                                                   client: httpx.AsyncClient) -> None:
+    query = "SELECT AREA(POLYGON(POINT(ra, dec), POINT(ra, dec), POINT(ra, dec))) FROM adqltest.points WHERE id = 5"
+    response = await client.post("/tap/sync", data={"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query})
+    assert response.status_code == 400
+    assert "invalid geometry" in response.text and "could not be executed" not in response.text

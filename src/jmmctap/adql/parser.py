@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken
+from lark.lexer import BasicLexer, LexerThread
 
 from jmmctap.adql import syntax as s
 from jmmctap.adql.grammar import GRAMMAR, KEYWORDS
@@ -40,6 +42,17 @@ def _lark() -> Lark:
     return Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False, transformer=_ToSyntax())
 
 
+@functools.cache
+def _lexer() -> BasicLexer:
+    """The parser's lexer, built once (``Lark.lex`` would build a new one per call)."""
+    return BasicLexer(_lark().lexer_conf)
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    tokens: Iterator[Token] = LexerThread.from_text(_lexer(), text).lex(None)  # type: ignore[no-untyped-call]
+    return tokens
+
+
 def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> s.Query:
     """Parse one ADQL query, within the size budgets of ``limits``.
 
@@ -57,7 +70,7 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> s.Query:
         raise AdqlError("the query is empty", 1, 1)
     check_length(text, limits)
     with contextlib.suppress(UnexpectedInput):  # a lexical error: the parse below reports it, with context
-        check_tokens(_lark().lex(text), limits, _KEYWORD_SET)
+        check_tokens(_tokens(text), limits, _KEYWORD_SET)
     try:
         result: s.Query = _lark().parse(text)  # type: ignore[assignment]
     except UnexpectedInput as exc:
