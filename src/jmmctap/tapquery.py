@@ -48,6 +48,7 @@ async def prepare_query(
     """
     writer = formats.get(request.response_format or formats.DEFAULT)
     translation = translate(request.query, tap_schema, extra_tables=extra_tables)
+    writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection is taken
     stream = await start(
         pools.query, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
         timeout_s=timeout_s, setup=setup, on_connection=on_connection,
