@@ -19,24 +19,10 @@ from psycopg import sql
 
 from jmmctap.ingest import IngestError, ingest_files
 from tests.conftest import SHARED
+from tests.support.votables import NO_FIELD, NO_TABLE, REJECTED
 
 VOTABLES = SHARED / "data" / "votable"
 JMDC = SHARED / "data" / "catalogs" / "jmdc" / "JMDC_final_lddUpdated.fits"
-
-REJECTED = {
-    "odd/custom_datatype.xml": "unknown VOTable datatype 'bar'",
-    "odd/too_many_columns.xml.gz": "row 1: 45 TD cells where 41 FIELDs",
-    "odd/timesys_errors.xml": "TIMESYS",
-    # astropy only warns (W51) and wraps the value; a value that does not fit its type is an error here
-    "odd/regression.xml": "row 2, column 'short': value \"65536\" is out of range for type smallint",
-}
-"""Files refused (all those astropy refuses, plus regression.xml), with what our message must say."""
-
-NO_TABLE = {"odd/irsa-nph-error.xml", "odd/no_resource.xml", "odd/resource_groups.xml"}
-"""Valid VOTables without any TABLE: nothing to load, refused with a clear message."""
-
-NO_FIELD = {"odd/no_field_not_empty_table.xml", "odd/test.order.xml"}
-"""VOTables whose first TABLE has no FIELD (one even has rows of no cells): no column to publish."""
 
 
 def _relative(path: Path) -> str:
