@@ -130,6 +130,21 @@ def test_arraysize_one_is_published_as_a_scalar(tmp_path: Path, owner_conn: psyc
     assert owner_conn.execute(f'SELECT n, flag FROM "{schema}".a').fetchall() == [(7, "A")]
 
 
+def test_bits_and_complex_arrays_are_published_as_every_reader_reads_them(
+        tmp_path: Path, owner_conn: psycopg.Connection[Any], schema: str) -> None:
+    fields = ('<FIELD name="b" datatype="bit"/><FIELD name="bs" datatype="bit" arraysize="3"/>'
+              '<FIELD name="bv" datatype="bit" arraysize="*"/><FIELD name="c" datatype="doubleComplex"/>'
+              '<FIELD name="cv" datatype="floatComplex" arraysize="2*"/>'
+              '<FIELD name="t" datatype="char" arraysize="*" xtype="adql:TIMESTAMP"/>')
+    path = _votable(tmp_path / "b.vot", fields, [["1", "101", "1 1", "1 2", "1 2 3 4", "2020-01-02T03:04:05"]])
+    ingest_files(owner_conn, [path], f"{schema}.b")
+    published = [_published(owner_conn, f"{schema}.b", c) for c in ("b", "bs", "bv", "c", "cv", "t")]
+    assert published == [("boolean", None, None), ("bit", "3", None), ("boolean", "*", None),
+                         ("doubleComplex", None, None), ("float", "4*", None), ("char", "*", "timestamp")]
+    assert owner_conn.execute(f'SELECT b, bs, bv, c, cv FROM "{schema}".b').fetchall() == [
+        (True, [True, False, True], [True, True], [1.0, 2.0], [1.0, 2.0, 3.0, 4.0])]
+
+
 def _damaged_gzips(tmp_path: Path) -> list[Path]:
     """The same gzipped VOTable cut in the header, in the metadata and in the rows, and one corrupted."""
     plain = write_votable(tmp_path / "stars.vot", 3000)

@@ -19,6 +19,8 @@ double[3] + xtype circle            scircle                double, xtype circle
 double[*] + xtype polygon           spoly                  double, xtype polygon
 char + xtype point/circle/polygon   spoint/scircle/spoly   double[2]/[3]/[*], xtype
 char + xtype adql:REGION            text                   char, no xtype
+bit scalar, bit ``*``/``2x3x*``     boolean, boolean[]     boolean (same arraysize)
+complex ``*``/``n*``                real[] / double[]      float/double ``*``/``2n*``
 ==================================  =====================  ==========================
 
 Geometry xtypes (DALI ``point``, ``circle``, ``polygon``, also spelled ``adql:POINT``...) always mean
@@ -27,10 +29,16 @@ DALI text (``10.5 -20``) or STC-S (``Polygon ICRS 1 2 3 4 5 6``) parsed at inges
 (STC-S of any shape, TAP 1.0 ObsCore ``s_region``) stays text and loses the xtype; a geometry xtype
 on an integer column is dropped. ``arraysize="1"`` is a scalar (VOTable 1.3 Erratum 3): published
 without an arraysize.
+
+Scalar bits, variable bit arrays and variable complex arrays are published as the booleans and the
+numbers (real, imaginary, real...) they hold: astropy and STIL (so TOPCAT and taplint) do not read
+them alike in binary VOTables (``formats.binary2.binary_field``), and a result FIELD must declare
+what TAP_SCHEMA does. Fixed bit arrays and fixed or scalar complex numbers keep their datatype.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +74,7 @@ _SCALAR_PG = {
     "floatComplex": "real[]", "doubleComplex": "double precision[]",
 }
 _GEOMETRY_PG = {"point": "spoint", "circle": "scircle", "polygon": "spoly"}
+_COMPLEX_PART = {"floatComplex": "float", "doubleComplex": "double"}
 _GEOMETRY_ARRAYSIZE = {"point": "2", "circle": "3", "polygon": "*"}
 _GEOMETRY_DATATYPES = frozenset({"float", "double", "char", "unicodeChar"})
 _REGION_XTYPES = frozenset({"region", "adql:region"})
@@ -163,7 +172,7 @@ def _tap_column(table_name: str, f: FieldSpec, name: ColumnName, index: int) -> 
 
 
 def _published_type(f: FieldSpec) -> tuple[str, str | None, str | None]:
-    """TAP_SCHEMA (datatype, arraysize, xtype): what the ADQL translator serves for the stored column."""
+    """TAP_SCHEMA (datatype, arraysize, xtype): what every output format declares for the stored column."""
     arraysize = None if f.arraysize == "1" else f.arraysize
     geometry = geometry_of(f)
     if geometry is not None:
@@ -172,7 +181,23 @@ def _published_type(f: FieldSpec) -> tuple[str, str | None, str | None]:
     xtype = (f.xtype or "").lower()
     if xtype in _REGION_XTYPES or xtype.removeprefix("adql:") in _GEOMETRY_PG:
         return f.datatype, arraysize, None  # text or numbers the translator would read as pgsphere
+    if pg_type(f) == "timestamp":
+        return f.datatype, arraysize, "timestamp"  # adql:TIMESTAMP (TAP 1.0) is what results call timestamp
+    variable = (arraysize or "").endswith("*")
+    if f.datatype == "bit" and (arraysize is None or variable):
+        return "boolean", arraysize, f.xtype  # module docstring: scalar and variable bits are booleans
+    if f.datatype in _COMPLEX_PART and variable:
+        return _COMPLEX_PART[f.datatype], _parts_arraysize(arraysize or "*"), f.xtype
     return f.datatype, arraysize, f.xtype
+
+
+def _parts_arraysize(arraysize: str) -> str:
+    """The 1-D arraysize of the real and imaginary parts of a variable complex array (``3x4*`` → ``24*``)."""
+    dims = arraysize.split("x")
+    bound = dims[-1][:-1]
+    if not bound or not all(d.isdigit() for d in [*dims[:-1], bound]):
+        return "*"
+    return f"{2 * math.prod(int(d) for d in [*dims[:-1], bound])}*"
 
 
 def _is_principal(ucd: str | None) -> bool:
