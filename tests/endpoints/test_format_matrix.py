@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from lxml import etree
 
 from jmmctap.db.connect import conninfos
 from jmmctap.settings import Settings
-from jmmctap.tapschema.model import split_qualified
+from jmmctap.tapschema.model import Column, Schema, Table, split_qualified
+from jmmctap.tapschema.publish import publish_schema, publish_table
 from tests.support.votables import SHARED_VOTABLES, ingestible_votables, table_name, wait_until_served
 
 FORMATS = ("votable", "votable/td", "votable/b", "csv", "tsv", "json", "html")
@@ -126,3 +128,27 @@ def test_the_matrix_covers_the_column_types_of_issue_11(votable_tables: dict[Pat
             ("doubleComplexArrayFixed", "doubleComplex/2"), ("array", "long/2x2*"),
             ("unsignedByte", "unsignedByte")} <= kinds
     assert sum(1 for name, _ in kinds if name == "s_region") >= 1  # STC-S text of other services' ObsCore
+
+
+@pytest.fixture
+def blob_table(owner_conn: psycopg.Connection[Any], settings: Settings) -> Iterator[str]:
+    """A table whose TAP_SCHEMA declares a datatype outside VOTable's (a hand-written declaration could)."""
+    owner_conn.execute("DROP SCHEMA IF EXISTS format_refusal CASCADE")
+    publish_schema(owner_conn, Schema("format_refusal", "a test schema"), settings.query_role)
+    owner_conn.execute("CREATE TABLE format_refusal.t AS SELECT 1 AS n, 'x'::text AS b")
+    publish_table(owner_conn, Table("format_refusal", "format_refusal.t", columns=(
+        Column("format_refusal.t", "n", "int"), Column("format_refusal.t", "b", "blob"))), settings.query_role)
+    yield "format_refusal.t"
+    owner_conn.execute("DELETE FROM tap_schema.tables WHERE schema_name = 'format_refusal'")
+    owner_conn.execute("DELETE FROM tap_schema.schemas WHERE schema_name = 'format_refusal'")
+    owner_conn.execute("DROP SCHEMA format_refusal CASCADE")
+
+
+@pytest.mark.parametrize(("fmt", "status"), [("votable", 400), ("votable/b", 400), ("votable/td", 200), ("csv", 200)])
+async def test_a_type_a_format_cannot_hold_is_a_400_naming_it(blob_table: str, client: httpx.AsyncClient,
+                                                             fmt: str, status: int) -> None:
+    response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": f"SELECT * FROM {blob_table}",
+                                                      "RESPONSEFORMAT": fmt})
+    assert response.status_code == status, response.text
+    if status == 400:
+        assert "column b: datatype 'blob' cannot be written in binary VOTable" in response.text
