@@ -92,6 +92,15 @@ def testdata(settings: Settings) -> None:
         create_testdata(conn, settings.query_role)
 
 
+@pytest.fixture(scope="session")
+def votable_tables(settings: Settings) -> dict[Path, str]:
+    """Every real VOTable ``jmmctap ingest`` accepts (``tests/support/votables.py``), published once: file → table."""
+    from tests.support.votables import ingest_votables, ingestible_votables
+
+    with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
+        return ingest_votables(conn, ingestible_votables(), settings.query_role)
+
+
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The application in-process, lifespan included."""

@@ -1,7 +1,11 @@
 """Acceptance: STILTS taplint finds no error in the stages the service implements.
 
-Warnings are printed (``pytest -s`` or the failure output) so they can be fixed or explained in
-the README; only E (error) reports fail the test.
+The server also publishes every real VOTable ``jmmctap ingest`` accepts (``votable_tables``: bits,
+complex numbers, multidimensional arrays, other services' ObsCore...), so the metadata and query
+stages (MDQ reads one row of every table) check the FIELDs and values of every ingested column type.
+Warnings are printed (``pytest -s`` or the failure output) so they can be fixed or explained in the
+README; only E (error) reports fail the test, and the YAR1 warnings (``arraysize="1"``, deprecated
+since VOTable 1.3 Erratum 3) too.
 """
 
 from __future__ import annotations
@@ -9,9 +13,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.votables import wait_until_served
 
 TAPLINT_STAGES = (
     "TMV", "TME", "TMS", "TMC", "CPV", "CAP", "AVV", "QGE", "QPO", "MDQ", "QAS", "UWS", "UPL", "OBS", "EXA",
@@ -23,12 +30,12 @@ TAPLINT_TIMEOUT_S = 600
 
 
 def run_taplint(tap_url: str, stages: tuple[str, ...]) -> dict[str, Any]:
-    """Run ``stilts taplint`` on ``tap_url`` and return its JSON report (errors, warnings, failures only)."""
+    """Run ``stilts taplint`` on ``tap_url`` and return its JSON report (infos included: the queries it made)."""
     stilts = shutil.which("stilts")
     if stilts is None:
         pytest.fail("stilts is not installed: apt-get install stilts (make test does it when run as root)")
-    command = [stilts, "taplint", f"tapurl={tap_url}", f"stages={' '.join(stages)}", "report=EWF",
-               "format=json", "maxrepeat=20", "truncate=400"]
+    command = [stilts, "taplint", f"tapurl={tap_url}", f"stages={' '.join(stages)}", "report=EWFI",
+               "format=json", "maxrepeat=1000", "truncate=400"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=TAPLINT_TIMEOUT_S, check=False)
     try:
         report: dict[str, Any] = json.loads(done.stdout)
@@ -48,7 +55,8 @@ def report_lines(report: dict[str, Any], level: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def taplint_report(live_server: str) -> dict[str, Any]:
+def taplint_report(live_server: str, votable_tables: dict[Path, str]) -> dict[str, Any]:
+    wait_until_served(live_server, list(votable_tables.values()))
     return run_taplint(live_server, TAPLINT_STAGES)
 
 
@@ -58,6 +66,20 @@ def test_taplint_reports_no_error(taplint_report: dict[str, Any]) -> None:
     for line in report_lines(taplint_report, "WARNING") + report_lines(taplint_report, "FAILURE"):
         print(line)
     assert not errors, "taplint errors:\n" + "\n".join(errors)
+
+
+@pytest.mark.slow
+def test_taplint_finds_no_deprecated_arraysize_one(taplint_report: dict[str, Any]) -> None:
+    warnings = [line for line in report_lines(taplint_report, "WARNING") if "-YAR1 " in line]
+    assert not warnings, "arraysize=\"1\" in results:\n" + "\n".join(warnings)
+
+
+@pytest.mark.slow
+def test_taplint_read_every_ingested_table(taplint_report: dict[str, Any], votable_tables: dict[Path, str]) -> None:
+    queried = {line.rpartition(" FROM ")[2] for line in report_lines(taplint_report, "INFO")
+               if line.startswith("I-MDQ-QSUB ")}
+    missing = set(votable_tables.values()) - queried
+    assert votable_tables and not missing, f"MDQ did not query: {sorted(missing)}"
 
 
 @pytest.mark.slow

@@ -100,6 +100,7 @@ async def open_query(
         async with open_uploads(request.uploads, files, settings, principal=principal) as uploads:
             translation = await translate_in_thread(request.query, tap_schema, limits_of(settings),
                                                     extra_tables=uploads.tables)
+            writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
             stream = await start(
                 pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                 timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label, client=client,

@@ -26,6 +26,15 @@ from jmmctap.results import ResultColumn
     (ResultColumn("x", "float", "*"), ([0.10000000149011612, math.nan], []), ["0.1 NaN", ""]),
     (ResultColumn("x", "int", "2x2"), ([[1, 2], [3, 4]],), ["1 2 3 4"]),
     (ResultColumn("x", "boolean", "*"), ([True, None, False],), ["T ? F"]),
+    (ResultColumn("x", "bit"), (True, False, None), ["1", "0", ""]),
+    (ResultColumn("x", "bit", "2x2"), ([[True, False], [False, True]], None), ["1 0 0 1", ""]),
+    (ResultColumn("x", "bit", "*"), ([True, True, False], []), ["1 1 0", ""]),
+    (ResultColumn("x", "floatComplex"), ([0.10000000149011612, -2.0], None), ["0.1 -2.0", ""]),
+    (ResultColumn("x", "doubleComplex", "*"), ([1.0, math.nan, 3.0, 4.0],), ["1.0 NaN 3.0 4.0"]),
+    (ResultColumn("x", "int", "*"), ([1, None, 3],), [f"1 {-(2**31)} 3"]),
+    (ResultColumn("x", "unsignedByte", "2"), ([None, 1],), ["255 1"]),
+    (ResultColumn("x", "int", "1"), (5, None), ["5", ""]),
+    (ResultColumn("x", "double", "*"), (2.5,), ["2.5"]),
 ])
 def test_cells(column: ResultColumn, values: tuple[Any, ...], cells: list[str]) -> None:
     assert compile_cells(column)(values) == cells
@@ -37,6 +46,9 @@ def test_cells(column: ResultColumn, values: tuple[Any, ...], cells: list[str]) 
     (ResultColumn("x", "boolean", "2"), "? ?"),
     (ResultColumn("x", "int", "2"), ""),
     (ResultColumn("x", "double", "*"), ""),
+    (ResultColumn("x", "doubleComplex"), "NaN NaN"),
+    (ResultColumn("x", "floatComplex", "2"), "NaN NaN NaN NaN"),
+    (ResultColumn("x", "bit", "3"), ""),
 ])
 def test_blank_fixed_arrays(column: ResultColumn, blank: str) -> None:
     assert compile_cells(column, blank_fixed_arrays=True)((None,)) == [blank]

@@ -205,9 +205,20 @@ async def test_a_value_that_cannot_be_encoded_ends_with_an_error_not_a_crash() -
 
 
 def test_unsupported_datatype_fails_before_the_first_byte() -> None:
-    stream = ListStream([ResultColumn("z", "doubleComplex")], [])
-    with pytest.raises(ServiceError, match="doubleComplex"):
+    stream = ListStream([ResultColumn("z", "blob")], [])
+    with pytest.raises(UsageError, match="blob"):
         formats.get("votable").write(stream, formats.ResultInfo())
+
+
+@pytest.mark.parametrize("fmt", ["votable", "votable/b"])
+def test_check_refuses_from_the_metadata_what_binary_cannot_write(fmt: str) -> None:
+    with pytest.raises(UsageError, match=r"'blob'.*votable/td"):
+        formats.get(fmt).check([ResultColumn("ok", "int"), ResultColumn("z", "blob")])
+
+
+@pytest.mark.parametrize("fmt", ["votable/td", "csv", "tsv", "json", "html"])
+def test_check_lets_text_formats_write_any_datatype(fmt: str) -> None:
+    formats.get(fmt).check([ResultColumn("z", "blob"), ResultColumn("b", "bit", "*")])
 
 
 def test_error_document_is_dali_error_votable() -> None:

@@ -3,6 +3,7 @@
 ::
 
     writer = formats.get(request.response_format)      # UsageError for an unknown format
+    writer.check(translation.columns)                   # UsageError for a column it cannot hold, before any query
     StreamingResponse(writer.write(stream, ResultInfo(request_time=now)), media_type=writer.media_type)
 
 ``formats.write_error(message)`` is the DALI error document; :mod:`jmmctap.formats.registry` tells

@@ -3,7 +3,8 @@
 BINARY has no null flags, so a NULL integer is written as a magic value declared in the FIELD with
 ``<VALUES null="…"/>`` (the type's minimum, 255 for ``unsignedByte``: see ``records.NULL_FILL``); a real
 value equal to it reads back as NULL, which is why BINARY2 is preferred. NULL floats are NaN, NULL
-booleans ``?``, NULL strings and variable arrays are empty.
+booleans (and scalar bits, declared ``boolean``) ``?``, NULL strings and variable arrays are empty,
+NULL fixed bit arrays all 0. FIELDs are declared as in BINARY2 (``binary2.binary_field``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jmmctap.formats.base64stream import Base64Stream
-from jmmctap.formats.binary2 import BinaryBody
-from jmmctap.formats.records import NULL_FILL, compile_records
+from jmmctap.formats.binary2 import BinaryBody, binary_field
+from jmmctap.formats.cells import INTEGER_NULLS, array_null, is_array
+from jmmctap.formats.records import compile_records
 from jmmctap.results import ResultColumn
 
 __all__ = ["BINARY", "Binary"]
-
-_INTEGERS = ("unsignedByte", "short", "int", "long")
 
 
 class Binary:
@@ -29,11 +29,14 @@ class Binary:
         """A body encoder for these columns."""
         return BinaryBody(compile_records(columns, null_flags=False), Base64Stream())
 
+    def declare(self, column: ResultColumn) -> ResultColumn:
+        """The FIELD of ``column`` in BINARY (``binary2.binary_field``)."""
+        return binary_field(column)
+
     def field_content(self, column: ResultColumn) -> str:
-        """``<VALUES null="…"/>`` for integer columns, whose NULLs are written as that value."""
-        if column.datatype in _INTEGERS:
-            return f'<VALUES null="{NULL_FILL[column.datatype]}"/>'
-        return ""
+        """``<VALUES null="…"/>`` for integer columns, whose NULLs are that value (arrays: ``cells.array_null``)."""
+        null = array_null(column) if is_array(column) else INTEGER_NULLS.get(column.datatype)
+        return "" if null is None else f'<VALUES null="{null}"/>'
 
 
 BINARY = Binary()

@@ -2,18 +2,66 @@
 
 The default VOTable serialization of jmmctap: NULL is exact for every datatype (a flag bit, not a
 magic value), and encoding works column-wise in numpy (:mod:`jmmctap.formats.records`).
+
+:func:`binary_field` is what BINARY and BINARY2 FIELDs declare. The two readers that matter
+disagree on some binary layouts, so those columns are declared in a form both read alike, with
+every value kept (TABLEDATA, CSV, TSV, JSON and HTML keep the original declaration):
+
+==============================================  ========================================  ==============
+published column                                declared in BINARY/BINARY2                why
+==============================================  ========================================  ==============
+``bit`` scalar                                  ``boolean``                               STIL 4.1 [1]
+``bit`` variable array (``*``, ``2x3x*``)       ``boolean``, ``*`` (flat)                 astropy [2]
+variable array with fixed inner dimensions      the same datatype, ``*`` or ``N*`` (flat)  astropy [3]
+(``2x2*``, ``char`` ``10x*``)
+``floatComplex``/``doubleComplex`` variable     ``float``/``double``, ``*`` (real,        STIL [4]
+array                                           imaginary, real, ...)
+==============================================  ========================================  ==============
+
+[1] STIL 4.1 (Debian's stilts, TOPCAT 4.8) throws ClassCastException on a scalar bit in a binary stream.
+[2] astropy (8.0) reads a variable bit array as one byte per bit, bit 3 of each (``Bit.binparse``);
+    STIL and the standard pack the bits.
+[3] astropy counts the blocks of the fixed dimensions, STIL counts elements: the flat array has
+    one count both agree on.
+[4] STIL counts the numbers (two per complex), astropy counts complex numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from jmmctap.formats.base64stream import Base64Stream
-from jmmctap.formats.records import RecordEncoder, compile_records
+from jmmctap.formats.cells import COMPLEX, array_null, is_array
+from jmmctap.formats.records import RecordEncoder, array_count, compile_records
 from jmmctap.results import ResultColumn, Row
 
-__all__ = ["BINARY2", "Binary2"]
+__all__ = ["BINARY2", "Binary2", "binary_field"]
+
+_COMPLEX_PART = {"floatComplex": "float", "doubleComplex": "double"}
+
+
+def binary_field(column: ResultColumn) -> ResultColumn:
+    """The column as BINARY and BINARY2 declare it (module docstring); values are unchanged.
+
+    An arraysize that cannot be read is left as it is: ``compile_records`` refuses it.
+    """
+    arraysize = column.arraysize
+    if column.datatype == "bit" and not is_array(column):
+        return replace(column, datatype="boolean", arraysize=None)
+    if arraysize is None or not arraysize.endswith("*"):
+        return column
+    try:
+        _, bound = array_count(arraysize)
+    except ValueError:
+        return column
+    if column.datatype in COMPLEX:
+        return replace(column, datatype=_COMPLEX_PART[column.datatype],
+                       arraysize="*" if bound is None else f"{2 * bound}*")
+    flat = "*" if bound is None else f"{bound}*"
+    if column.datatype == "bit":
+        return replace(column, datatype="boolean", arraysize=flat)
+    return replace(column, arraysize=flat) if "x" in arraysize else column
 
 
 @dataclass(frozen=True)
@@ -41,9 +89,14 @@ class Binary2:
         """A body encoder for these columns."""
         return BinaryBody(compile_records(columns, null_flags=True), Base64Stream())
 
+    def declare(self, column: ResultColumn) -> ResultColumn:
+        """The FIELD of ``column`` in BINARY2 (:func:`binary_field`)."""
+        return binary_field(column)
+
     def field_content(self, column: ResultColumn) -> str:
-        """No extra FIELD content: NULLs are flag bits."""
-        return ""
+        """``<VALUES null="…"/>`` for integer arrays (NULL elements); NULL cells are flag bits."""
+        null = array_null(column)
+        return "" if null is None else f'<VALUES null="{null}"/>'
 
 
 BINARY2 = Binary2()

@@ -4,6 +4,9 @@ One converter per column turns a whole column of a batch into strings at once: `
 ``true``/``false`` for booleans, the shortest round-trip decimal for numbers (single precision for
 ``float`` columns), ``NaN``/``+Inf``/``-Inf`` for non-finite values, space-separated numbers for
 arrays and DALI timestamps (``YYYY-MM-DDThh:mm:ss[.SSS]``, UTC, no zone) for ``xtype="timestamp"``.
+A NULL element of an integer array is the type's magic value (:data:`INTEGER_NULLS`).
+``bit`` values are ``1``/``0`` (space-separated in arrays, which both astropy and STIL read); a
+complex number is its real and imaginary parts separated by a space, like a 2-element array.
 Escaping belongs to each format.
 """
 
@@ -18,17 +21,53 @@ import numpy as np
 
 from jmmctap.results import ResultColumn
 
-__all__ = ["CellConverter", "compile_cells", "format_float", "format_timestamp", "is_array", "to_text"]
+__all__ = [
+    "COMPLEX",
+    "INTEGER_NULLS",
+    "CellConverter",
+    "array_null",
+    "compile_cells",
+    "flatten",
+    "format_float",
+    "format_timestamp",
+    "has_items",
+    "is_array",
+    "to_text",
+]
 
 CellConverter = Callable[[Sequence[Any]], list[str]]
 
 _INTEGERS = frozenset({"unsignedByte", "short", "int", "long"})
+INTEGER_NULLS: dict[str, int] = {"unsignedByte": 255, "short": -(2**15), "int": -(2**31), "long": -(2**63)}
+"""The magic value written for a NULL integer where no other mark exists: a NULL element of an integer
+array (every format but JSON), a NULL scalar in BINARY; VOTable FIELDs declare it as ``<VALUES null>``."""
+COMPLEX = frozenset({"floatComplex", "doubleComplex"})
+"""Datatypes whose every value is a pair of numbers (real, imaginary): a list even for a scalar."""
 _NONFINITE = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 
 
 def is_array(column: ResultColumn) -> bool:
-    """Whether the cells of ``column`` are arrays (strings are ``char`` arrays but single cells here)."""
-    return column.arraysize is not None and column.datatype not in ("char", "unicodeChar")
+    """Whether the cells of ``column`` are arrays (strings are ``char`` arrays but single cells here).
+
+    ``arraysize="1"`` is a scalar (VOTable 1.3 Erratum 3).
+    """
+    return column.arraysize not in (None, "1") and column.datatype not in ("char", "unicodeChar")
+
+
+def array_null(column: ResultColumn) -> int | None:
+    """The magic value that VOTable FIELDs declare for NULL elements of ``column``'s arrays, or None.
+
+    Integer arrays only, and not ``unsignedByte`` ones: 255 is an ordinary byte value there, far more
+    common than a NULL element (which is still written 255).
+    """
+    if not is_array(column) or column.datatype == "unsignedByte":
+        return None
+    return INTEGER_NULLS.get(column.datatype)
+
+
+def has_items(column: ResultColumn) -> bool:
+    """Whether the values of ``column`` are lists: arrays, and complex numbers even when scalar."""
+    return is_array(column) or column.datatype in COMPLEX
 
 
 def format_timestamp(value: datetime | date) -> str:
@@ -66,12 +105,14 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
     elements (``NaN NaN``, ``? ?``) instead of an empty cell: votlint 3.4.7 rejects empty cells of
     fixed-size arrays (and of point/circle/interval) although VOTable 1.3 made them NULL.
     """
-    if is_array(column):
+    if has_items(column):
         element = _element_formatter(column.datatype)
         null = _blank_array(column) if blank_fixed_arrays else ""
-        return lambda values: [null if v is None else " ".join(map(element, _flatten(v))) for v in values]
+        return lambda values: [null if v is None else " ".join(map(element, flatten(v))) for v in values]
     if column.datatype == "boolean":
         return _booleans
+    if column.datatype == "bit":
+        return _bits
     if column.datatype in _INTEGERS:
         return _integers
     if column.datatype == "double":
@@ -82,15 +123,19 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
 
 
 def _blank_array(column: ResultColumn) -> str:
-    dims = (column.arraysize or "").split("x")
-    if dims[-1].endswith("*") or column.datatype not in ("float", "double", "boolean"):
+    dims = (column.arraysize or "1").split("x")
+    if dims[-1].endswith("*") or column.datatype not in ("float", "double", "boolean", *COMPLEX):
         return ""
-    count = math.prod(int(d) for d in dims)
+    count = math.prod(int(d) for d in dims) * (2 if column.datatype in COMPLEX else 1)
     return " ".join(["?" if column.datatype == "boolean" else "NaN"] * count)
 
 
 def _booleans(values: Sequence[Any]) -> list[str]:
     return ["" if v is None else ("true" if v else "false") for v in values]
+
+
+def _bits(values: Sequence[Any]) -> list[str]:
+    return ["" if v is None else ("1" if v else "0") for v in values]
 
 
 def _integers(values: Sequence[Any]) -> list[str]:
@@ -129,14 +174,20 @@ def _strings(values: Sequence[Any]) -> list[str]:
 def _element_formatter(datatype: str) -> Callable[[Any], str]:
     if datatype == "boolean":
         return lambda v: "?" if v is None else ("T" if v else "F")
+    if datatype == "bit":
+        return lambda v: "1" if v else "0"  # an element of a bit array cannot be NULL
     if datatype in _INTEGERS:
-        return lambda v: "" if v is None else str(int(v))
-    if datatype == "float":
+        null = str(INTEGER_NULLS[datatype])
+        return lambda v: null if v is None else str(int(v))
+    if datatype in ("float", "floatComplex"):
         return lambda v: "NaN" if v is None else (str(np.float32(v)) if math.isfinite(v) else format_float(v))
     return lambda v: "NaN" if v is None else format_float(v)
 
 
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, list | tuple) and value and isinstance(value[0], list | tuple):
-        return [x for part in value for x in _flatten(part)]
+def flatten(value: Any) -> list[Any]:
+    """The items of an array value in order (nested lists flattened, as TABLEDATA writes them)."""
+    if not isinstance(value, list | tuple):
+        return [value]  # a scalar where the metadata says array: still written, as one element
+    if value and isinstance(value[0], list | tuple):
+        return [x for part in value for x in flatten(part)]
     return list(value)

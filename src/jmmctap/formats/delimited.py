@@ -62,6 +62,9 @@ class _DelimitedWriter:
     media_type: str
     dialect: _Dialect
 
+    def check(self, columns: Sequence[ResultColumn]) -> None:
+        """Nothing to refuse: every value has a text form."""
+
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
         """Header line, rows, and on failure a last ``QUERY_STATUS=ERROR`` line (see the module docstring)."""
         columns = list(stream.columns)

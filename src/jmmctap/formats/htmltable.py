@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from jmmctap.formats.cells import compile_cells
 from jmmctap.formats.writer import Ending, ResultInfo, encode_stream
 from jmmctap.formats.xmltext import escape_text, needs_escape, to_ascii
-from jmmctap.results import ResultStream, Row
+from jmmctap.results import ResultColumn, ResultStream, Row
 
 __all__ = ["HtmlWriter"]
 
@@ -23,6 +23,9 @@ class HtmlWriter:
     """The HTML table writer."""
 
     media_type: str = "text/html"
+
+    def check(self, columns: Sequence[ResultColumn]) -> None:
+        """Nothing to refuse: every value has a text form."""
 
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
         """An HTML page with the rows of ``stream`` in one table."""

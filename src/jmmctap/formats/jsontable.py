@@ -11,6 +11,8 @@
 byte; ``message`` then gives the reason), written after the rows like VOTable's trailing INFO, so
 the document is valid JSON in every case. NULL is ``null``; JSON has no NaN or infinity, so those
 are the strings ``"NaN"``, ``"+Inf"``, ``"-Inf"`` (the DALI spellings). Timestamps are DALI strings.
+``boolean`` and ``bit`` values are ``true``/``false``; arrays are flat JSON arrays (a ``2x3`` array
+is 6 numbers, as in TABLEDATA); a complex number is ``[real, imaginary]``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from jmmctap.formats.cells import format_float, is_array, to_text
+from jmmctap.formats.cells import flatten, format_float, has_items, to_text
 from jmmctap.formats.writer import Ending, ResultInfo, encode_stream
 from jmmctap.results import ResultColumn, ResultStream, Row
 
@@ -52,6 +54,9 @@ class JsonWriter:
     """The JSON result writer."""
 
     media_type: str = "application/json"
+
+    def check(self, columns: Sequence[ResultColumn]) -> None:
+        """Nothing to refuse: every value has a text form."""
 
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
         """The JSON document of ``stream`` (see the module docstring)."""
@@ -84,10 +89,10 @@ class JsonWriter:
 
 
 def _converter(column: ResultColumn) -> Converter:
-    if is_array(column):
-        if column.datatype in ("float", "double"):
-            return lambda values: [None if v is None else [_json_float(x) for x in v] for v in values]
-        return None
+    if has_items(column):
+        if column.datatype in ("float", "double", "floatComplex", "doubleComplex"):
+            return lambda values: [None if v is None else [_json_float(x) for x in flatten(v)] for v in values]
+        return lambda values: [None if v is None else flatten(v) for v in values]
     if column.datatype == "double":
         return _doubles
     if column.datatype == "float":

@@ -9,6 +9,14 @@ BINARY2 also prefixes each record with its null flags (MSB of the first byte = f
 
 ``char`` is ASCII: other characters become ``?`` (astropy reads ``char`` as ASCII; declare
 ``unicodeChar`` for text that needs them). ``unicodeChar`` is written as UTF-16BE code units.
+A variable array or string longer than the bound of its arraysize (``10*``) is cut to it.
+
+``bit`` arrays are packed, first element in the most significant bit, ``ceil(n / 8)`` bytes, and
+a variable one counts bits (§5.3); a scalar ``bit`` is one byte whose most significant bit holds the
+value. BINARY cannot mark a NULL bit (``bit`` has no magic value): it is written 0; BINARY2 flags it.
+Complex numbers (``floatComplex``, ``doubleComplex``) are their real and imaginary parts, in that
+order; a variable complex array counts complex numbers. (What the result FIELDs declare so that
+every client reads these the same way is :func:`jmmctap.formats.binary2.binary_field`'s business.)
 """
 
 from __future__ import annotations
@@ -22,24 +30,30 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from jmmctap.errors import ServiceError
-from jmmctap.formats.cells import is_array, to_text
+from jmmctap.errors import UsageError
+from jmmctap.formats.cells import INTEGER_NULLS, flatten, is_array, to_text
 from jmmctap.results import ResultColumn, Row
 
 __all__ = ["NULL_FILL", "RecordEncoder", "compile_records"]
 
-NUMBER_DTYPES = {"unsignedByte": ">u1", "short": ">i2", "int": ">i4", "long": ">i8", "float": ">f4", "double": ">f8"}
-"""Big-endian numpy types of the numeric VOTable datatypes."""
+NUMBER_DTYPES = {"unsignedByte": ">u1", "short": ">i2", "int": ">i4", "long": ">i8", "float": ">f4", "double": ">f8",
+                 "floatComplex": ">f4", "doubleComplex": ">f8"}
+"""Big-endian numpy types of the numeric VOTable datatypes (of each part, for complex numbers)."""
+
+PARTS = {"floatComplex": 2, "doubleComplex": 2}
+"""Numbers per item of the datatypes whose items are several numbers (1 for the others)."""
+
+SCALAR_BIT_TRUE = 0x80
+"""The byte of a true scalar bit: its most significant bit set."""
 
 NULL_FILL: dict[str, int | float] = {
-    "unsignedByte": 255,
-    "short": -(2**15),
-    "int": -(2**31),
-    "long": -(2**63),
+    **INTEGER_NULLS,
     "float": math.nan,
     "double": math.nan,
+    "floatComplex": math.nan,
+    "doubleComplex": math.nan,
 }
-"""What a NULL number is written as; BINARY declares the integer ones with ``<VALUES null=…>``."""
+"""What a NULL number is written as; FIELDs declare the integer ones with ``<VALUES null=…>`` where they occur."""
 
 Bytes2D = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.bool_] | None
@@ -81,7 +95,14 @@ class RecordEncoder:
 
 
 def compile_records(columns: Sequence[ResultColumn], *, null_flags: bool) -> RecordEncoder:
-    """The record encoder of these columns; raises ``ServiceError`` for a datatype it cannot write."""
+    """The record encoder of these columns.
+
+    Raises
+    ------
+    UsageError
+        A column has a datatype outside VOTable's or an arraysize that cannot be read (nothing the
+        ingester publishes; a hand-declared TAP_SCHEMA column may): the text formats still serve it.
+    """
     return RecordEncoder(tuple(_codec(c) for c in columns), null_flags)
 
 
@@ -101,7 +122,8 @@ def _codec(column: ResultColumn) -> ColumnCodec:
     try:
         fixed, bound = array_count(column.arraysize) if column.arraysize else (1, None)
     except ValueError:
-        raise ServiceError(f"column {column.name}: bad arraysize {column.arraysize!r}") from None
+        raise UsageError(f"column {column.name}: arraysize {column.arraysize!r} cannot be written in binary"
+                         " VOTable; ask for RESPONSEFORMAT=votable/td or csv") from None
     if datatype in ("char", "unicodeChar"):
         encoding = "ascii" if datatype == "char" else "utf-16-be"
         if column.arraysize is None:
@@ -111,15 +133,21 @@ def _codec(column: ResultColumn) -> ColumnCodec:
         if not is_array(column):
             return _booleans
         return _fixed_boolean_arrays(fixed) if fixed is not None else _variable_boolean_arrays(bound)
+    if datatype == "bit":
+        if not is_array(column):
+            return _bits
+        return _fixed_bit_arrays(fixed) if fixed is not None else _variable_bit_arrays(bound)
     if datatype in NUMBER_DTYPES:
         dtype = np.dtype(NUMBER_DTYPES[datatype])
         fill = NULL_FILL[datatype]
-        if not is_array(column):
+        parts = PARTS.get(datatype, 1)
+        if not is_array(column) and parts == 1:
             return lambda values: _numbers(values, dtype, fill)
         if fixed is not None:
-            return lambda values: _fixed_arrays(values, dtype, fill, fixed)
-        return lambda values: _variable_arrays(values, dtype, bound)
-    raise ServiceError(f"column {column.name}: datatype {datatype} cannot be written in binary VOTable")
+            return lambda values: _fixed_arrays(values, dtype, fill, fixed * parts)
+        return lambda values: _variable_arrays(values, dtype, fill, None if bound is None else bound * parts, parts)
+    raise UsageError(f"column {column.name}: datatype {datatype!r} cannot be written in binary VOTable;"
+                     " ask for RESPONSEFORMAT=votable/td or csv")
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -154,11 +182,12 @@ def _fixed_arrays(values: Sequence[Any], dtype: np.dtype[Any], fill: float, coun
 
 
 def _fit(value: Any, count: int, fill: float) -> list[Any]:
-    items = [] if value is None else [fill if x is None else x for x in _flat(value)]
+    items = [] if value is None else [fill if x is None else x for x in flatten(value)]
     return (items + [fill] * count)[:count]
 
 
-def _variable_arrays(values: Sequence[Any], dtype: np.dtype[Any], bound: int | None) -> tuple[list[Part], Mask]:
+def _variable_arrays(values: Sequence[Any], dtype: np.dtype[Any], fill: float, bound: int | None,
+                     parts: int = 1) -> tuple[list[Part], Mask]:
     n = len(values)
     mask: Mask = None
     if None in values:
@@ -170,19 +199,17 @@ def _variable_arrays(values: Sequence[Any], dtype: np.dtype[Any], bound: int | N
             raise ValueError("array longer than its arraysize")
         flat = np.fromiter(chain.from_iterable(values), dtype=dtype.newbyteorder("="), count=int(counts.sum()))
     except (TypeError, ValueError):  # nested lists, NULL items or too long: the slow, careful way
-        rows = [[math.nan if x is None else x for x in _flat(v)][:bound] for v in values]
+        rows = [[fill if x is None else x for x in flatten(v)][:bound] for v in values]
         counts = np.fromiter(map(len, rows), dtype=np.int64, count=n)
         flat = np.fromiter(chain.from_iterable(rows), dtype=dtype.newbyteorder("="), count=int(counts.sum()))
     data = flat.astype(dtype).view(np.uint8)
-    return [_counts(counts), _Payload(counts * dtype.itemsize, data)], mask
-
-
-def _flat(value: Any) -> list[Any]:
-    if not isinstance(value, list | tuple):
-        return [value]
-    if value and isinstance(value[0], list | tuple):
-        return [x for part in value for x in _flat(part)]
-    return list(value)
+    if parts > 1 and (counts % parts).any():  # a complex number without its imaginary part: pad with NaN
+        rows = [[fill if x is None else x for x in flatten(v)][:bound] for v in values]
+        rows = [r + [fill] * (-len(r) % parts) for r in rows]
+        counts = np.fromiter(map(len, rows), dtype=np.int64, count=n)
+        data = np.fromiter(chain.from_iterable(rows), dtype=dtype.newbyteorder("="),
+                           count=int(counts.sum())).astype(dtype).view(np.uint8)
+    return [_counts(counts // parts), _Payload(counts * dtype.itemsize, data)], mask
 
 
 # --- booleans ------------------------------------------------------------------------------------
@@ -215,9 +242,46 @@ def _fixed_boolean_arrays(count: int) -> ColumnCodec:
 def _variable_boolean_arrays(bound: int | None) -> ColumnCodec:
     def encode(values: Sequence[Any]) -> tuple[list[Part], Mask]:
         mask = _null_mask(values) if None in values else None
-        cells = [b"" if v is None else _boolean_bytes(_flat(v)[:bound]) for v in values]
+        cells = [b"" if v is None else _boolean_bytes(flatten(v)[:bound]) for v in values]
         counts = np.fromiter(map(len, cells), dtype=np.int64, count=len(values))
         return [_counts(counts), _Payload(counts, np.frombuffer(b"".join(cells), dtype=np.uint8))], mask
+
+    return encode
+
+
+# --- bits --------------------------------------------------------------------------------------
+
+
+def _bits(values: Sequence[Any]) -> tuple[list[Part], Mask]:
+    mask = _null_mask(values) if None in values else None
+    data = np.fromiter((SCALAR_BIT_TRUE if v else 0 for v in values), dtype=np.uint8, count=len(values))
+    return [data.reshape(len(values), 1)], mask
+
+
+def _packed(items: Sequence[Any]) -> bytes:
+    """Bits packed big-end first into whole bytes (NULL items, which only BINARY2 rows can hold, as 0)."""
+    return np.packbits(np.fromiter((bool(x) for x in items), dtype=np.bool_, count=len(items))).tobytes()
+
+
+def _fixed_bit_arrays(count: int) -> ColumnCodec:
+    width = (count + 7) // 8
+
+    def encode(values: Sequence[Any]) -> tuple[list[Part], Mask]:
+        mask = _null_mask(values) if None in values else None
+        cells = [_packed(_fit(v, count, 0)) for v in values]
+        return [np.frombuffer(b"".join(cells), dtype=np.uint8).reshape(len(values), width)], mask
+
+    return encode
+
+
+def _variable_bit_arrays(bound: int | None) -> ColumnCodec:
+    def encode(values: Sequence[Any]) -> tuple[list[Part], Mask]:
+        mask = _null_mask(values) if None in values else None
+        items = [[] if v is None else flatten(v)[:bound] for v in values]
+        cells = [_packed(i) for i in items]
+        counts = np.fromiter(map(len, items), dtype=np.int64, count=len(values))  # the count is in bits
+        lengths = np.fromiter(map(len, cells), dtype=np.int64, count=len(values))
+        return [_counts(counts), _Payload(lengths, np.frombuffer(b"".join(cells), dtype=np.uint8))], mask
 
     return encode
 

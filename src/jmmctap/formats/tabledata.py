@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jmmctap.formats.cells import CellConverter, compile_cells
+from jmmctap.formats.cells import CellConverter, array_null, compile_cells
 from jmmctap.formats.xmltext import escape_text, needs_escape, to_ascii
 from jmmctap.results import ResultColumn, Row
 
@@ -46,9 +46,14 @@ class Tabledata:
         template = "<TR>" + "".join("<TD>{}</TD>" for _ in columns) + "</TR>\n"
         return _TabledataBody(tuple(compile_cells(c, blank_fixed_arrays=True) for c in columns), template)
 
+    def declare(self, column: ResultColumn) -> ResultColumn:
+        """TABLEDATA declares every column as published."""
+        return column
+
     def field_content(self, column: ResultColumn) -> str:
-        """No extra FIELD content: empty cells are NULL for every datatype since VOTable 1.3."""
-        return ""
+        """``<VALUES null="…"/>`` for integer arrays (NULL elements); empty cells are NULL since VOTable 1.3."""
+        null = array_null(column)
+        return "" if null is None else f'<VALUES null="{null}"/>'
 
 
 TABLEDATA = Tabledata()

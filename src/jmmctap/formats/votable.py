@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Protocol
 
@@ -67,7 +67,11 @@ class Serialization(Protocol):
         ...
 
     def start(self, columns: Sequence[ResultColumn]) -> Body:
-        """A body encoder for these columns; raises ``ServiceError`` for a column it cannot write."""
+        """A body encoder for these (declared) columns; raises ``UsageError`` for a column it cannot write."""
+        ...
+
+    def declare(self, column: ResultColumn) -> ResultColumn:
+        """The FIELD this serialization writes for a result column (the same values, maybe another datatype)."""
         ...
 
     def field_content(self, column: ResultColumn) -> str:
@@ -82,14 +86,23 @@ class VotableWriter:
     media_type: str
     serialization: Serialization
 
+    def check(self, columns: Sequence[ResultColumn]) -> None:
+        """Raise ``UsageError`` if a column cannot be written in this serialization (before any query runs)."""
+        self.serialization.start(self._declared(columns))
+
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
         """The VOTable document of ``stream`` (see the module docstring)."""
-        body = self.serialization.start(stream.columns)
-        return self._generate(stream, info, body)
+        columns = self._declared(stream.columns)
+        body = self.serialization.start(columns)
+        return self._generate(stream, info, columns, body)
 
-    async def _generate(self, stream: ResultStream, info: ResultInfo, body: Body) -> AsyncIterator[bytes]:
+    def _declared(self, columns: Sequence[ResultColumn]) -> list[ResultColumn]:
+        return [self.serialization.declare(_without_unit_arraysize(c)) for c in columns]
+
+    async def _generate(self, stream: ResultStream, info: ResultInfo, columns: Sequence[ResultColumn],
+                        body: Body) -> AsyncIterator[bytes]:
         element = self.serialization.element
-        yield to_ascii(_header(stream, info, self.serialization.field_content) + _open_data(element))
+        yield to_ascii(_header(stream, columns, info, self.serialization.field_content) + _open_data(element))
         async with aclosing(encode_stream(stream, body.encode)) as chunks:
             async for chunk in chunks:
                 if isinstance(chunk, Ending):
@@ -139,7 +152,13 @@ def field_ids(columns: Sequence[ResultColumn]) -> list[str]:
     return ids
 
 
-def _header(stream: ResultStream, info: ResultInfo, field_content: Callable[[ResultColumn], str]) -> str:
+def _without_unit_arraysize(column: ResultColumn) -> ResultColumn:
+    """``arraysize="1"`` is a scalar, written without it (deprecated since VOTable 1.3 Erratum 3; taplint YAR1)."""
+    return replace(column, arraysize=None) if column.arraysize == "1" else column
+
+
+def _header(stream: ResultStream, columns: Sequence[ResultColumn], info: ResultInfo,
+            field_content: Callable[[ResultColumn], str]) -> str:
     parts = [_PROLOGUE, _info("QUERY_STATUS", "OK")]
     query = info.query if info.query is not None else stream.query
     parts.append(_info("QUERY", query))
@@ -151,8 +170,8 @@ def _header(stream: ResultStream, info: ResultInfo, field_content: Callable[[Res
     parts.append(_info("server_software", f"{info.service_name} {info.service_version}"))
     parts.extend(_info(name, value) for name, value in info.extra)
     parts.append("<TABLE>\n")
-    ids = field_ids(stream.columns)
-    parts.extend(_field(column, id_, field_content(column)) for column, id_ in zip(stream.columns, ids, strict=True))
+    ids = field_ids(columns)
+    parts.extend(_field(column, id_, field_content(column)) for column, id_ in zip(columns, ids, strict=True))
     return "".join(parts)
 
 

@@ -16,7 +16,7 @@ from typing import Literal, Protocol
 
 from jmmctap import __version__
 from jmmctap.errors import JmmctapError, ServiceError
-from jmmctap.results import ResultStream, Row
+from jmmctap.results import ResultColumn, ResultStream, Row
 
 __all__ = ["CHUNK_ROWS", "Ending", "ResultInfo", "Writer", "encode_stream"]
 
@@ -50,15 +50,23 @@ class Ending:
 
 
 class Writer(Protocol):
-    """A result format: bytes of one media type from a result stream."""
+    """A result format: bytes of one media type from a result stream.
+
+    ``check`` looks at the column metadata only, so a request for a format that cannot hold one of
+    the columns is refused (``UsageError``, HTTP 400) before a database connection is taken.
+    """
 
     @property
     def media_type(self) -> str:
         """The Content-Type of the response."""
         ...
 
+    def check(self, columns: Sequence[ResultColumn]) -> None:
+        """Raise ``UsageError`` if a column cannot be written in this format."""
+        ...
+
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
-        """The document, chunk by chunk; raises ``ServiceError`` at once if a column cannot be written."""
+        """The document, chunk by chunk; raises ``UsageError`` at once if a column cannot be written."""
         ...
 
 

@@ -3,25 +3,42 @@
 Also used by TAP UPLOAD (issue 6): ``map_fields`` gives, for a parsed table, each column's
 PostgreSQL DDL and its TAP_SCHEMA ``Column``; ``column_definitions`` composes the DDL list.
 
-=================================  =====================  ==========================
-VOTable datatype (arraysize)       PostgreSQL             TAP_SCHEMA datatype
-=================================  =====================  ==========================
-boolean / bit                      boolean                as in the file
-unsignedByte, short                smallint               as in the file
-int / long                         integer / bigint       as in the file
-float / double                     real / double prec.    as in the file
-floatComplex / doubleComplex       real[] / double[] (2)  as in the file
-char, unicodeChar (any arraysize)  text                   as in the file
-numeric arrays (``n``, ``*``)      <type>[] (flattened)   as in the file
-char + xtype timestamp             timestamp              char, xtype timestamp
-double[2] + xtype point            spoint                 double, xtype point
-double[3] + xtype circle           scircle                double, xtype circle
-double[*] + xtype polygon          spoly                  double, xtype polygon
-=================================  =====================  ==========================
+==================================  =====================  ==========================
+VOTable datatype (arraysize)        PostgreSQL             TAP_SCHEMA datatype
+==================================  =====================  ==========================
+boolean / bit                       boolean                as in the file
+unsignedByte, short                 smallint               as in the file
+int / long                          integer / bigint       as in the file
+float / double                      real / double prec.    as in the file
+floatComplex / doubleComplex        real[] / double[] (2)  as in the file
+char, unicodeChar (any arraysize)   text                   as in the file
+numeric arrays (``n``, ``*``)       <type>[] (flattened)   as in the file
+char + xtype timestamp              timestamp              char, xtype timestamp
+double[2] + xtype point             spoint                 double, xtype point
+double[3] + xtype circle            scircle                double, xtype circle
+double[*] + xtype polygon           spoly                  double, xtype polygon
+char + xtype point/circle/polygon   spoint/scircle/spoly   double[2]/[3]/[*], xtype
+char + xtype adql:REGION            text                   char, no xtype
+bit scalar, bit ``*``/``2x3x*``     boolean, boolean[]     boolean (same arraysize)
+complex ``*``/``n*``                real[] / double[]      float/double ``*``/``2n*``
+==================================  =====================  ==========================
+
+Geometry xtypes (DALI ``point``, ``circle``, ``polygon``, also spelled ``adql:POINT``...) always mean
+a pgsphere column, the only geometry storage the ADQL translator serves: a ``char`` geometry holds
+DALI text (``10.5 -20``) or STC-S (``Polygon ICRS 1 2 3 4 5 6``) parsed at ingest; ``adql:REGION``
+(STC-S of any shape, TAP 1.0 ObsCore ``s_region``) stays text and loses the xtype; a geometry xtype
+on an integer column is dropped. ``arraysize="1"`` is a scalar (VOTable 1.3 Erratum 3): published
+without an arraysize.
+
+Scalar bits, variable bit arrays and variable complex arrays are published as the booleans and the
+numbers (real, imaginary, real...) they hold: astropy and STIL (so TOPCAT and taplint) do not read
+them alike in binary VOTables (``formats.binary2.binary_field``), and a result FIELD must declare
+what TAP_SCHEMA does. Fixed bit arrays and fixed or scalar complex numbers keep their datatype.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +52,7 @@ __all__ = [
     "DATATYPES",
     "MappedColumn",
     "column_definitions",
+    "geometry_of",
     "is_array",
     "map_fields",
     "normalise_datatype",
@@ -56,6 +74,10 @@ _SCALAR_PG = {
     "floatComplex": "real[]", "doubleComplex": "double precision[]",
 }
 _GEOMETRY_PG = {"point": "spoint", "circle": "scircle", "polygon": "spoly"}
+_COMPLEX_PART = {"floatComplex": "float", "doubleComplex": "double"}
+_GEOMETRY_ARRAYSIZE = {"point": "2", "circle": "3", "polygon": "*"}
+_GEOMETRY_DATATYPES = frozenset({"float", "double", "char", "unicodeChar"})
+_REGION_XTYPES = frozenset({"region", "adql:region"})
 _TIMESTAMP_XTYPES = {"timestamp", "adql:timestamp"}
 
 
@@ -91,15 +113,22 @@ def is_array(field: FieldSpec) -> bool:
     return field.arraysize is not None and field.arraysize != "1"
 
 
+def geometry_of(field: FieldSpec) -> str | None:
+    """``point``, ``circle`` or ``polygon`` when the FIELD is stored as that pgsphere geometry, else None."""
+    xtype = (field.xtype or "").lower().removeprefix("adql:")
+    return xtype if xtype in _GEOMETRY_PG and field.datatype in _GEOMETRY_DATATYPES else None
+
+
 def pg_type(field: FieldSpec) -> str:
     """PostgreSQL type of a FIELD (see the module table)."""
+    geometry = geometry_of(field)
+    if geometry is not None:
+        return _GEOMETRY_PG[geometry]
     xtype = (field.xtype or "").lower()
     if field.datatype in ("char", "unicodeChar"):
         if xtype in _TIMESTAMP_XTYPES and not is_array(field):
             return "timestamp"
         return "text"
-    if xtype in _GEOMETRY_PG and field.datatype in ("float", "double"):
-        return _GEOMETRY_PG[xtype]
     base = _SCALAR_PG[field.datatype]
     if is_array(field) and not base.endswith("[]"):
         return base + "[]"
@@ -134,11 +163,41 @@ def column_definitions(columns: Sequence[MappedColumn]) -> sql.Composed:
 
 
 def _tap_column(table_name: str, f: FieldSpec, name: ColumnName, index: int) -> Column:
+    datatype, arraysize, xtype = _published_type(f)
     return Column(
-        table_name=table_name, name=name.adql, datatype=f.datatype, arraysize=f.arraysize, xtype=f.xtype,
+        table_name=table_name, name=name.adql, datatype=datatype, arraysize=arraysize, xtype=xtype,
         description=f.description, utype=f.utype, unit=f.unit, ucd=f.ucd, principal=_is_principal(f.ucd),
         column_index=index,
     )
+
+
+def _published_type(f: FieldSpec) -> tuple[str, str | None, str | None]:
+    """TAP_SCHEMA (datatype, arraysize, xtype): what every output format declares for the stored column."""
+    arraysize = None if f.arraysize == "1" else f.arraysize
+    geometry = geometry_of(f)
+    if geometry is not None:
+        datatype = f.datatype if f.datatype in ("float", "double") else "double"
+        return datatype, arraysize if datatype == f.datatype else _GEOMETRY_ARRAYSIZE[geometry], geometry
+    xtype = (f.xtype or "").lower()
+    if xtype in _REGION_XTYPES or xtype.removeprefix("adql:") in _GEOMETRY_PG:
+        return f.datatype, arraysize, None  # text or numbers the translator would read as pgsphere
+    if pg_type(f) == "timestamp":
+        return f.datatype, arraysize, "timestamp"  # adql:TIMESTAMP (TAP 1.0) is what results call timestamp
+    variable = (arraysize or "").endswith("*")
+    if f.datatype == "bit" and (arraysize is None or variable):
+        return "boolean", arraysize, f.xtype  # module docstring: scalar and variable bits are booleans
+    if f.datatype in _COMPLEX_PART and variable:
+        return _COMPLEX_PART[f.datatype], _parts_arraysize(arraysize or "*"), f.xtype
+    return f.datatype, arraysize, f.xtype
+
+
+def _parts_arraysize(arraysize: str) -> str:
+    """The 1-D arraysize of the real and imaginary parts of a variable complex array (``3x4*`` → ``24*``)."""
+    dims = arraysize.split("x")
+    bound = dims[-1][:-1]
+    if not bound or not all(d.isdigit() for d in [*dims[:-1], bound]):
+        return "*"
+    return f"{2 * math.prod(int(d) for d in [*dims[:-1], bound])}*"
 
 
 def _is_principal(ucd: str | None) -> bool:

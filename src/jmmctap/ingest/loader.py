@@ -131,12 +131,21 @@ def copy_rows(conn: psycopg.Connection[Any], schema: str, table: str, columns: S
 
 
 def copy_error(exc: psycopg.Error, file: str, by_db: dict[str, str]) -> IngestError:
-    """The IngestError for a value COPY rejected, with row and column (``by_db``: column → source field)."""
+    """The IngestError for a value COPY rejected, with row and column (``by_db``: column → source field).
+
+    A CHECK violation is a position out of range: its constraint is named after the column
+    (``positions.range_statement``).
+    """
     message = exc.diag.message_primary or str(exc)
+    column = None
+    if isinstance(exc, psycopg.errors.CheckViolation) and exc.diag.constraint_name:
+        column = exc.diag.constraint_name
+        message = ("impossible position: right ascension must be within [0, 360] degrees, declination within"
+                   " [-90, 90]")
     match = _COPY_CONTEXT.search(exc.diag.context or "")
     if not match:
-        return IngestError(message, file=file)
-    column = match[2]
+        return IngestError(message, file=file, column=by_db.get(column, column) if column else None)
+    column = column or match[2]
     return IngestError(message, file=file, row=int(match[1]),
                        column=by_db.get(column, column) if column else None)
 

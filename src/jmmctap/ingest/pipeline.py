@@ -24,7 +24,7 @@ from jmmctap.ingest.columns import MappedColumn, map_fields
 from jmmctap.ingest.groups import group_members
 from jmmctap.ingest.model import IngestError, Row, TableSource
 from jmmctap.ingest.names import PG_MAX_NAME_BYTES
-from jmmctap.ingest.positions import Positions, find_positions, index_statement
+from jmmctap.ingest.positions import Positions, find_positions, index_statement, range_statement
 from jmmctap.ingest.report import IngestReport, Progress
 from jmmctap.ingest.sources import open_source
 from jmmctap.ingest.tabledata_fast import CopyText
@@ -176,6 +176,9 @@ def _load(conn: psycopg.Connection[Any], sources: list[TableSource], target: Tar
     if mode != "append":
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(target.db_schema)))
         loader.create_table(conn, target.db_schema, into, positions.columns)
+        ranges = range_statement(target.db_schema, into, positions)
+        if ranges is not None:  # before COPY, so that an impossible position is refused at its row
+            conn.execute(ranges)
     total = 0
     for source in sources:
         counter = Progress(f"{source.spec.file.name}", enabled=progress, expected_rows=source.spec.nrows_declared)

@@ -4,6 +4,9 @@ The main RA/Dec pair is found by UCD first (``pos.eq.ra;meta.main``, UCD1 ``POS_
 by common names (RAJ2000, ra, s_ra...). Sexagesimal string columns (units ``h:m:s``, ``"h:m:s"``,
 ``d:m:s``...) get decimal-degree companions ``<name>_deg`` computed while streaming. The index is on
 exactly ``spoint(radians("ra"), radians("dec"))``, the expression the ADQL engine emits.
+
+The degree columns of the pair carry CHECK constraints (RA within [0, 360], Dec within [-90, 90]),
+named after the column, so COPY refuses an impossible position at its row (``loader.copy_error``).
 """
 
 from __future__ import annotations
@@ -19,13 +22,24 @@ from jmmctap.ingest.columns import MappedColumn, map_fields
 from jmmctap.ingest.model import FieldSpec, IngestError, Row
 from jmmctap.ingest.values import CellError
 
-__all__ = ["Positions", "checked_angle", "find_positions", "index_statement", "parse_sexagesimal"]
+__all__ = [
+    "POSITION_RANGES",
+    "Positions",
+    "checked_angle",
+    "find_positions",
+    "index_statement",
+    "parse_sexagesimal",
+    "range_statement",
+]
 
 RA_NAMES = ("raj2000", "ra", "s_ra", "ra_icrs", "radeg", "_raj2000", "ra_deg", "ra_j2000", "ra2000", "alpha")
 """Column names taken as right ascension when no UCD says so, in order of preference."""
 DEC_NAMES = ("dej2000", "decj2000", "dec", "s_dec", "de_icrs", "dec_icrs", "dedeg", "_dej2000", "dec_deg",
              "dec_j2000", "de2000", "delta")
 """Column names taken as declination when no UCD says so, in order of preference."""
+
+POSITION_RANGES = {"ra": (0.0, 360.0), "dec": (-90.0, 90.0)}
+"""Degrees a main right ascension and declination must lie within (CHECK constraints of ingested tables)."""
 
 _SEXAGESIMAL_UNITS = {"h:m:s", '"h:m:s"', "d:m:s", '"d:m:s"', "hms", "dms", "hh:mm:ss", "dd:mm:ss",
                       "hh:mm:ss.tt", "dd:mm:ss.tt", "h m s", "d m s", '"dd:mm:ss"', '"hh:mm:ss"'}
@@ -120,6 +134,21 @@ def index_statement(schema: str, table: str, positions: Positions) -> sql.Compos
     return sql.SQL("CREATE INDEX ON {} USING gist (spoint(radians({}), radians({})))").format(
         sql.Identifier(schema, table), sql.Identifier(positions.ra.name.db), sql.Identifier(positions.dec.name.db)
     )
+
+
+def range_statement(schema: str, table: str, positions: Positions) -> sql.Composed | None:
+    """``ALTER TABLE ... ADD CONSTRAINT "<ra>" CHECK ("<ra>" BETWEEN 0 AND 360), ...`` or None without positions.
+
+    Each constraint has its column's name, which is how a violation is reported with the column.
+    """
+    if positions.ra is None or positions.dec is None:
+        return None
+    checks = [
+        sql.SQL("ADD CONSTRAINT {} CHECK ({} BETWEEN {} AND {})").format(
+            sql.Identifier(column.name.db), sql.Identifier(column.name.db), sql.Literal(low), sql.Literal(high))
+        for column, (low, high) in ((positions.ra, POSITION_RANGES["ra"]), (positions.dec, POSITION_RANGES["dec"]))
+    ]
+    return sql.SQL("ALTER TABLE {} ").format(sql.Identifier(schema, table)) + sql.SQL(", ").join(checks)
 
 
 def _words(ucd: str | None) -> set[str]:

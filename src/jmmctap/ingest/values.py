@@ -3,6 +3,10 @@
 NULL rules (VOTable 1.5 §5.5): an empty TD, the ``VALUES/@null`` magic value, NaN in a
 float/double scalar, ``?``/blank booleans, empty strings, and BINARY2 null flags. NaN inside
 arrays is kept (it is a value of the array, as astropy keeps it).
+
+Geometries (DALI numbers, or for ``char`` columns DALI text or STC-S) must lie on the sky: longitudes
+within [-360, 360] degrees (a vertex near 0 may be written negative), latitudes within [-90, 90],
+a radius within [0, 180]; anything else is refused with its row and column.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ def text_converter(field: FieldSpec) -> Converter | None:
 
     kind = pg_type(field)
     if kind in ("spoint", "scircle", "spoly"):
-        return lambda text: format_geometry(kind, _numbers(str(text)))
+        return lambda text: format_geometry(kind, _geometry_numbers(kind, str(text)))
     if field.datatype in ("floatComplex", "doubleComplex") or is_array(field):
         return _text_array(field)
     if field.datatype in ("boolean", "bit"):
@@ -82,6 +86,9 @@ def binary_converter(field: FieldSpec) -> Converter | None:
 
     kind = pg_type(field)
     if kind in ("spoint", "scircle", "spoly"):
+        if field.datatype in ("char", "unicodeChar"):
+            text = _binary_char if field.datatype == "char" else _binary_unicode
+            return lambda raw: _text_geometry(kind, text(raw))
         code = _ARRAY_CODES[field.datatype]
         return lambda raw: format_geometry(kind, _unpack(code, raw))  # type: ignore[arg-type]
     if field.datatype == "char":
@@ -107,18 +114,52 @@ def binary_converter(field: FieldSpec) -> Converter | None:
 
 
 def format_geometry(kind: str, numbers: list[Any]) -> str | None:
-    """pgsphere input syntax for DALI point/circle/polygon numbers (degrees); NaN or empty → NULL."""
+    """pgsphere input syntax for DALI point/circle/polygon numbers (degrees); NaN or empty → NULL.
+
+    Raises
+    ------
+    CellError
+        Not the right count of numbers, or a position off the sky (module docstring).
+    """
     if not numbers or any(math.isnan(x) for x in numbers):
         return None
     expected = {"spoint": 2, "scircle": 3}.get(kind)
     if (expected and len(numbers) != expected) or (kind == "spoly" and (len(numbers) < 6 or len(numbers) % 2)):
         raise CellError(f"{len(numbers)} numbers do not make a {kind[1:]}")
+    _check_on_sky(kind, numbers)
     points = [f"({numbers[i]!r}d,{numbers[i + 1]!r}d)" for i in range(0, len(numbers) - (kind == "scircle"), 2)]
     if kind == "spoint":
         return points[0]
     if kind == "scircle":
         return f"<{points[0]},{numbers[2]!r}d>"
     return "{" + ",".join(points) + "}"
+
+
+def _check_on_sky(kind: str, numbers: list[Any]) -> None:
+    vertices = numbers[:2] if kind == "scircle" else numbers
+    for lon, lat in zip(vertices[::2], vertices[1::2], strict=True):
+        if not (-360 <= lon <= 360 and -90 <= lat <= 90):
+            raise CellError(f"position ({lon!r}, {lat!r}) is not on the sky: longitude must be within [-360, 360]"
+                            " degrees, latitude within [-90, 90]")
+    if kind == "scircle" and not 0 <= numbers[2] <= 180:
+        raise CellError(f"circle radius {numbers[2]!r} must be within [0, 180] degrees")
+
+
+_STCS_SHAPES = {"spoint": "position", "scircle": "circle", "spoly": "polygon"}
+_STCS_WORDS = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*\s+)*")
+
+
+def _geometry_numbers(kind: str, text: str) -> list[float]:
+    """The numbers of a DALI geometry (``10 20``) or of its STC-S form (``Position ICRS 10 20``)."""
+    words = _STCS_WORDS.match(text)
+    head = words.group(0).split() if words else []
+    if head and head[0].lower() != _STCS_SHAPES[kind]:
+        raise CellError(f"{text.strip()[:60]!r} is not a {kind[1:]} (DALI numbers or STC-S {_STCS_SHAPES[kind]})")
+    return _numbers(text[words.end():] if words else text)
+
+
+def _text_geometry(kind: str, text: object) -> str | None:
+    return None if text is None else format_geometry(kind, _geometry_numbers(kind, str(text)))
 
 
 def _numbers(text: str) -> list[float]:

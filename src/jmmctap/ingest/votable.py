@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,7 +45,11 @@ def open_binary(raw: IO[bytes]) -> IO[bytes]:
 
 @contextmanager
 def opened(path: Path) -> Iterator[IO[bytes]]:
-    """Open a (possibly gzipped) file for reading; closes everything on exit."""
+    """Open a (possibly gzipped) file for reading; closes everything on exit.
+
+    A damaged or truncated gzip stream, wherever the reading stops, is an ``IngestError`` (readers
+    that know the row add it to their own message first).
+    """
     try:
         raw = path.open("rb")
     except OSError as exc:
@@ -53,6 +58,8 @@ def opened(path: Path) -> Iterator[IO[bytes]]:
         stream = open_binary(raw)
         yield stream
         stream.close()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise IngestError(f"cannot read the file: {exc}", file=path) from None
     finally:
         raw.close()
 
@@ -126,14 +133,15 @@ def read_votable_spec(path: Path, table_index: int = 0, limits: ReadLimits | Non
     Raises
     ------
     IngestError
-        Not XML, not a VOTable, no such table, an unknown datatype, an unsupported serialization.
+        Not XML, not a VOTable, no such table, a table without FIELD, an unknown datatype, an
+        unsupported serialization, a damaged gzip stream.
     """
     with opened(path) as stream:
         try:
             table, kind, stream_attrs, root = _find_table(stream, path, table_index, huge=limits is None)
         except etree.XMLSyntaxError as exc:
             raise IngestError(_syntax_message("malformed XML", exc, limits), file=path, row=None) from None
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise IngestError(f"cannot read the file: {exc}", file=path) from None
     if kind == "FITS":
         raise IngestError("FITS-serialized VOTable data is not supported; ingest the FITS file itself",
@@ -143,7 +151,10 @@ def read_votable_spec(path: Path, table_index: int = 0, limits: ReadLimits | Non
     encoding = stream_attrs.get("encoding", "base64" if kind in ("BINARY", "BINARY2") else None)
     if kind in ("BINARY", "BINARY2") and encoding != "base64":
         raise IngestError(f"STREAM encoding {encoding!r} is not supported (only base64)", file=path)
-    return _table_spec(path, table, kind, root)
+    spec = _table_spec(path, table, kind, root)
+    if not spec.fields:
+        raise IngestError(f"TABLE number {table_index} has no FIELD: there is no column to load", file=path)
+    return spec
 
 
 def _syntax_message(prefix: str, exc: etree.XMLSyntaxError, limits: ReadLimits | None) -> str:
@@ -375,7 +386,7 @@ class VOTableSource:
             except etree.XMLSyntaxError as exc:
                 raise IngestError(_syntax_message(f"malformed XML after row {row_number}", exc, limits),
                                   file=path) from None
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise IngestError(f"cannot read the file after row {row_number}: {exc}", file=path) from None
 
     def _binary_rows(self) -> Iterator[Row]:
@@ -399,7 +410,7 @@ class VOTableSource:
             except etree.XMLSyntaxError as exc:
                 raise IngestError(_syntax_message(f"malformed XML after row {decoder.rows_done}", exc, self.limits),
                                   file=path) from None
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise IngestError(f"cannot read the file after row {decoder.rows_done}: {exc}", file=path) from None
         decoder.finish()
 
