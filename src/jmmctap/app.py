@@ -22,6 +22,7 @@ from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
+from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.upload import UPLOAD_METHODS
 from jmmctap.uws.execute import JobExecutor
@@ -65,11 +66,14 @@ def create_app(settings: Settings) -> Starlette:
         try:
             async with pools.owner.connection() as conn:
                 app.state.tap_schema = await load_tap_schema_async(conn)
+            # app.state.tap_schema: the newest copy; live: checked per query (read-your-writes)
+            live = LiveTapSchema(pools.owner, app.state.tap_schema, _setter(app, "tap_schema"))
+            app.state.live_tap_schema = live
             app.state.pools = pools
             app.state.started_at = datetime.now(UTC)
             async with anyio.create_task_group() as background:
-                background.start_soon(watch_tap_schema, conninfos(settings).owner, _setter(app, "tap_schema"))
-                executor = JobExecutor.create(pools, lambda: app.state.tap_schema, settings)
+                background.start_soon(watch_tap_schema, conninfos(settings).owner, live.offer)
+                executor = JobExecutor.create(pools, lambda: live, settings)
                 async with start_uws(pools, settings, executor, settings.async_workers) as runtime:
                     app.state.uws = runtime
                     yield

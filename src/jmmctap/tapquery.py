@@ -13,6 +13,7 @@ from jmmctap.db.pools import Pools
 from jmmctap.query import QueryStream, Setup, start
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Table, TapSchema
+from jmmctap.tapschema.live import LiveTapSchema
 
 __all__ = ["PreparedQuery", "prepare_query"]
 
@@ -28,7 +29,7 @@ class PreparedQuery:
 
 async def prepare_query(
     pools: Pools,
-    tap_schema: TapSchema,
+    tap_schema: TapSchema | LiveTapSchema,
     settings: Settings,
     request: TapRequest,
     *,
@@ -39,6 +40,9 @@ async def prepare_query(
 ) -> PreparedQuery:
     """Validate the format, translate the ADQL and start the query (nothing sent yet).
 
+    With a ``LiveTapSchema`` the metadata is checked to be current first, and the query is retried
+    once if TAP_SCHEMA changed while it was being prepared (read-your-writes after an ingest).
+
     Raises
     ------
     jmmctap.errors.UsageError
@@ -47,10 +51,14 @@ async def prepare_query(
         The database cannot run queries now.
     """
     writer = formats.get(request.response_format or formats.DEFAULT)
-    translation = translate(request.query, tap_schema, extra_tables=extra_tables)
-    stream = await start(
-        pools.query, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
-        timeout_s=timeout_s, setup=setup, on_connection=on_connection,
-    )
+
+    async def attempt(schema: TapSchema) -> QueryStream:
+        translation = translate(request.query, schema, extra_tables=extra_tables)
+        return await start(
+            pools.query, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
+            timeout_s=timeout_s, setup=setup, on_connection=on_connection,
+        )
+
+    stream = await (tap_schema.run(attempt) if isinstance(tap_schema, LiveTapSchema) else attempt(tap_schema))
     info = formats.ResultInfo(query=request.query, request_time=datetime.now(UTC))
     return PreparedQuery(writer, stream, info)

@@ -20,7 +20,8 @@ async def sync(request: Request) -> Response:
         # TAP_UPLOAD tables: metadata read now, rows loaded by `setup` on the query connection
         async with upload.open_uploads(tap_request.uploads, tap_request.files, state.settings) as uploads:
             prepared = await prepare_query(
-                state.pools, state.tap_schema, state.settings, tap_request, timeout_s=state.settings.query_timeout_s,
+                state.pools, state.live_tap_schema, state.settings, tap_request,
+                timeout_s=state.settings.query_timeout_s,
                 extra_tables=uploads.tables, setup=uploads.setup,
             )
     finally:

@@ -20,6 +20,7 @@ from jmmctap.results import ResultColumn, ResultStream, Row
 from jmmctap.settings import Settings
 from jmmctap.tapquery import prepare_query
 from jmmctap.tapschema import TapSchema
+from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.upload import open_uploads
 from jmmctap.uws.files import JobFiles, results_directory
 from jmmctap.uws.models import Job, JobResult
@@ -65,12 +66,13 @@ class JobExecutor:
     """What a worker needs to run jobs: pools, the current TAP_SCHEMA, settings and the job files."""
 
     pools: Pools
-    tap_schema: Callable[[], TapSchema]
+    tap_schema: Callable[[], TapSchema | LiveTapSchema]
     settings: Settings
     files: JobFiles
 
     @classmethod
-    def create(cls, pools: Pools, tap_schema: Callable[[], TapSchema], settings: Settings) -> JobExecutor:
+    def create(cls, pools: Pools, tap_schema: Callable[[], TapSchema | LiveTapSchema],
+               settings: Settings) -> JobExecutor:
         """The executor writing into the configured ``results_dir``."""
         return cls(pools, tap_schema, settings, JobFiles(results_directory(settings)))
 

@@ -11,7 +11,8 @@ from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
 from jmmctap.errors import ConfigError
 from jmmctap.settings import Settings
-from jmmctap.tapschema import TapSchema, load_tap_schema_async
+from jmmctap.tapschema import load_tap_schema_async
+from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.uws.execute import JobExecutor
 from jmmctap.uws.runtime import start_uws
@@ -35,10 +36,10 @@ async def run_worker_process(settings: Settings, slots: int | None = None) -> No
     pools = await open_pools(settings)
     try:
         async with pools.owner.connection() as conn:
-            current: list[TapSchema] = [await load_tap_schema_async(conn)]
-        watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, lambda s: current.__setitem__(0, s)))
+            live = LiveTapSchema(pools.owner, await load_tap_schema_async(conn))
+        watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, live.offer))
         try:
-            executor = JobExecutor.create(pools, lambda: current[0], settings)
+            executor = JobExecutor.create(pools, lambda: live, settings)
             async with start_uws(pools, settings, executor, count) as runtime:
                 log.info("jmmctap worker %s running %d job slots", runtime.worker_id, count)
                 await _until_signalled()
