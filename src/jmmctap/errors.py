@@ -8,6 +8,7 @@
     ├── UsageError (400)          the client's fault: bad parameter, bad ADQL, bad upload
     │   └── AdqlError             ADQL that cannot be translated; has line/column
     ├── NotFoundError (404)       unknown job, table, result
+    ├── MetadataChangedError (503)  TAP_SCHEMA kept changing while a query started; try again
     └── ServiceError (500)        our fault or the database's; details only in the log
 
 Raise where the problem is known; render once (HTTP handlers, CLI ``main``).
@@ -19,6 +20,7 @@ __all__ = [
     "AdqlError",
     "ConfigError",
     "JmmctapError",
+    "MetadataChangedError",
     "MissingDependencyError",
     "NotFoundError",
     "ServiceError",
@@ -67,6 +69,17 @@ class NotFoundError(JmmctapError):
     """The addressed resource does not exist (HTTP 404)."""
 
     http_status = 404
+
+
+class MetadataChangedError(JmmctapError):
+    """A table's TAP_SCHEMA metadata changed between translation and execution (a replace committed).
+
+    Raised before anything is sent and retried with the new metadata (``tapschema/live.py``); a
+    client sees it only when the table changed again at every retry.
+    """
+
+    http_status = 503
+    error_type = "transient"
 
 
 class ServiceError(JmmctapError):

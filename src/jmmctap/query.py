@@ -25,11 +25,15 @@ from psycopg_pool import AsyncConnectionPool
 from jmmctap.errors import JmmctapError, ServiceError, UsageError
 from jmmctap.results import ResultColumn, Row
 
-__all__ = ["BATCH_ROWS", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
+__all__ = ["BATCH_ROWS", "Pin", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
 
 Setup = Callable[[AsyncConnection[Any]], Awaitable[None]]
 """Work done on the query connection before the read-only transaction (e.g. loading TAP_UPLOAD
 tables into temporary tables); it runs in its own read-write transaction."""
+
+Pin = Callable[[AsyncConnection[Any]], Awaitable[tuple[str, Sequence[ResultColumn]]]]
+"""Run in the read-only transaction just before execution: locks the queried tables and returns
+the SQL and columns to run, translated again if their metadata changed (``tapschema.live.pin_metadata``)."""
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +145,7 @@ class QueryStream:
 async def start(
     pool: AsyncConnectionPool[Any], sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
-    on_connection: Callable[[int], Awaitable[None]] | None = None,
+    on_connection: Callable[[int], Awaitable[None]] | None = None, pin: Pin | None = None,
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
 
@@ -173,6 +177,8 @@ async def start(
         await conn.execute(
             sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout_s * 1000))))
         )
+        if pin is not None:
+            sql_text, columns = await pin(conn)
         cursor = conn.cursor(name=_CURSOR_NAME, binary=True)
         stream = QueryStream(pool, conn, cursor, columns, adql, maxrec, temporary=setup is not None)
         await cursor.execute(sql_text.encode())

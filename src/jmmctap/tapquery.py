@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jmmctap import formats
-from jmmctap.adql import translate
+from jmmctap.adql import Translation, translate
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
 from jmmctap.query import QueryStream, Setup, start
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Table, TapSchema
-from jmmctap.tapschema.live import LiveTapSchema
+from jmmctap.tapschema.live import LiveTapSchema, pin_metadata
 
 __all__ = ["PreparedQuery", "prepare_query"]
 
@@ -52,11 +52,15 @@ async def prepare_query(
     """
     writer = formats.get(request.response_format or formats.DEFAULT)
 
+    def translated(schema: TapSchema) -> Translation:
+        return translate(request.query, schema, extra_tables=extra_tables)
+
     async def attempt(schema: TapSchema) -> QueryStream:
-        translation = translate(request.query, schema, extra_tables=extra_tables)
+        translation = translated(schema)
         return await start(
             pools.query, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
             timeout_s=timeout_s, setup=setup, on_connection=on_connection,
+            pin=pin_metadata(schema, translation, translated) if isinstance(tap_schema, LiveTapSchema) else None,
         )
 
     stream = await (tap_schema.run(attempt) if isinstance(tap_schema, LiveTapSchema) else attempt(tap_schema))

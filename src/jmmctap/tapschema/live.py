@@ -3,30 +3,92 @@
 The NOTIFY watch (``watch.py``) keeps the copy fresh in the background, but correctness does not
 rely on it: before each query ``fresh`` reads the generation counter of sql/0019 (one indexed
 single-row read) and reloads when the copy is older, so a table published by an ingest that has
-returned is known at once. ``run`` also retries a query once when it failed while TAP_SCHEMA changed
+returned is known at once. ``run`` also retries a query when it failed while TAP_SCHEMA changed
 under it (e.g. ``--mode replace`` swapped the table between translation and execution, so the SQL
 named columns that no longer exist): the client gets the old or the new table, never that error.
+A swap that keeps the column names but changes their types raises no error, and a reader queued
+behind a replace's lock would lose every retry to the next replace; so ``pin_metadata`` locks the
+query's tables in the query's own transaction first, then checks the generation and, if it moved,
+translates again from the metadata read under that lock (a later replace must wait for it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from jmmctap.errors import UsageError
+from jmmctap.errors import MetadataChangedError, UsageError
+from jmmctap.results import ResultColumn
 from jmmctap.tapschema.load import GENERATION_QUERY, load_tap_schema_async
 from jmmctap.tapschema.model import TapSchema
 
-__all__ = ["LiveTapSchema"]
+__all__ = ["RETRIES", "LiveTapSchema", "Translated", "pin_metadata"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+RETRIES = 4
+"""Attempts after the first while TAP_SCHEMA keeps changing under a query (back-to-back replaces);
+each retry means another transaction committed, so this bounds only a pathological reload storm."""
+
+
+class Translated(Protocol):
+    """What ``pin_metadata`` needs of an ADQL translation (``jmmctap.adql.Translation``)."""
+
+    @property
+    def sql(self) -> str: ...
+    @property
+    def columns(self) -> tuple[ResultColumn, ...]: ...
+    @property
+    def tables(self) -> frozenset[str]: ...
+
+
+def pin_metadata(
+    schema: TapSchema, first: Translated, translate: Callable[[TapSchema], Translated]
+) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[tuple[str, Sequence[ResultColumn]]]]:
+    """A ``query.Pin``: lock the query's tables, then make sure the SQL matches their metadata.
+
+    Runs in the query's READ ONLY transaction before execution. Once the tables are locked (ACCESS
+    SHARE, as the query itself would) no replace of them can commit until the query ends, so the
+    TAP_SCHEMA rows read now describe the rows the query will read. When the generation is still
+    ``schema``'s (nearly always) ``first`` runs unchanged; otherwise the metadata is read again in this
+    transaction and the ADQL translated again (a table that vanished gives its usual ADQL error).
+    """
+
+    async def pin(conn: psycopg.AsyncConnection[Any]) -> tuple[str, Sequence[ResultColumn]]:
+        translation, described = first, schema
+        for _ in range(RETRIES + 1):
+            locked = await _lock_tables(conn, described, translation.tables)
+            if described is schema:  # a consistent snapshot: its generation says whether anything moved
+                row = await (await conn.execute(GENERATION_QUERY)).fetchone()
+                if row is None or int(row[0]) == schema.generation:
+                    return translation.sql, translation.columns
+            # read in this transaction: the locked tables' rows cannot change any more (others may,
+            # so this copy serves this query only)
+            now = await load_tap_schema_async(conn)
+            wanted = [n for n in translation.tables if now.table(n) is not None]
+            if all(described.table(n) == now.table(n) for n in translation.tables) and set(wanted) <= set(locked):
+                return translation.sql, translation.columns
+            translation, described = translate(now), now
+        raise MetadataChangedError("the tables of the query kept changing while it started; try again")
+
+    return pin
+
+
+async def _lock_tables(conn: psycopg.AsyncConnection[Any], schema: TapSchema, names: Iterable[str]) -> list[str]:
+    """LOCK the published tables among ``names`` (not TAP_UPLOAD ones) in ACCESS SHARE mode."""
+    tables = [t for t in (schema.table(n) for n in sorted(names)) if t is not None]
+    if tables:
+        await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
+            sql.SQL(", ").join(sql.Identifier(t.db_schema, t.db_table) for t in tables)))
+    return [t.name for t in tables]
 
 
 class LiveTapSchema:
@@ -80,20 +142,21 @@ class LiveTapSchema:
         return self._schema
 
     async def run(self, attempt: Callable[[TapSchema], Awaitable[T]]) -> T:
-        """``attempt(fresh copy)``; once more with the new copy if it failed while TAP_SCHEMA changed.
+        """``attempt(fresh copy)``; again with the new copy if it failed while TAP_SCHEMA changed.
 
         Only a failure before anything was sent is retried (``attempt`` translates and starts a
         query; its first batch is fetched before it returns), so the client never sees a mix.
         """
-        schema = await self.fresh()
-        try:
-            return await attempt(schema)
-        except UsageError as exc:
+        for retry in range(RETRIES + 1):
+            schema = await self.fresh()
             try:
-                changed = await self.generation() != schema.generation
-            except psycopg.Error:
-                changed = False
-            if not changed:
-                raise
-            log.info("TAP_SCHEMA changed during a query (%s); retrying with the new metadata", exc.message)
-        return await attempt(await self.fresh())
+                return await attempt(schema)
+            except (UsageError, MetadataChangedError) as exc:
+                try:
+                    changed = await self.generation() != schema.generation
+                except psycopg.Error:
+                    changed = False
+                if not changed or retry == RETRIES:
+                    raise
+                log.info("TAP_SCHEMA changed during a query (%s); retrying with the new metadata", exc.message)
+        raise AssertionError("unreachable")

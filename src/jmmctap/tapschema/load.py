@@ -50,14 +50,12 @@ def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
 
 
 async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
-    """Read TAP_SCHEMA over an asynchronous connection, in one snapshot."""
-    results = []
+    """Read TAP_SCHEMA over an asynchronous connection: in one snapshot, or in the caller's transaction."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return _build(*[await (await conn.execute(q)).fetchall() for q in _QUERIES])
     async with conn.transaction():
         await conn.execute(_SNAPSHOT)
-        for query in _QUERIES:
-            cursor = await conn.execute(query)
-            results.append(await cursor.fetchall())
-    return _build(*results)
+        return _build(*[await (await conn.execute(q)).fetchall() for q in _QUERIES])
 
 
 def _build(
