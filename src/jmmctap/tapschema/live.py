@@ -65,11 +65,15 @@ def pin_metadata(
     async def pin(conn: psycopg.AsyncConnection[Any]) -> tuple[str, Sequence[ResultColumn]]:
         translation, described = first, schema
         for _ in range(RETRIES + 1):
-            locked = await _lock_tables(conn, described, translation.tables)
-            if described is schema:  # a consistent snapshot: its generation says whether anything moved
-                row = await (await conn.execute(GENERATION_QUERY)).fetchone()
-                if row is None or int(row[0]) == schema.generation:
-                    return translation.sql, translation.columns
+            locked, lock = _lock_statement(described, translation.tables)
+            # one round trip: the lock, then the generation (a later replace of them must wait for us)
+            statement = sql.SQL("; ").join([lock, sql.SQL(GENERATION_QUERY)]) if lock else sql.SQL(GENERATION_QUERY)
+            cursor = await conn.execute(statement)
+            if lock:
+                cursor.nextset()  # the LOCK's result comes first
+            row = await cursor.fetchone()
+            if described is schema and (row is None or int(row[0]) == schema.generation):
+                return translation.sql, translation.columns  # the consistent snapshot is still current
             # read in this transaction: the locked tables' rows cannot change any more (others may,
             # so this copy serves this query only)
             now = await load_tap_schema_async(conn)
@@ -82,13 +86,13 @@ def pin_metadata(
     return pin
 
 
-async def _lock_tables(conn: psycopg.AsyncConnection[Any], schema: TapSchema, names: Iterable[str]) -> list[str]:
-    """LOCK the published tables among ``names`` (not TAP_UPLOAD ones) in ACCESS SHARE mode."""
+def _lock_statement(schema: TapSchema, names: Iterable[str]) -> tuple[list[str], sql.Composable | None]:
+    """The published tables among ``names`` (not TAP_UPLOAD ones) and the statement that LOCKs them."""
     tables = [t for t in (schema.table(n) for n in sorted(names)) if t is not None]
-    if tables:
-        await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
-            sql.SQL(", ").join(sql.Identifier(t.db_schema, t.db_table) for t in tables)))
-    return [t.name for t in tables]
+    if not tables:
+        return [], None
+    return [t.name for t in tables], sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
+        sql.SQL(", ").join(sql.Identifier(t.db_schema, t.db_table) for t in tables))
 
 
 class LiveTapSchema:
