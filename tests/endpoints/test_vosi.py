@@ -18,7 +18,8 @@ from jmmctap import formats
 from jmmctap.adql import features
 from jmmctap.app import create_app
 from jmmctap.settings import Settings
-from jmmctap.tapschema import Schema, Table, TapSchema, load_tap_schema
+from jmmctap.tapschema import Column, Schema, Table, TapSchema, load_tap_schema
+from jmmctap.tapschema.publish import publish_schema, publish_table, unpublish_table
 from jmmctap.vosi import CAPABILITIES_NS, TABLES_NS
 from jmmctap.vosi.examples import XHTML_NS
 from tests.support.xsd import assert_valid
@@ -93,17 +94,25 @@ async def test_unknown_table_is_404(client: httpx.AsyncClient) -> None:
     assert (await client.get("/tap/tables/nosuch.table")).status_code == 404
 
 
-async def test_tables_follow_a_tap_schema_reload(app: Starlette) -> None:
-    # an ingest replaces app.state.tap_schema; the documents must follow without a restart
-    extra = Table("extra", "extra.t", description="added by an ingest")
-    before: TapSchema = app.state.tap_schema
-    app.state.tap_schema = TapSchema(schemas=(*before.schemas, Schema("extra")), tables=(*before.tables, extra),
-                                     keys=before.keys)
-    async with _client(app) as client:
-        names = {t.findtext("name") for t in
-                 assert_valid((await client.get("/tap/tables")).content, TABLES_NS, VS).iter("table")}
-        assert (await client.get("/tap/tables/extra.t")).status_code == 200
-    assert "extra.t" in names
+async def test_tables_follow_an_ingest_at_once(app: Starlette, settings: Settings,
+                                              owner_conn: psycopg.Connection[Any]) -> None:
+    # a table published after the start is listed by the very next request (no waiting for NOTIFY)
+    try:
+        with owner_conn.transaction():
+            publish_schema(owner_conn, Schema("extra", "test schema"), settings.query_role)
+            owner_conn.execute("CREATE TABLE extra.t (x int)")
+            publish_table(owner_conn, Table("extra", "extra.t", description="added by an ingest",
+                                            columns=(Column("extra.t", "x", "int"),)), settings.query_role)
+        async with _client(app) as client:
+            names = {t.findtext("name") for t in
+                     assert_valid((await client.get("/tap/tables")).content, TABLES_NS, VS).iter("table")}
+            assert (await client.get("/tap/tables/extra.t")).status_code == 200
+        assert "extra.t" in names
+    finally:
+        with owner_conn.transaction():
+            unpublish_table(owner_conn, "extra.t")
+            owner_conn.execute("DELETE FROM tap_schema.schemas WHERE schema_name = 'extra'")
+            owner_conn.execute("DROP SCHEMA IF EXISTS extra CASCADE")
 
 
 async def test_examples_are_xhtml_and_list_only_published_tables(
