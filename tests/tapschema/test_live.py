@@ -192,3 +192,10 @@ async def test_pin_translates_again_for_a_table_replaced_after_translation(
             await stream.close()
     assert [c.name for c in stream.columns] == ["x"]
     assert rows == [("new",)]
+
+
+def test_init_republishes_a_declared_table_unpublished_by_hand(settings: Settings,
+                                                                owner_conn: psycopg.Connection[Any]) -> None:
+    owner_conn.execute("DELETE FROM tap_schema.tables WHERE table_name = 'badcal.valid_stars'")
+    init_database(settings)
+    assert load_tap_schema(owner_conn).table("badcal.valid_stars") is not None

@@ -184,9 +184,11 @@ def _bootstrap_database(infos: Conninfos, query_role: str, timeout_s: float) -> 
                     )
                 )
         except psycopg.Error as exc:
+            # name the missing right only when it is the cause (it used to be blamed for any failure)
+            denied = isinstance(exc, psycopg.errors.InsufficientPrivilege)
+            hint = " (the JMMCTAP_DSN user needs CREATEROLE)" if denied else ""
             raise ConfigError(
-                f"cannot create or configure role {query_role} (the JMMCTAP_DSN user needs CREATEROLE): "
-                f"{exc.diag.message_primary}"
+                f"cannot create or configure role {query_role}{hint}: {exc.diag.message_primary}"
             ) from None
 
 
@@ -207,15 +209,17 @@ def _publish_declarations_if_changed(conn: psycopg.Connection[tuple[object, ...]
     Publishing rewrites TAP_SCHEMA rows and grants, which makes every server reload its copy; a
     routine command (each ingest runs ``init_database``) must not.
     """
-    from jmmctap.tapschema.declare import publish_declarations
+    from jmmctap.tapschema.declare import publish_declarations, read_declarations
 
     digest = hashlib.sha256(query_role.encode())
     for path in sorted(resource_dir("tap_schema").glob("*.yaml")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     value = digest.hexdigest()
     row = conn.execute("SELECT value FROM jmmctap.bootstrap_state WHERE name = 'declarations'").fetchone()
-    if not force and row is not None and row[0] == value:
-        return
+    declared = [t.name for _, tables, _ in read_declarations() for t in tables]
+    listed = conn.execute("SELECT count(*) FROM tap_schema.tables WHERE table_name = ANY(%s)", [declared]).fetchone()
+    if not force and row is not None and row[0] == value and listed == (len(declared),):
+        return  # also republished when a declared table was unpublished by hand
     publish_declarations(conn, query_role)
     conn.execute("INSERT INTO jmmctap.bootstrap_state (name, value) VALUES ('declarations', %s)"
                  " ON CONFLICT (name) DO UPDATE SET value = excluded.value", [value])
