@@ -149,7 +149,7 @@ def ingest_files(
         raise IngestError("no file to ingest")
     target = parse_target(table)
     if not force:
-        check_not_loader_owned(target, f"{mode} into" if mode != "replace" else "replace")
+        check_not_loader_owned(target, {"create": "create", "replace": "replace", "append": "append to"}[mode])
     with ExitStack() as stack:
         if isinstance(conninfo_or_connection, str):
             conn = stack.enter_context(psycopg.connect(conninfo_or_connection))
