@@ -1,15 +1,18 @@
 """A server's current TAP_SCHEMA: read-your-writes whatever the NOTIFY timing.
 
-The NOTIFY watch (``watch.py``) keeps the copy fresh in the background, but correctness does not
-rely on it: before each query ``fresh`` reads the generation counter of sql/0019 (one indexed
-single-row read) and reloads when the copy is older, so a table published by an ingest that has
-returned is known at once. ``run`` also retries a query when it failed while TAP_SCHEMA changed
-under it (e.g. ``--mode replace`` swapped the table between translation and execution, so the SQL
-named columns that no longer exist): the client gets the old or the new table, never that error.
-A swap that keeps the column names but changes their types raises no error, and a reader queued
-behind a replace's lock would lose every retry to the next replace; so ``pin_metadata`` locks the
-query's tables in the query's own transaction first, then checks the generation and, if it moved,
-translates again from the metadata read under that lock (a later replace must wait for it).
+The NOTIFY watch (``watch.py``) keeps the copy warm, but correctness does not rely on it:
+
+- ``LiveTapSchema.fresh`` reads the generation counter of sql/0019 (one single-row read) before
+  each query and reloads an older copy, so a table published by an ingest that has returned is
+  known at once;
+- ``pin_metadata`` runs in the query's own transaction: it locks the query's tables, then checks
+  the generation and, if it moved since translation, translates again from the metadata read under
+  that lock (a later replace must wait for the lock). A ``--mode replace`` that changes the columns,
+  their names or only their types, gives the reader the old table or the new one, never an error.
+  (Retrying from outside lost every race to the next replace: a reader queued behind one
+  replace's lock woke up to stale metadata again.)
+- ``LiveTapSchema.run`` retries a query that failed while TAP_SCHEMA changed, a fallback for
+  changes the lock cannot cover (a table dropped between translation and the lock).
 """
 
 from __future__ import annotations
