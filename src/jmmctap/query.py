@@ -152,6 +152,8 @@ async def start(
     ``setup`` runs first, in its own read-write transaction on the same connection (temporary
     tables only: the query role has no other write privilege). ``on_connection`` receives the
     backend pid before the query starts, so that a UWS job can be cancelled while it executes.
+    ``pin`` runs in the read-only transaction before execution and may replace the SQL and columns
+    (``tapschema.live.pin_metadata``: lock the tables, translate again if their metadata changed).
 
     Raises
     ------

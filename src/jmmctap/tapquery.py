@@ -40,8 +40,9 @@ async def prepare_query(
 ) -> PreparedQuery:
     """Validate the format, translate the ADQL and start the query (nothing sent yet).
 
-    With a ``LiveTapSchema`` the metadata is checked to be current first, and the query is retried
-    once if TAP_SCHEMA changed while it was being prepared (read-your-writes after an ingest).
+    With a ``LiveTapSchema`` the metadata is checked to be current first, and pinned to the tables
+    inside the query's transaction (``tapschema.live``): read-your-writes after an ingest, and the
+    old or the new table during a replace, never an error.
 
     Raises
     ------
