@@ -74,8 +74,21 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     with connect(conninfos(settings).owner) as conn:
         report = ingest_files(conn, args.files, args.table, mode=args.mode, description=args.description,
                               table_index=args.table_index, query_role=settings.query_role,
-                              progress=sys.stderr.isatty())
+                              progress=sys.stderr.isatty(), force=args.force)
     print(report.summary())
+    return 0
+
+
+@_command("drop")
+def _drop(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+    from jmmctap.ingest.drop import drop_table
+
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        drop_table(conn, args.table, force=args.force)
+    print(f"{args.table}: unpublished and dropped")
     return 0
 
 
@@ -175,6 +188,13 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--mode", choices=["create", "replace", "append"], default="create")
     ingest.add_argument("--description", help="table description (default: from the file)")
     ingest.add_argument("--table-index", type=int, default=0, help="which TABLE of each file (default 0, the first)")
+    ingest.add_argument("--force", action="store_true",
+                        help="allow ingesting into a table a catalogue loader owns (obsportal, ivoa.obscore, jsdc,"
+                             " jmdc, badcal, spica)")
+
+    drop = sub.add_parser("drop", help="unpublish a table from TAP_SCHEMA and drop it (one transaction)")
+    drop.add_argument("table", metavar="SCHEMA.TABLE", help="the table to drop")
+    drop.add_argument("--force", action="store_true", help="also drop a table a catalogue loader owns")
 
     eso = sub.add_parser("ingest-eso", help="load ESO exposure headers or ObsPortal exports into obsportal"
                          " (differential)")

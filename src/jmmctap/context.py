@@ -23,7 +23,8 @@ from jmmctap.auth import Authenticator
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
 from jmmctap.settings import Settings
-from jmmctap.tapschema import TapSchema, load_tap_schema_async
+from jmmctap.tapschema import load_tap_schema_async
+from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.upload import UPLOAD_METHODS
 from jmmctap.uws.execute import JobExecutor
@@ -33,27 +34,7 @@ from jmmctap.uws.service import JobService
 from jmmctap.vosi import Example, TapCapabilities, describe_tap_service, read_examples
 from jmmctap.vosi.capabilities import Capability, DataModel, Limits
 
-__all__ = ["CurrentTapSchema", "ProcessContext", "context_of", "open_process_context"]
-
-
-class CurrentTapSchema:
-    """The newest TAP_SCHEMA this process has read; replaced by the NOTIFY watch after every change.
-
-    Readers take ``schema`` once per request, so a request sees one consistent copy; no lock is needed
-    (the replacement is one attribute assignment on the event loop).
-    """
-
-    def __init__(self, schema: TapSchema) -> None:
-        self._schema = schema
-
-    @property
-    def schema(self) -> TapSchema:
-        """The current copy."""
-        return self._schema
-
-    def offer(self, schema: TapSchema) -> None:
-        """Adopt a freshly loaded copy (the watch's callback)."""
-        self._schema = schema
+__all__ = ["ProcessContext", "context_of", "open_process_context"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,8 +45,8 @@ class ProcessContext:
     """The validated settings of the process."""
     pools: Pools
     """Owner and query connection pools."""
-    tap_schema: CurrentTapSchema
-    """TAP_SCHEMA as last (re)loaded."""
+    tap_schema: LiveTapSchema
+    """TAP_SCHEMA as last (re)loaded, checked current per query (read-your-writes after an ingest)."""
     auth: Authenticator
     """Who a request's caller is."""
     jobs: JobService
@@ -101,13 +82,13 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
     pools = await open_pools(settings)
     try:
         async with pools.owner.connection() as conn:
-            tap_schema = CurrentTapSchema(await load_tap_schema_async(conn))
+            tap_schema = LiveTapSchema(pools.owner, await load_tap_schema_async(conn))
         # a plain task, not a task group: the block may be left from another task (test fixtures)
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
         try:
             files = JobFiles(results_directory(settings))
-            executor = JobExecutor(pools, lambda: tap_schema.schema, settings, files)
+            executor = JobExecutor(pools, lambda: tap_schema, settings, files)
             async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
                 yield ProcessContext(
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=Authenticator(),

@@ -18,6 +18,7 @@
     ├── NotFoundError (404)           unknown job, table, result
     └── ServiceError (500)            our fault or the database's; details only in the log
         └── ServiceUnavailableError (503)  database down, restarting or saturated; ``Retry-After``
+            └── MetadataChangedError (503)  TAP_SCHEMA kept changing while a query started; try again
 
 Raise where the problem is known; render once (``app.py``'s HTTP handlers, the CLI's ``main``).
 """
@@ -35,6 +36,7 @@ __all__ = [
     "IngestError",
     "JmmctapError",
     "JobStateError",
+    "MetadataChangedError",
     "MissingDependencyError",
     "NotFoundError",
     "OifitsError",
@@ -193,3 +195,14 @@ class TooManyRequestsError(UsageError):
     def http_headers(self) -> Mapping[str, str]:
         """RFC 6585 §4: when this client may try again."""
         return {"Retry-After": str(self.retry_after_s)}
+
+
+class MetadataChangedError(ServiceUnavailableError):
+    """A table's TAP_SCHEMA metadata changed between translation and execution (a replace committed).
+
+    Raised before anything is sent and retried with the new metadata (``tapschema/live.py``); a
+    client sees it only when the table changed again at every retry, and may try again at once.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retry_after_s=1)

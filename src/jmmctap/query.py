@@ -26,11 +26,15 @@ from jmmctap.db.gate import Lease, QueryGate
 from jmmctap.errors import JmmctapError, QueryError, ServiceUnavailableError
 from jmmctap.results import ResultColumn, Row
 
-__all__ = ["BATCH_ROWS", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
+__all__ = ["BATCH_ROWS", "Pin", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
 
 Setup = Callable[[AsyncConnection[Any]], Awaitable[None]]
 """Work done on the query connection before the read-only transaction (e.g. loading TAP_UPLOAD
 tables into temporary tables); it runs in its own read-write transaction."""
+
+Pin = Callable[[AsyncConnection[Any]], Awaitable[tuple[str, Sequence[ResultColumn]]]]
+"""Run in the read-only transaction just before execution: locks the queried tables and returns
+the SQL and columns to run, translated again if their metadata changed (``tapschema.live.pin_metadata``)."""
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +162,7 @@ class QueryStream:
 async def start(
     gate: QueryGate, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
-    on_connection: Callable[[int], Awaitable[None]] | None = None,
+    on_connection: Callable[[int], Awaitable[None]] | None = None, pin: Pin | None = None,
     label: str = "query", client: str = "local",
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
@@ -169,6 +173,8 @@ async def start(
     A connection that turns out dead (database restarted, failed over) is replaced and the query
     run once more: nothing has been sent yet, and the query only reads. ``label`` and ``client``
     name the request for the gate's fair shares and logs.
+    ``pin`` runs in the read-only transaction before execution and may replace the SQL and columns
+    (``tapschema.live.pin_metadata``: lock the tables, translate again if their metadata changed).
 
     Raises
     ------
@@ -185,7 +191,7 @@ async def start(
         lease = await gate.acquire(label, client, timeout_s)
         try:
             return await _run(gate, lease, sql_text, columns, adql=adql, maxrec=maxrec, timeout_s=timeout_s,
-                              setup=setup, on_connection=on_connection)
+                              setup=setup, on_connection=on_connection, pin=pin)
         except psycopg.Error as exc:
             if attempt == 1 and _connection_lost(exc):
                 log.warning("query connection lost (%s); retrying on a new one", exc.sqlstate or exc)
@@ -197,7 +203,7 @@ async def start(
 async def _run(
     gate: QueryGate, lease: Lease, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None,
-    on_connection: Callable[[int], Awaitable[None]] | None,
+    on_connection: Callable[[int], Awaitable[None]] | None, pin: Pin | None,
 ) -> QueryStream:
     """Run the query on ``lease``'s connection; on any failure the connection is given back first."""
     conn = lease.conn
@@ -214,6 +220,9 @@ async def _run(
         await conn.execute(
             sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout_s * 1000))))
         )
+        if pin is not None:
+            sql_text, columns = await pin(conn)
+            stream._columns = tuple(columns)
         await stream._cursor.execute(sql_text.encode())
         await stream.fetch_first()
         return stream

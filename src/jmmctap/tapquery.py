@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from jmmctap import formats
-from jmmctap.adql import limits_of, translate_in_thread
+from jmmctap.adql import Translation, limits_of, translate, translate_in_thread
 from jmmctap.auth import Principal
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
@@ -24,6 +24,7 @@ from jmmctap.querylog import QueryLog
 from jmmctap.responses import CleanStreamingResponse
 from jmmctap.settings import Settings
 from jmmctap.tapschema import TapSchema
+from jmmctap.tapschema.live import LiveTapSchema, pin_metadata
 from jmmctap.upload import UploadSource, open_uploads
 
 __all__ = ["PreparedQuery", "open_query"]
@@ -66,7 +67,7 @@ class PreparedQuery:
 @contextlib.asynccontextmanager
 async def open_query(
     pools: Pools,
-    tap_schema: TapSchema,
+    tap_schema: TapSchema | LiveTapSchema,
     settings: Settings,
     request: TapRequest,
     *,
@@ -86,6 +87,10 @@ async def open_query(
     when the block is left unless ``response()`` was called in it. ``label`` and ``client`` name the
     request for the query gate (fair shares, logs of long holds).
 
+    With a ``LiveTapSchema`` the metadata is checked to be current first, and pinned to the tables
+    inside the query's transaction (``tapschema.live``): read-your-writes after an ingest, and the
+    old or the new table during a replace, never an error.
+
     Raises
     ------
     jmmctap.errors.UsageError
@@ -98,13 +103,22 @@ async def open_query(
     try:
         writer = formats.get(request.response_format or formats.DEFAULT)
         async with open_uploads(request.uploads, files, settings, principal=principal) as uploads:
-            translation = await translate_in_thread(request.query, tap_schema, limits_of(settings),
-                                                    extra_tables=uploads.tables)
-            writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
-            stream = await start(
-                pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
-                timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label, client=client,
-            )
+
+            def translated(schema: TapSchema) -> Translation:  # again, under the tables' lock (rare)
+                return translate(request.query, schema, extra_tables=uploads.tables, limits=limits_of(settings))
+
+            async def attempt(schema: TapSchema) -> QueryStream:
+                translation = await translate_in_thread(request.query, schema, limits_of(settings),
+                                                        extra_tables=uploads.tables)
+                writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
+                live = isinstance(tap_schema, LiveTapSchema)
+                return await start(
+                    pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
+                    timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label,
+                    client=client, pin=pin_metadata(schema, translation, translated) if live else None,
+                )
+
+            stream = await (tap_schema.run(attempt) if isinstance(tap_schema, LiveTapSchema) else attempt(tap_schema))
     except BaseException as exc:
         if stream is not None:
             await stream.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
@@ -19,7 +20,8 @@ from jmmctap.adql import features
 from jmmctap.app import create_app
 from jmmctap.context import context_of
 from jmmctap.settings import Settings
-from jmmctap.tapschema import Schema, Table, TapSchema, load_tap_schema
+from jmmctap.tapschema import Column, Schema, Table, load_tap_schema
+from jmmctap.tapschema.publish import publish_schema, publish_table, unpublish_table
 from jmmctap.vosi import CAPABILITIES_NS, TABLES_NS
 from jmmctap.vosi.examples import XHTML_NS
 from tests.support.xsd import assert_valid
@@ -94,18 +96,25 @@ async def test_unknown_table_is_404(client: httpx.AsyncClient) -> None:
     assert (await client.get("/tap/tables/nosuch.table")).status_code == 404
 
 
-async def test_tables_follow_a_tap_schema_reload(app: Starlette) -> None:
-    # an ingest replaces the context's TAP_SCHEMA; the documents must follow without a restart
-    extra = Table("extra", "extra.t", description="added by an ingest")
-    current = context_of(app).tap_schema
-    before = current.schema
-    current.offer(TapSchema(schemas=(*before.schemas, Schema("extra")), tables=(*before.tables, extra),
-                            keys=before.keys))
-    async with _client(app) as client:
-        names = {t.findtext("name") for t in
-                 assert_valid((await client.get("/tap/tables")).content, TABLES_NS, VS).iter("table")}
-        assert (await client.get("/tap/tables/extra.t")).status_code == 200
-    assert "extra.t" in names
+async def test_tables_follow_an_ingest_at_once(app: Starlette, settings: Settings,
+                                              owner_conn: psycopg.Connection[Any]) -> None:
+    # a table published after the start is listed by the very next request (no waiting for NOTIFY)
+    try:
+        with owner_conn.transaction():
+            publish_schema(owner_conn, Schema("extra", "test schema"), settings.query_role)
+            owner_conn.execute("CREATE TABLE extra.t (x int)")
+            publish_table(owner_conn, Table("extra", "extra.t", description="added by an ingest",
+                                            columns=(Column("extra.t", "x", "int"),)), settings.query_role)
+        async with _client(app) as client:
+            names = {t.findtext("name") for t in
+                     assert_valid((await client.get("/tap/tables")).content, TABLES_NS, VS).iter("table")}
+            assert (await client.get("/tap/tables/extra.t")).status_code == 200
+        assert "extra.t" in names
+    finally:
+        with owner_conn.transaction():
+            unpublish_table(owner_conn, "extra.t")
+            owner_conn.execute("DELETE FROM tap_schema.schemas WHERE schema_name = 'extra'")
+            owner_conn.execute("DROP SCHEMA IF EXISTS extra CASCADE")
 
 
 async def test_examples_are_xhtml_and_list_only_published_tables(
@@ -124,8 +133,7 @@ async def test_examples_are_xhtml_and_list_only_published_tables(
 async def test_examples_drop_when_their_table_disappears(app: Starlette) -> None:
     current = context_of(app).tap_schema
     before = current.schema
-    current.offer(TapSchema(schemas=before.schemas,
-                            tables=tuple(t for t in before.tables if t.name != "tap_schema.keys")))
+    current.offer(dataclasses.replace(before, tables=tuple(t for t in before.tables if t.name != "tap_schema.keys")))
     async with _client(app) as client:
         body = (await client.get("/tap/examples")).text
     assert "tap_schema.keys" not in body

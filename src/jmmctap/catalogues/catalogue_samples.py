@@ -95,7 +95,8 @@ def _load_table(conn: psycopg.Connection[Any], root: Path, sample: TableSample, 
     if not _unchanged(conn, sample.table, paths):
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [sample.table]).fetchone()
         mode = "replace" if exists and exists[0] else "create"
-        ingest_files(conn, paths, sample.table, mode=mode, description=sample.description, query_role=query_role)
+        ingest_files(conn, paths, sample.table, mode=mode, description=sample.description, query_role=query_role,
+                     force=True)  # this loader owns the table (tapschema/owners.py)
     with conn.transaction():
         for path in paths:
             _describe_columns(conn, sample.table, path.with_name(path.name.rsplit(".", 1)[0] + ".columns.yaml"))

@@ -4,10 +4,17 @@ then the declared TAP_SCHEMA metadata from ``tap_schema/``.
 Each ``sql/NNNN_name.sql`` file is applied once, in its own transaction, as the owner role, and
 recorded in ``jmmctap.schema_version``. ``@query_role@`` in a file stands for the quoted name of
 the SELECT-only role.
+
+Every command runs ``init_database`` (it is idempotent), so several may run it at once: it holds
+an advisory lock for its whole duration, changes role settings only when they differ, and
+publishes the declarations only when they changed (digest in ``jmmctap.bootstrap_state``), so
+a routine run writes nothing and parallel ingests do not collide on catalog rows ("tuple
+concurrently updated").
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -38,6 +45,9 @@ PGSPHERE_PATCHED_VERSION = "1.2.0-jmmc"
 """pgsphere version installed by scripts/install-system-deps.sh when Debian's default cannot be created."""
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+_INIT_LOCK = "jmmctap.init_database"
+"""Advisory lock (``hashtext`` of this) serialising concurrent ``init_database`` runs."""
 
 
 @dataclass(frozen=True)
@@ -84,13 +94,12 @@ def init_database(settings: Settings) -> list[Migration]:
     infos = conninfos(settings)
     if infos.embedded:
         _bootstrap_embedded(infos)
-    _bootstrap_database(infos, settings.query_role, settings.query_timeout_s)
     with connect(infos.owner, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [_INIT_LOCK])  # until the connection closes
+        _bootstrap_database(infos, settings.query_role, settings.query_timeout_s)
         applied = _apply_migrations(conn, settings.query_role)
         _ensure_query_password(conn, infos, settings.query_role)
-        from jmmctap.tapschema.declare import publish_declarations
-
-        publish_declarations(conn, settings.query_role)
+        _publish_declarations_if_changed(conn, settings.query_role, force=bool(applied))
     return applied
 
 
@@ -141,6 +150,7 @@ def _bootstrap_embedded(infos: Conninfos) -> None:
     """Create the owner role and the database in a fresh embedded cluster."""
     server = infos.admin.replace(f"dbname={DATABASE}", "dbname=postgres")
     with connect(server, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [_INIT_LOCK])  # concurrent first runs
         if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [OWNER_ROLE]).fetchone():
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(OWNER_ROLE)))
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone():
@@ -159,22 +169,60 @@ def _bootstrap_database(infos: Conninfos, query_role: str, timeout_s: float) -> 
         try:
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [query_role]).fetchone():
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOINHERIT").format(role))
+            have = _role_settings(conn, query_role)
             for setting, value in (
                 ("default_transaction_read_only", "on"),
                 ("statement_timeout", f"{int(timeout_s * 1000)}"),
                 ("idle_in_transaction_session_timeout", "60000"),
                 ("search_path", "public"),
             ):
+                if have.get(setting) == value:
+                    continue  # ALTER ROLE rewrites the catalog row even when nothing changes
                 conn.execute(
                     sql.SQL("ALTER ROLE {} SET {} = {}").format(
                         role, sql.Identifier(setting), sql.Literal(value)
                     )
                 )
         except psycopg.Error as exc:
+            # name the missing right only when it is the cause (it used to be blamed for any failure)
+            denied = isinstance(exc, psycopg.errors.InsufficientPrivilege)
+            hint = " (the JMMCTAP_DSN user needs CREATEROLE)" if denied else ""
             raise ConfigError(
-                f"cannot create or configure role {query_role} (the JMMCTAP_DSN user needs CREATEROLE): "
-                f"{exc.diag.message_primary}"
+                f"cannot create or configure role {query_role}{hint}: {exc.diag.message_primary}"
             ) from None
+
+
+def _role_settings(conn: psycopg.Connection[tuple[object, ...]], role: str) -> dict[str, str]:
+    """The role's database-independent ``ALTER ROLE … SET`` values."""
+    row = conn.execute(
+        "SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole"
+        " WHERE r.rolname = %s AND s.setdatabase = 0", [role]
+    ).fetchone()
+    entries = cast(list[str], row[0]) if row and row[0] else []
+    return dict(entry.split("=", 1) for entry in entries if "=" in entry)
+
+
+def _publish_declarations_if_changed(conn: psycopg.Connection[tuple[object, ...]], query_role: str,
+                                     *, force: bool) -> None:
+    """Publish ``tap_schema/*.yaml`` when they (or the migrations, ``force``) changed since the last run.
+
+    Publishing rewrites TAP_SCHEMA rows and grants, which makes every server reload its copy; a
+    routine command (each ingest runs ``init_database``) must not.
+    """
+    from jmmctap.tapschema.declare import publish_declarations, read_declarations
+
+    digest = hashlib.sha256(query_role.encode())
+    for path in sorted(resource_dir("tap_schema").glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    value = digest.hexdigest()
+    row = conn.execute("SELECT value FROM jmmctap.bootstrap_state WHERE name = 'declarations'").fetchone()
+    declared = [t.name for _, tables, _ in read_declarations() for t in tables]
+    listed = conn.execute("SELECT count(*) FROM tap_schema.tables WHERE table_name = ANY(%s)", [declared]).fetchone()
+    if not force and row is not None and row[0] == value and listed == (len(declared),):
+        return  # also republished when a declared table was unpublished by hand
+    publish_declarations(conn, query_role)
+    conn.execute("INSERT INTO jmmctap.bootstrap_state (name, value) VALUES ('declarations', %s)"
+                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", [value])
 
 
 def _create_pgsphere(conn: psycopg.Connection[tuple[object, ...]]) -> None:

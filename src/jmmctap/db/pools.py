@@ -85,7 +85,7 @@ async def open_pools(settings: Settings) -> Pools:
             raise ConfigError("the database is not initialised: run 'jmmctap db init'")
         query = query_conninfo(conn, infos)
     owner_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        infos.owner, min_size=1, max_size=settings.pool_size, open=False, name="owner",
+        infos.owner, min_size=1, max_size=settings.pool_size, open=False, name="owner", timeout=10,
         kwargs={"autocommit": True, "application_name": application_name("owner")}, configure=configure_session,
         check=AsyncConnectionPool.check_connection,
     )

@@ -21,7 +21,7 @@ async def sync(request: Request) -> Response:
     label, client = caller_of(request, tap_request.query)
     try:
         async with open_query(
-            ctx.pools, ctx.tap_schema.schema, ctx.settings, tap_request, principal=principal,
+            ctx.pools, ctx.tap_schema, ctx.settings, tap_request, principal=principal,
             timeout_s=ctx.settings.query_timeout_s, files=tap_request.files, label=label, client=client,
         ) as prepared:
             return prepared.response()

@@ -1,7 +1,7 @@
 """``GET /tap/capabilities``, ``/tap/tables[/{table_name}]`` (VOSI 1.1) and ``/tap/examples`` (DALI 1.1).
 
-TAP_SCHEMA is read from the process context at each request, so a reload after an ingest is
-seen at once.
+The tables are read from the process context's ``LiveTapSchema``, checked current at each request
+(``tapschema/live.py``), so a table ingested or dropped a moment ago is listed, or not, at once.
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ async def capabilities(request: Request) -> Response:
 async def tables(request: Request) -> Response:
     """VOSI tableset; ``detail=min`` (name and value case-insensitive) leaves columns and keys out."""
     detail = {k.lower(): v.lower() for k, v in request.query_params.items()}.get("detail", "max")
-    body = write_tableset(context_of(request).tap_schema.schema, detail=detail != "min")
+    body = write_tableset(await context_of(request).tap_schema.fresh(), detail=detail != "min")
     return Response(body, media_type=XML_MEDIA_TYPE)
 
 
 async def table(request: Request) -> Response:
     """One ``vosi:table`` in full detail; 404 when no published table has that name."""
-    tap_schema = context_of(request).tap_schema.schema
+    tap_schema = await context_of(request).tap_schema.fresh()  # current after an ingest
     found = _find_table(tap_schema, request.path_params["table_name"])
     return Response(write_table(tap_schema, found), media_type=XML_MEDIA_TYPE)
 

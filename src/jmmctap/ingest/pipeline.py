@@ -30,9 +30,10 @@ from jmmctap.ingest.sources import open_source
 from jmmctap.ingest.tabledata_fast import CopyText
 from jmmctap.ingest.votable import VOTableSource
 from jmmctap.tapschema.model import Schema, Table, split_qualified
-from jmmctap.tapschema.publish import publish_schema, publish_table, refresh_row_counts
+from jmmctap.tapschema.owners import LOADER_COMMANDS, is_loader_owned
+from jmmctap.tapschema.publish import grant_schema_usage, publish_schema, publish_table, refresh_row_counts
 
-__all__ = ["MODES", "TargetTable", "ingest_files", "parse_target"]
+__all__ = ["MODES", "TargetTable", "check_not_loader_owned", "create_schema", "ingest_files", "parse_target"]
 
 MODES = ("create", "replace", "append")
 """``create`` refuses an existing table, ``replace`` swaps it atomically, ``append`` adds rows."""
@@ -68,6 +69,33 @@ def parse_target(text: str) -> TargetTable:
                        db_table=table.text)
 
 
+def check_not_loader_owned(target: TargetTable, action: str) -> None:
+    """Refuse to ``action`` a table a catalogue loader owns (the caller passes ``--force`` to skip this).
+
+    Raises
+    ------
+    IngestError
+        Naming the table, its owners and ``--force``.
+    """
+    if is_loader_owned(target.db_schema, target.db_table):
+        raise IngestError(f"table {target.table_name} belongs to the catalogue loaders ({LOADER_COMMANDS});"
+                          f" {action} it anyway with --force")
+
+
+def create_schema(conn: psycopg.Connection[Any], db_schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` that survives a parallel ingest creating the same schema.
+
+    The second creator waits for the first one's commit on the catalog's unique index, then fails
+    with a unique violation; trying again (in a savepoint) finds the schema there.
+    """
+    statement = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(db_schema))
+    try:
+        with conn.transaction():
+            conn.execute(statement)
+    except psycopg.errors.UniqueViolation:
+        conn.execute(statement)
+
+
 def ingest_files(
     conninfo_or_connection: str | psycopg.Connection[Any],
     files: Sequence[Path],
@@ -78,6 +106,7 @@ def ingest_files(
     table_index: int = 0,
     query_role: str = "jmmctap_query",
     progress: bool = False,
+    force: bool = False,
 ) -> IngestReport:
     """Load one or more VOTable/FITS files into one table and publish it in TAP_SCHEMA.
 
@@ -100,7 +129,10 @@ def ingest_files(
     query_role
         The SELECT-only role granted access.
     progress
-        Draw a progress line on stderr when it is a terminal.
+        Draw a progress bar (rows/s) on stderr when it is a terminal and the ingest lasts.
+    force
+        Allow ingesting into a table a catalogue loader owns (``owners.is_loader_owned``); the
+        loaders themselves pass it.
 
     Returns
     -------
@@ -116,6 +148,8 @@ def ingest_files(
     if not files:
         raise IngestError("no file to ingest")
     target = parse_target(table)
+    if not force:
+        check_not_loader_owned(target, {"create": "create", "replace": "replace", "append": "append to"}[mode])
     with ExitStack() as stack:
         if isinstance(conninfo_or_connection, str):
             conn = stack.enter_context(psycopg.connect(conninfo_or_connection))
@@ -174,7 +208,7 @@ def _load(conn: psycopg.Connection[Any], sources: list[TableSource], target: Tar
         into = loader.staging_name(target.db_table)
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(target.db_schema, into)))
     if mode != "append":
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(target.db_schema)))
+        create_schema(conn, target.db_schema)
         loader.create_table(conn, target.db_schema, into, positions.columns)
         ranges = range_statement(target.db_schema, into, positions)
         if ranges is not None:  # before COPY, so that an impossible position is refused at its row
@@ -214,8 +248,7 @@ def _publish(conn: psycopg.Connection[Any], target: TargetTable, sources: list[T
         publish_schema(conn, Schema(target.schema_name, f"Tables ingested by jmmctap into {target.schema_name}"),
                        query_role)
     else:
-        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
-            sql.Identifier(target.db_schema), sql.Identifier(query_role)))
+        grant_schema_usage(conn, target.db_schema, query_role)
     table = Table(
         schema_name=target.schema_name, name=target.table_name, table_type="table",
         description=description or spec.description, table_index=None,

@@ -1,12 +1,13 @@
-"""What an ingest reports: rows, seconds, rows/s; and the progress line drawn on a terminal."""
+"""What an ingest reports: rows, seconds, rows/s; and the progress bar drawn on a terminal."""
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
+
+from tqdm import tqdm
 
 from jmmctap.ingest.model import Row
 from jmmctap.ingest.tabledata_fast import CopyText
@@ -14,7 +15,10 @@ from jmmctap.ingest.tabledata_fast import CopyText
 __all__ = ["IngestReport", "Progress"]
 
 PROGRESS_EVERY_ROWS = 20_000
-"""Rows between two redraws of the progress line."""
+"""Rows counted between two updates of the progress bar (a per-row update would cost more than the row)."""
+
+PROGRESS_DELAY_S = 2.0
+"""The bar appears only once an ingest has run this long."""
 
 
 @dataclass(frozen=True)
@@ -44,48 +48,45 @@ class IngestReport:
 
 
 class Progress:
-    """Counts rows through an iterator; draws a progress line when enabled and ``stream`` is a terminal."""
+    """Counts rows through an iterator; shows a tqdm bar with rows/s on a terminal for long ingests.
+
+    The bar appears only after ``PROGRESS_DELAY_S`` (a small file prints nothing but the summary)
+    and never when ``stream`` is not a terminal (logs, cron, pipes stay clean).
+    """
 
     def __init__(self, label: str, *, enabled: bool, expected_rows: int | None = None,
                  stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stderr
-        self._enabled = enabled and self._stream.isatty()
-        self._label = label
-        self._expected = expected_rows
-        self._start = time.monotonic()
+        out = stream or sys.stderr
+        self._bar = tqdm(desc=label, total=expected_rows or None, unit=" rows", unit_scale=True, file=out,
+                         delay=PROGRESS_DELAY_S, disable=not (enabled and out.isatty()), leave=True,
+                         dynamic_ncols=True)
+        self._pending = 0
         self.rows = 0
 
     def count(self, rows: Iterator[Row]) -> Iterator[Row]:
         """Pass rows through, counting them."""
         for row in rows:
             self.rows += 1
-            if self._enabled and self.rows % PROGRESS_EVERY_ROWS == 0:
-                self._draw()
+            self._pending += 1
+            if self._pending >= PROGRESS_EVERY_ROWS:
+                self._flush()
             yield row
 
     def count_items(self, items: Iterator[Row | CopyText]) -> Iterator[Row | CopyText]:
         """Pass rows and COPY text blocks through, counting the rows."""
         for item in items:
-            before = self.rows
-            self.rows += item.rows if isinstance(item, CopyText) else 1
-            if self._enabled and self.rows // PROGRESS_EVERY_ROWS != before // PROGRESS_EVERY_ROWS:
-                self._draw()
+            n = item.rows if isinstance(item, CopyText) else 1
+            self.rows += n
+            self._pending += n
+            if self._pending >= PROGRESS_EVERY_ROWS:
+                self._flush()
             yield item
 
     def done(self) -> None:
-        if self._enabled:
-            self._draw()
-            self._stream.write("\n")
-            self._stream.flush()
+        """Draw the final count and release the terminal line."""
+        self._flush()
+        self._bar.close()
 
-    def _draw(self) -> None:
-        elapsed = max(time.monotonic() - self._start, 1e-9)
-        rate = self.rows / elapsed
-        if self._expected:
-            fraction = min(self.rows / self._expected, 1.0)
-            bar = "#" * int(fraction * 30)
-            text = f"\r{self._label} [{bar:<30}] {fraction:4.0%} {self.rows} rows {rate:,.0f} rows/s"
-        else:
-            text = f"\r{self._label} {self.rows} rows {rate:,.0f} rows/s"
-        self._stream.write(text)
-        self._stream.flush()
+    def _flush(self) -> None:
+        self._bar.update(self._pending)
+        self._pending = 0

@@ -1,4 +1,9 @@
-"""Read TAP_SCHEMA from the database into a ``TapSchema`` (sync for the CLI, async for the server)."""
+"""Read TAP_SCHEMA from the database into a ``TapSchema`` (sync for the CLI, async for the server).
+
+All reads, the generation counter (sql/0019) included, run in one REPEATABLE READ transaction: the
+copy and its generation number describe the same committed state, so a later comparison of the
+number tells exactly whether the copy is stale.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,12 @@ import psycopg
 
 from jmmctap.tapschema.model import Column, Key, Schema, Table, TapSchema
 
-__all__ = ["load_tap_schema", "load_tap_schema_async"]
+__all__ = ["GENERATION_QUERY", "load_tap_schema", "load_tap_schema_async"]
+
+GENERATION_QUERY = "SELECT generation FROM tap_schema.generation"
+"""The current TAP_SCHEMA generation (readable by the owner and the query role)."""
+
+_SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 _QUERIES = (
     "SELECT schema_name, description, utype, schema_index FROM tap_schema.schemas"
@@ -24,22 +34,28 @@ _QUERIES = (
     " coalesce(array_agg(c.target_column ORDER BY c.from_column) FILTER (WHERE c.key_id IS NOT NULL), '{}')"
     " FROM tap_schema.keys k LEFT JOIN tap_schema.key_columns c USING (key_id)"
     " GROUP BY k.key_id ORDER BY k.key_id",
+    # before sql/0019 is applied (a server started on an old database) the generation is 0
+    "SELECT CASE WHEN to_regclass('tap_schema.generation') IS NULL THEN 0 ELSE"
+    " (SELECT generation FROM tap_schema.generation) END",
 )
 
 
 def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
-    """Read TAP_SCHEMA over a synchronous connection."""
-    results = [conn.execute(q).fetchall() for q in _QUERIES]
-    return _build(*results)
+    """Read TAP_SCHEMA over a synchronous connection (in its own transaction, or the caller's)."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return _build(*[conn.execute(q).fetchall() for q in _QUERIES])
+    with conn.transaction():
+        conn.execute(_SNAPSHOT)
+        return _build(*[conn.execute(q).fetchall() for q in _QUERIES])
 
 
 async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
-    """Read TAP_SCHEMA over an asynchronous connection."""
-    results = []
-    for query in _QUERIES:
-        cursor = await conn.execute(query)
-        results.append(await cursor.fetchall())
-    return _build(*results)
+    """Read TAP_SCHEMA over an asynchronous connection: in one snapshot, or in the caller's transaction."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        return _build(*[await (await conn.execute(q)).fetchall() for q in _QUERIES])
+    async with conn.transaction():
+        await conn.execute(_SNAPSHOT)
+        return _build(*[await (await conn.execute(q)).fetchall() for q in _QUERIES])
 
 
 def _build(
@@ -47,6 +63,7 @@ def _build(
     tables: list[tuple[Any, ...]],
     columns: list[tuple[Any, ...]],
     keys: list[tuple[Any, ...]],
+    generation: list[tuple[Any, ...]],
 ) -> TapSchema:
     by_table: dict[str, list[Column]] = defaultdict(list)
     for (table_name, name, datatype, arraysize, xtype, description, utype, unit, ucd,
@@ -67,4 +84,5 @@ def _build(
                 description, utype)
             for key_id, from_table, target_table, description, utype, from_cols, target_cols in keys
         ),
+        generation=int(generation[0][0]),
     )

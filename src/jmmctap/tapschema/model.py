@@ -149,6 +149,8 @@ class TapSchema:
     schemas: tuple[Schema, ...]
     tables: tuple[Table, ...]
     keys: tuple[Key, ...] = ()
+    generation: int = 0
+    """``tap_schema.generation`` when this copy was read (sql/0019); 0 when not read from a database."""
     _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

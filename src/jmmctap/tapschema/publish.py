@@ -3,6 +3,10 @@
 The ingester, the catalogue loaders and the YAML declarations all publish through these
 functions. They run inside the caller's transaction, so a table and its metadata appear (or are
 replaced) atomically.
+
+Grants are given only when missing: GRANT rewrites the object's catalog row even when nothing
+changes, and two transactions doing so on one schema fail with "tuple concurrently updated"
+(parallel ingests into one schema). A per-schema advisory lock orders the check and the grant.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from psycopg import sql
 from jmmctap.tapschema.model import Key, Schema, Table
 
 __all__ = [
+    "grant_schema_usage",
+    "grant_table_select",
     "publish_keys",
     "publish_schema",
     "publish_table",
@@ -45,8 +51,9 @@ def publish_schema(conn: psycopg.Connection[Any], schema: Schema, query_role: st
     name = sql.Identifier(schema.name)
     role = sql.Identifier(query_role)
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(name, role))
-    conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(name, role))
+    grant_schema_usage(conn, schema.name, query_role)
+    if not _default_select_granted(conn, schema.name, query_role):
+        conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(name, role))
     conn.execute(
         """INSERT INTO tap_schema.schemas (schema_name, description, utype, schema_index)
            VALUES (%s, %s, %s, %s)
@@ -56,6 +63,42 @@ def publish_schema(conn: psycopg.Connection[Any], schema: Schema, query_role: st
                schema_index = coalesce(excluded.schema_index, schemas.schema_index)""",
         [schema.name, schema.description, schema.utype, schema.schema_index],
     )
+
+
+def grant_schema_usage(conn: psycopg.Connection[Any], db_schema: str, query_role: str) -> None:
+    """``GRANT USAGE ON SCHEMA`` to the query role, unless it has it."""
+    _lock_grants(conn, db_schema)
+    row = conn.execute("SELECT has_schema_privilege(%s, n.oid, 'USAGE') FROM pg_namespace n WHERE n.nspname = %s",
+                       [query_role, db_schema]).fetchone()
+    if row != (True,):
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+            sql.Identifier(db_schema), sql.Identifier(query_role)))
+
+
+def grant_table_select(conn: psycopg.Connection[Any], db_schema: str, db_table: str, query_role: str) -> None:
+    """``GRANT SELECT`` on a table or view to the query role, unless it has it (default privileges)."""
+    row = conn.execute(
+        "SELECT has_table_privilege(%s, c.oid, 'SELECT') FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        [query_role, db_schema, db_table]).fetchone()
+    if row != (True,):
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(
+            sql.Identifier(db_schema, db_table), sql.Identifier(query_role)))
+
+
+def _lock_grants(conn: psycopg.Connection[Any], db_schema: str) -> None:
+    # transaction-scoped; outside a transaction (autocommit) it would be released at once, harmlessly
+    conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"jmmctap.grant:{db_schema}"])
+
+
+def _default_select_granted(conn: psycopg.Connection[Any], db_schema: str, query_role: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_default_acl d JOIN pg_namespace n ON n.oid = d.defaclnamespace,"
+        " aclexplode(d.defaclacl) a WHERE n.nspname = %s AND d.defaclobjtype = 'r'"
+        " AND d.defaclrole = (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        " AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %s) AND a.privilege_type = 'SELECT'",
+        [db_schema, query_role]).fetchone()
+    return row is not None
 
 
 def unpublish_table(conn: psycopg.Connection[Any], table_name: str) -> None:
@@ -69,11 +112,7 @@ def unpublish_table(conn: psycopg.Connection[Any], table_name: str) -> None:
 
 def publish_table(conn: psycopg.Connection[Any], table: Table, query_role: str) -> None:
     """Replace the TAP_SCHEMA rows of ``table`` (its columns included) and grant SELECT on it."""
-    conn.execute(
-        sql.SQL("GRANT SELECT ON {} TO {}").format(
-            sql.Identifier(table.db_schema, table.db_table), sql.Identifier(query_role)
-        )
-    )
+    grant_table_select(conn, table.db_schema, table.db_table, query_role)
     conn.execute("DELETE FROM tap_schema.columns WHERE table_name = %s", [table.name])
     conn.execute(
         """INSERT INTO tap_schema.tables

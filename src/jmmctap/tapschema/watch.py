@@ -1,4 +1,8 @@
-"""Keep a server's ``TapSchema`` current: LISTEN for the change notification of sql/0006 and reload."""
+"""Keep a server's ``TapSchema`` warm: LISTEN for the change notification of sql/0006 and reload.
+
+Correctness does not depend on it: each query checks the TAP_SCHEMA generation (``live.py``).
+This only spares the first query after a change the reload.
+"""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from jmmctap.db.pools import Pools
 from jmmctap.settings import Settings
 from jmmctap.tapquery import open_query
 from jmmctap.tapschema import TapSchema
+from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.uws.files import JobFiles, results_directory
 from jmmctap.uws.models import Job, JobResult
 
@@ -33,12 +34,13 @@ class JobExecutor:
     """What a worker needs to run jobs: pools, the current TAP_SCHEMA, settings and the job files."""
 
     pools: Pools
-    tap_schema: Callable[[], TapSchema]
+    tap_schema: Callable[[], TapSchema | LiveTapSchema]
     settings: Settings
     files: JobFiles
 
     @classmethod
-    def create(cls, pools: Pools, tap_schema: Callable[[], TapSchema], settings: Settings) -> JobExecutor:
+    def create(cls, pools: Pools, tap_schema: Callable[[], TapSchema | LiveTapSchema],
+               settings: Settings) -> JobExecutor:
         """The executor writing into the configured ``results_dir``."""
         return cls(pools, tap_schema, settings, JobFiles(results_directory(settings)))
 
