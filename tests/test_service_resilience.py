@@ -8,15 +8,12 @@ count the query role's backends in ``pg_stat_activity``, which other servers of 
 from __future__ import annotations
 
 import io
-import shutil
 import socket
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,10 +24,9 @@ from astropy.io.votable import parse_single_table
 
 from jmmctap.db.cluster import EmbeddedCluster
 from jmmctap.db.connect import conninfos
-from jmmctap.db.migrate import init_database
 from jmmctap.settings import Settings
 from tests.conftest import FAST_CLUSTER_OPTIONS, clean_env, free_port, server_output, spawn_server, stop_server
-from tests.support.testdata import create_testdata
+from tests.support.cluster import private_cluster
 
 POOL_SIZE = 4
 """Active query slots of the server under test (small, so that few stalled clients would fill it)."""
@@ -66,18 +62,8 @@ class Service:
 
 @pytest.fixture(scope="module")
 def cluster_settings() -> Iterator[Settings]:
-    home = Path(tempfile.mkdtemp(prefix="jmmctap-resilience-"))
-    settings = Settings(home=home, port=free_port())
-    cluster = EmbeddedCluster.from_settings(settings)
-    cluster.start(FAST_CLUSTER_OPTIONS)
-    try:
-        init_database(settings)
-        with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
-            create_testdata(conn, settings.query_role)
+    with private_cluster("jmmctap-resilience-", FAST_CLUSTER_OPTIONS, port=free_port()) as settings:
         yield settings
-    finally:
-        cluster.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _start(settings: Settings, **env: str) -> Service:
@@ -258,7 +244,7 @@ def test_database_outage_is_503_with_retry_after_and_the_first_query_after_it_wo
     finally:
         cluster.start(FAST_CLUSTER_OPTIONS)
     first = _sync(service.base, "SELECT TOP 2 n FROM testdata.numbers ORDER BY n", RESPONSEFORMAT="csv")
-    assert first.status_code == 200, first.text
+    assert first.status_code == 200, first.text + server_output(service.process)[-6000:]
     assert first.text.split() == ["n", "1", "2"]
 
 

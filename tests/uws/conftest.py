@@ -8,21 +8,16 @@ shared database, where several processes running jobs is the normal case.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from jmmctap.db.cluster import EmbeddedCluster
 from jmmctap.db.connect import conninfos
-from jmmctap.db.migrate import init_database
 from jmmctap.db.pools import open_pools
 from jmmctap.settings import Settings
 from jmmctap.uws.models import ExecutionPhase, Job, Parameter
@@ -30,24 +25,14 @@ from jmmctap.uws.runtime import UwsRuntime, start_uws
 from jmmctap.uws.service import new_job_id
 from jmmctap.uws.store import JobStore
 from tests.conftest import FAST_CLUSTER_OPTIONS, free_port
-from tests.support.testdata import create_testdata
+from tests.support.cluster import private_cluster
 
 
 @pytest.fixture(scope="session")
 def uws_settings() -> Iterator[Settings]:
     """Settings of a private cluster with every migration and the test tables, used by UWS tests only."""
-    home = Path(tempfile.mkdtemp(prefix="jmmctap-uws-test-"))
-    private = Settings(home=home, port=free_port())
-    cluster = EmbeddedCluster.from_settings(private)
-    cluster.start(FAST_CLUSTER_OPTIONS)
-    try:
-        init_database(private)
-        with psycopg.connect(conninfos(private).owner, autocommit=True) as conn:
-            create_testdata(conn, private.query_role)
+    with private_cluster("jmmctap-uws-test-", FAST_CLUSTER_OPTIONS, port=free_port()) as private:
         yield private
-    finally:
-        cluster.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import anyio
 import httpx
@@ -24,11 +21,11 @@ import pytest
 
 from jmmctap.db.cluster import EmbeddedCluster
 from jmmctap.db.connect import conninfos
-from jmmctap.db.migrate import init_database
 from jmmctap.settings import Settings
 from jmmctap.uws.models import ExecutionPhase
 from jmmctap.uws.store import JobStore, open_job_pool
 from tests.conftest import free_port, server_env, spawn_server, stop_server
+from tests.support.cluster import private_cluster
 from tests.uws.conftest import make_job
 from tests.uws.test_worker import LONG_QUERY
 
@@ -49,16 +46,8 @@ def _fetching(settings: Settings) -> list[int]:
 @pytest.fixture
 def durable_settings() -> Iterator[Settings]:
     """A private cluster started with PostgreSQL's default fsync and synchronous_commit."""
-    home = Path(tempfile.mkdtemp(prefix="jmmctap-durable-test-"))
-    settings = Settings(home=home, port=free_port())
-    cluster = EmbeddedCluster.from_settings(settings)
-    cluster.start()
-    try:
-        init_database(settings)
+    with private_cluster("jmmctap-durable-test-", "", port=free_port(), testdata=False) as settings:
         yield settings
-    finally:
-        cluster.stop()
-        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.mark.slow

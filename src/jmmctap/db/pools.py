@@ -26,7 +26,10 @@ from jmmctap.errors import ConfigError
 from jmmctap.query import configure_query_connection
 from jmmctap.settings import Settings
 
-__all__ = ["CLIENT_CHECK_INTERVAL_MS", "Pools", "application_name", "configure_session", "open_pools", "probe"]
+__all__ = [
+    "CLIENT_CHECK_INTERVAL_MS", "RECONNECT_TIMEOUT_S", "Pools", "application_name", "configure_session", "open_pools",
+    "probe",
+]
 
 CLIENT_CHECK_INTERVAL_MS = 1000
 """How often a backend running a query checks that its client is alive (PostgreSQL 14+)."""
@@ -38,6 +41,13 @@ _SESSION_SETTINGS = {
     "tcp_keepalives_count": "3",
 }
 _PROBE_TIMEOUT_S = 3.0
+
+RECONNECT_TIMEOUT_S = 5.0
+"""How long a pool keeps retrying a failed connection before giving up until the next request.
+
+psycopg_pool doubles the wait between attempts without bound: after a 40 s outage its next attempt
+came more than 30 s after the database was back, and the first queries failed. Giving up early lets the
+next request start a fresh attempt at once."""
 
 
 def application_name(purpose: str) -> str:
@@ -86,6 +96,7 @@ async def open_pools(settings: Settings) -> Pools:
         query = query_conninfo(conn, infos)
     owner_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         infos.owner, min_size=1, max_size=settings.pool_size, open=False, name="owner", timeout=10,
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"autocommit": True, "application_name": application_name("owner")}, configure=configure_session,
         check=AsyncConnectionPool.check_connection,
     )
@@ -93,6 +104,7 @@ async def open_pools(settings: Settings) -> Pools:
     # meet a dead connection (57P01) before the pool discards it
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         query, min_size=1, max_size=settings.pool_size + settings.slow_clients, open=False, name="query",
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"application_name": application_name("query")},
         configure=_then(configure_session, configure_query_connection), check=AsyncConnectionPool.check_connection,
     )

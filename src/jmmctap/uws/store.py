@@ -21,7 +21,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from jmmctap.db.pools import application_name, configure_session
+from jmmctap.db.pools import RECONNECT_TIMEOUT_S, application_name, configure_session
 from jmmctap.uws.models import ExecutionPhase, Job, JobError, JobRef, JobResult, Parameter
 
 __all__ = [
@@ -93,7 +93,8 @@ async def open_job_pool(conninfo: str, size: int) -> Pool:
     durable commit flushes these too, since the WAL is written in order.
     """
     pool: Pool = AsyncConnectionPool(
-        conninfo, min_size=1, max_size=size, open=False, name="uws", configure=configure_session,
+        conninfo, min_size=1, max_size=size, open=False, name="uws", configure=configure_session, timeout=10,
+        reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"autocommit": True, "application_name": application_name("uws")},
     )
     await pool.open(wait=True, timeout=15)
