@@ -100,13 +100,13 @@ async def open_pools(settings: Settings) -> Pools:
         kwargs={"autocommit": True, "application_name": application_name("owner")}, configure=configure_session,
         check=AsyncConnectionPool.check_connection,
     )
-    # check: a connection is tested when lent, so the first queries after a database restart do not each
-    # meet a dead connection (57P01) before the pool discards it
+    # check: a connection is tested when lent (the query pool's by the gate), so the first queries after a
+    # database restart do not each meet a dead connection (57P01) before the pool discards it
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         query, min_size=1, max_size=settings.pool_size + settings.slow_clients, open=False, name="query",
         reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"application_name": application_name("query")},
-        configure=_then(configure_session, configure_query_connection), check=AsyncConnectionPool.check_connection,
+        configure=_then(configure_session, configure_query_connection),  # checked by the gate when lent
     )
     await owner_pool.open(wait=True, timeout=15)
     await query_pool.open(wait=True, timeout=15)
