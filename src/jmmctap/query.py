@@ -195,6 +195,7 @@ async def start(
         except psycopg.Error as exc:
             if attempt == 1 and _connection_lost(exc):
                 log.warning("query connection lost (%s); retrying on a new one", exc.sqlstate or exc)
+                await gate.purge()
                 continue
             raise _user_error(exc, sql_text) from None
     raise AssertionError("unreachable")  # pragma: no cover

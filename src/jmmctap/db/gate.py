@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 _CONNECT_TIMEOUT_S = 5.0
 """Longest wait for the pool to hand out a connection once a slot is had: only (re)connection can take
 time then, so a longer wait means the database is down (503 rather than a hung request)."""
+
+_CHECK_AFTER_IDLE_S = 2.0
+"""A connection given back less than this long ago is lent unchecked: a round trip per query cost a
+third of the cone-search throughput, and a connection that died meanwhile is caught by ``query.start``,
+which retries on a new one when nothing was sent."""
 
 _WATCH_PERIOD_S = 5.0
 """How often held connections are checked against their expected holding time."""
@@ -73,6 +79,7 @@ class QueryGate:
         self._waiting = 0
         self._clients: Counter[str] = Counter()
         self._leases: set[Lease] = set()
+        self._returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
     async def acquire(self, label: str, client: str, expected_s: float) -> Lease:
         """A connection for one query, once an active slot is free.
@@ -128,7 +135,7 @@ class QueryGate:
             raise
 
     async def _live_connection(self) -> AsyncConnection[Any]:
-        """A pooled connection that answers, checked here rather than by the pool's ``check``.
+        """A pooled connection that answers, checked here rather than by the pool's ``check`` (when idle a while).
 
         The pool's own check sleeps 1, 2, 4 s… between dead connections: after a database restart a
         pool of twenty dead connections made every request time out. One dead connection means the
@@ -136,18 +143,26 @@ class QueryGate:
         """
         for _ in range(2):
             conn = await self._pool.getconn(timeout=_CONNECT_TIMEOUT_S)
+            returned = self._returned.pop(conn, None)
+            if returned is not None and time.monotonic() - returned < _CHECK_AFTER_IDLE_S:
+                return conn
             try:
                 await AsyncConnectionPool.check_connection(conn)
             except psycopg.Error as exc:
                 log.warning("a query connection was dead (%s); checking the others", exc)
                 await self._pool.putconn(conn)  # broken: the pool discards it
-                await self._pool.check()
+                await self.purge()
                 continue
             except BaseException:
                 await self._pool.putconn(conn)
                 raise
             return conn
         raise PoolTimeout("the pool's connections keep failing")
+
+    async def purge(self) -> None:
+        """Test every idle connection now and replace the dead ones (one just died: the others likely too)."""
+        self._returned.clear()
+        await self._pool.check()
 
     def set_aside(self, lease: Lease) -> bool:
         """Stop counting ``lease`` as active (its client stopped reading), if a slow slot is free."""
@@ -166,6 +181,8 @@ class QueryGate:
         lease.released = True
         self._leases.discard(lease)
         try:
+            if not lease.conn.closed:
+                self._returned[lease.conn] = time.monotonic()
             await self._pool.putconn(lease.conn)
         finally:
             if lease.slow:

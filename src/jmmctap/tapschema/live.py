@@ -149,13 +149,16 @@ class LiveTapSchema:
         return self._schema
 
     async def run(self, attempt: Callable[[TapSchema], Awaitable[T]]) -> T:
-        """``attempt(fresh copy)``; again with the new copy if it failed while TAP_SCHEMA changed.
+        """``attempt(copy in hand)``; again with a fresh copy if it failed while TAP_SCHEMA changed.
 
-        Only a failure before anything was sent is retried (``attempt`` translates and starts a
-        query; its first batch is fetched before it returns), so the client never sees a mix.
+        The first attempt takes no extra round trip: the pin step checks the generation inside the
+        query's own transaction anyway, and a name the copy does not know yet (a table ingested a moment
+        ago) fails translation, which lands here and is retried with the reloaded copy. Only a failure
+        before anything was sent is retried (``attempt`` translates and starts a query; its first batch is
+        fetched before it returns), so the client never sees a mix.
         """
         for retry in range(RETRIES + 1):
-            schema = await self.fresh()
+            schema = self._schema if retry == 0 else await self.fresh()
             try:
                 return await attempt(schema)
             except (UsageError, MetadataChangedError) as exc:
