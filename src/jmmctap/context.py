@@ -88,7 +88,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
         try:
             files = JobFiles(results_directory(settings))
-            executor = JobExecutor(pools, lambda: tap_schema, settings, files)
+            executor = JobExecutor(pools, tap_schema, settings, files)
             async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
                 yield ProcessContext(
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=Authenticator(),

@@ -68,8 +68,8 @@ class QueryStream:
     """The rows of one running query (implements ``jmmctap.results.ResultStream``).
 
     It owns its connection from ``start`` on: ``close`` — reached at the end of the rows, on an error,
-    on a client disconnect, or when the owner leaves ``async with`` — ends the transaction and gives the
-    connection back, once. Use it as an async context manager wherever it does not go to a response.
+    on a client disconnect, or when its owner (``tapquery.PreparedQuery``) is left — ends the transaction
+    and gives the connection back, once.
     """
 
     def __init__(
@@ -91,12 +91,6 @@ class QueryStream:
         self._closed = False
         self._temporary = temporary
 
-    async def __aenter__(self) -> QueryStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
     @property
     def columns(self) -> Sequence[ResultColumn]:
         return self._columns
@@ -108,11 +102,6 @@ class QueryStream:
     @property
     def query(self) -> str:
         return self._query
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection is given back."""
-        return self._closed
 
     @property
     def backend_pid(self) -> int:

@@ -67,7 +67,7 @@ class PreparedQuery:
 @contextlib.asynccontextmanager
 async def open_query(
     pools: Pools,
-    tap_schema: TapSchema | LiveTapSchema,
+    tap_schema: LiveTapSchema,
     settings: Settings,
     request: TapRequest,
     *,
@@ -87,9 +87,8 @@ async def open_query(
     when the block is left unless ``response()`` was called in it. ``label`` and ``client`` name the
     request for the query gate (fair shares, logs of long holds).
 
-    With a ``LiveTapSchema`` the metadata is checked to be current first, and pinned to the tables
-    inside the query's transaction (``tapschema.live``): read-your-writes after an ingest, and the
-    old or the new table during a replace, never an error.
+    The metadata is pinned to the tables inside the query's transaction (``tapschema.live``):
+    read-your-writes after an ingest, and the old or the new table during a replace, never an error.
 
     Raises
     ------
@@ -102,23 +101,22 @@ async def open_query(
     stream: QueryStream | None = None
     try:
         writer = formats.get(request.response_format or formats.DEFAULT)
+        limits = limits_of(settings)
         async with open_uploads(request.uploads, files, settings, principal=principal) as uploads:
 
             def translated(schema: TapSchema) -> Translation:  # again, under the tables' lock (rare)
-                return translate(request.query, schema, extra_tables=uploads.tables, limits=limits_of(settings))
+                return translate(request.query, schema, extra_tables=uploads.tables, limits=limits)
 
             async def attempt(schema: TapSchema) -> QueryStream:
-                translation = await translate_in_thread(request.query, schema, limits_of(settings),
-                                                        extra_tables=uploads.tables)
+                translation = await translate_in_thread(request.query, schema, limits, extra_tables=uploads.tables)
                 writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
-                live = isinstance(tap_schema, LiveTapSchema)
                 return await start(
                     pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                     timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label,
-                    client=client, pin=pin_metadata(schema, translation, translated) if live else None,
+                    client=client, pin=pin_metadata(schema, translation, translated),
                 )
 
-            stream = await (tap_schema.run(attempt) if isinstance(tap_schema, LiveTapSchema) else attempt(tap_schema))
+            stream = await tap_schema.run(attempt)
     except BaseException as exc:
         if stream is not None:
             await stream.close()

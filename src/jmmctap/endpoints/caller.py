@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from starlette.requests import Request
+
+from jmmctap.querylog import adql_digest
 
 __all__ = ["caller_of"]
 
 
 def caller_of(request: Request, text: str) -> tuple[str, str]:
     """``(label, client)``: method, path and a digest of the query text; the client's address."""
-    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
     client = request.client.host if request.client is not None else "unknown"
-    return f"{request.method} {request.url.path} adql:{digest}", client
+    return f"{request.method} {request.url.path} {adql_digest(text)}", client

@@ -18,9 +18,8 @@ from jmmctap.auth import job_principal
 from jmmctap.db.pools import Pools
 from jmmctap.settings import Settings
 from jmmctap.tapquery import open_query
-from jmmctap.tapschema import TapSchema
 from jmmctap.tapschema.live import LiveTapSchema
-from jmmctap.uws.files import JobFiles, results_directory
+from jmmctap.uws.files import JobFiles
 from jmmctap.uws.models import Job, JobResult
 
 __all__ = ["JobExecutor"]
@@ -34,15 +33,9 @@ class JobExecutor:
     """What a worker needs to run jobs: pools, the current TAP_SCHEMA, settings and the job files."""
 
     pools: Pools
-    tap_schema: Callable[[], TapSchema | LiveTapSchema]
+    tap_schema: LiveTapSchema
     settings: Settings
     files: JobFiles
-
-    @classmethod
-    def create(cls, pools: Pools, tap_schema: Callable[[], TapSchema | LiveTapSchema],
-               settings: Settings) -> JobExecutor:
-        """The executor writing into the configured ``results_dir``."""
-        return cls(pools, tap_schema, settings, JobFiles(results_directory(settings)))
 
     async def __call__(self, job: Job, timeout_s: float, on_backend: Callable[[int], Awaitable[None]]) -> JobResult:
         """Run ``job``; return its result metadata.
@@ -55,7 +48,7 @@ class JobExecutor:
         request = dali.parse_tap_parameters(job.parameter_map(), self.settings)
         sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
         async with open_query(
-            self.pools, self.tap_schema(), self.settings, request, principal=job_principal(job.owner_id),
+            self.pools, self.tap_schema, self.settings, request, principal=job_principal(job.owner_id),
             timeout_s=timeout_s, files=sources, job_id=job.job_id, on_connection=on_backend,
             label=f"job {job.job_id}", client="uws",
         ) as prepared:
