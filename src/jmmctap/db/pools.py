@@ -94,14 +94,14 @@ async def open_pools(settings: Settings) -> Pools:
         if schema_version(conn) is None:
             raise ConfigError("the database is not initialised: run 'jmmctap db init'")
         query = query_conninfo(conn, infos)
+    # check: a connection is tested when lent (the query pool's by the gate), so the first queries after a
+    # database restart do not each meet a dead connection (57P01) before the pool discards it
     owner_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         infos.owner, min_size=1, max_size=settings.pool_size, open=False, name="owner", timeout=10,
         reconnect_timeout=RECONNECT_TIMEOUT_S,
         kwargs={"autocommit": True, "application_name": application_name("owner")}, configure=configure_session,
         check=AsyncConnectionPool.check_connection,
     )
-    # check: a connection is tested when lent (the query pool's by the gate), so the first queries after a
-    # database restart do not each meet a dead connection (57P01) before the pool discards it
     query_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         query, min_size=1, max_size=settings.pool_size + settings.slow_clients, open=False, name="query",
         reconnect_timeout=RECONNECT_TIMEOUT_S,
