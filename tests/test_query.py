@@ -12,8 +12,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import ServiceError
-from jmmctap.query import QueryError, QueryStream, configure_query_connection, start
+from jmmctap.query import QueryError, QueryStream, start
 from jmmctap.results import ResultColumn
+from tests.support.pools import open_query_pool
 
 COLUMN = (ResultColumn("x", "long"),)
 
@@ -24,9 +25,7 @@ LIMITS = GateLimits(active=2, slow=0, per_client=4, queue_wait_s=10)
 @pytest.fixture
 async def pool(query_dsn: str) -> AsyncIterator[QueryGate]:
     """The query pool as queries get it: through the gate."""
-    async with AsyncConnectionPool(query_dsn, min_size=1, max_size=2, configure=configure_query_connection,
-                                   open=False) as p:
-        await p.open(wait=True)
+    async with open_query_pool(query_dsn, 2) as p:
         yield QueryGate(p, LIMITS)
 
 

@@ -28,10 +28,11 @@ from jmmctap.app import create_app
 from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import UsageError
-from jmmctap.query import configure_query_connection, start
+from jmmctap.query import start
 from jmmctap.results import ResultColumn
 from jmmctap.settings import Settings
 from jmmctap.upload import UPLOAD_LIMITS, UploadRef, open_uploads, parse_upload_refs
+from tests.support.pools import open_query_pool
 
 
 def _votable(rows: int = 3) -> bytes:
@@ -47,9 +48,7 @@ def _votable(rows: int = 3) -> bytes:
 @pytest.fixture
 async def query_pool(query_dsn: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
     """One query-role connection, so that a later query sees what the previous one left behind."""
-    async with AsyncConnectionPool(query_dsn, min_size=1, max_size=1, configure=configure_query_connection,
-                                   open=False) as pool:
-        await pool.open(wait=True)
+    async with open_query_pool(query_dsn, 1) as pool:
         yield pool
 
 

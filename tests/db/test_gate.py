@@ -12,14 +12,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import ServiceUnavailableError, TooManyRequestsError
-from jmmctap.query import configure_query_connection
+from tests.support.pools import open_query_pool
 
 
 @pytest.fixture
 async def pool(query_dsn: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
-    async with AsyncConnectionPool(query_dsn, min_size=1, max_size=4, configure=configure_query_connection,
-                                   open=False) as p:
-        await p.open(wait=True)
+    async with open_query_pool(query_dsn, 4) as p:
         yield p
 
 
