@@ -2,7 +2,9 @@
 
 ``adql_conf`` holds the conformance corpus tables (loaded with ``jmmctap.ingest``, under a
 schema of our own so the ingest tests can drop ``conf`` freely); ``adqltest.points`` is a generated table
-whose rows the tests also keep in Python (``POINTS``) to compute expected answers independently.
+whose rows the tests also keep in Python (``POINTS``) to compute expected answers independently;
+``adqltest.sightings`` (``TARGETS``), positions a few arcseconds from some of them and with no positional
+index, is the other side of crossmatches (an observation list or an upload).
 """
 
 from __future__ import annotations
@@ -56,6 +58,29 @@ def _make_points() -> list[Point]:
 
 
 POINTS: list[Point] = _make_points()
+
+
+class Target(NamedTuple):
+    tid: int
+    ra: float
+    dec: float
+
+
+def _make_targets() -> list[Target]:
+    """Every fifth point seen again 0–8 arcsec away (some within 5 arcsec, some not), and a few lone targets."""
+    rng = random.Random(20261204)
+    targets: list[Target] = []
+    for point in POINTS[::5]:
+        offset = rng.uniform(0, 8) / 3600
+        angle = rng.uniform(0, 2 * math.pi)
+        dec = max(-90.0, min(90.0, point.dec + offset * math.sin(angle)))
+        ra = (point.ra + offset * math.cos(angle) / max(math.cos(math.radians(dec)), 1e-6)) % 360
+        targets.append(Target(len(targets) + 1, ra, dec))
+    targets += [Target(len(targets) + 1 + i, rng.uniform(0, 360), rng.uniform(-60, 60)) for i in range(5)]
+    return targets
+
+
+TARGETS: list[Target] = _make_targets()
 """The rows of adqltest.points (mag is stored as REAL: compare with a tolerance)."""
 
 _POINT_COLUMNS = (
@@ -87,6 +112,15 @@ def _create_points(conn: psycopg.Connection[Any], query_role: str) -> None:
     conn.execute("ANALYZE adqltest.points")
     publish_table(conn, Table("adqltest", "adqltest.points", description="points", columns=_POINT_COLUMNS),
                   query_role)
+    conn.execute("CREATE TABLE adqltest.sightings (tid integer PRIMARY KEY, ra double precision, dec double precision)")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO adqltest.sightings VALUES (%s, %s, %s)", TARGETS)
+    conn.execute("ANALYZE adqltest.sightings")
+    publish_table(conn, Table("adqltest", "adqltest.sightings", description="sightings, no positional index", columns=(
+        Column("adqltest.sightings", "tid", "int", ucd="meta.id;meta.main"),
+        Column("adqltest.sightings", "ra", "double", unit="deg", ucd="pos.eq.ra;meta.main"),
+        Column("adqltest.sightings", "dec", "double", unit="deg", ucd="pos.eq.dec;meta.main"),
+    )), query_role)
 
 
 def _load_conformance(conn: psycopg.Connection[Any], query_role: str) -> None:

@@ -54,3 +54,9 @@ def test_query_role_is_not_superuser(query_dsn: str) -> None:
         row = conn.execute("SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles"
                            " WHERE rolname = current_user").fetchone()
     assert row == (False, False, False)
+
+
+def test_query_role_sessions_do_not_jit_compile(query_dsn: str) -> None:
+    """JIT compilation costs more than it saves on our queries (see db/migrate.py)."""
+    with psycopg.connect(query_dsn) as conn:
+        assert conn.execute("SHOW jit").fetchone() == ("off",)

@@ -8,7 +8,7 @@ from typing import Any
 
 from jmmctap.adql import syntax as s
 from jmmctap.adql.functions import compile_cast
-from jmmctap.adql.geometry import MAX_CIRCLE_RADIUS_DEG
+from jmmctap.adql.geometry import MAX_CIRCLE_RADIUS_DEG, point_in_circle
 from jmmctap.adql.limits import Deadline
 from jmmctap.adql.registry import FUNCTION_BY_NAME
 from jmmctap.adql.scope import Scope, did_you_mean, error_at
@@ -328,7 +328,8 @@ def _predicate_rewrite(op: str, left: Value, right: Value) -> str | None:
 
 
 def _distance_rewrite(op: str, left: Value, right: Value) -> str | None:
-    """``DISTANCE(p, q) < r`` → ``p <@ scircle(q, radians(r))`` (ADQL 2.1 §4.2.7: make it fast).
+    """``DISTANCE(p, q) < r`` → ``p <@ scircle(q, radians(r))`` (ADQL 2.1 §4.2.7: make it fast), both ways
+    round when both points vary (``geometry.point_in_circle``).
 
     Only for a constant radius pgsphere accepts; ``<@`` includes the boundary, which a strict
     ``<`` excludes — a difference below the floating-point resolution of the distance itself.
@@ -341,8 +342,8 @@ def _distance_rewrite(op: str, left: Value, right: Value) -> str | None:
         return None
     if radius.number is None or not 0 <= radius.number <= MAX_CIRCLE_RADIUS_DEG:
         return None
-    point, centre = distance
-    return f"({point} <@ scircle({centre}, radians({radius.sql})))"
+    point, centre, centre_varies = distance
+    return point_in_circle(point, centre, radius.sql, centre_varies=centre_varies)
 
 
 _DISPATCH: dict[type, Callable[[ExpressionCompiler, Any], Value]] = {

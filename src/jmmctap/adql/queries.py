@@ -277,7 +277,7 @@ class QueryCompiler(ExpressionCompiler):
                   outputs: list[Output]) -> _Item:
         columns = [
             RelColumn(o.ident, replace(o.value, sql=f"{sql_alias}.{q(o.name)}", name=o.name, aggregate=False,
-                                       constant=False, predicate=None, distance=None, number=None,
+                                       constant=False, predicate=None, distance=None, circle=None, number=None,
                                        position=None))
             for o in outputs
         ]

@@ -74,7 +74,8 @@ class Value:
     ``number`` is the value of a constant numeric expression; ``predicate`` is the boolean SQL
     of a 0/1 function (CONTAINS, INTERSECTS) so that
     ``CONTAINS(...) = 1`` becomes an index-friendly condition; ``distance`` the two spoint
-    expressions of a DISTANCE (column side first) for the ``DISTANCE(...) < r`` rewrite.
+    expressions of a DISTANCE (column side first, then whether the other side varies too) for the
+    ``DISTANCE(...) < r`` rewrite; ``circle`` the parts of a CIRCLE around a column position (see ``geometry``).
     """
 
     sql: str
@@ -85,7 +86,10 @@ class Value:
     aggregate: bool = False
     constant: bool = False
     predicate: str | None = None
-    distance: tuple[str, str] | None = None
+    distance: tuple[str, str, bool] | None = None
+    circle: tuple[str, str] | None = None
+    """The centre (spoint SQL) and radius (degrees SQL) of a CIRCLE built from a non-constant centre, so a
+    point-in-circle relation can also be written with the centre on the indexed side."""
     unit: str | None = None
     number: float | None = None
     position: tuple[float, float] | None = None
@@ -93,7 +97,7 @@ class Value:
 
     def derived(self, sql: str, kind: Kind | None = None, **changes: object) -> Value:
         """A new value computed from this one (no longer the column itself)."""
-        return replace(self, sql=sql, kind=kind or self.kind, exact=False, predicate=None, distance=None,
+        return replace(self, sql=sql, kind=kind or self.kind, exact=False, predicate=None, distance=None, circle=None,
                        **changes)  # type: ignore[arg-type]
 
 
