@@ -89,6 +89,7 @@ class QueryStream:
         self._overflowed = False
         self._first: list[Row] = []
         self._closed = False
+        self._exhausted = False
         self._temporary = temporary
 
     @property
@@ -130,9 +131,11 @@ class QueryStream:
 
     async def _fetch(self) -> list[Row]:
         wanted = self._maxrec + 1 - self._sent  # one row beyond MAXREC tells whether rows were dropped
-        if wanted <= 0 or self._closed:
+        if wanted <= 0 or self._closed or self._exhausted:
             return []
-        rows = await self._cursor.fetchmany(min(BATCH_ROWS, wanted))
+        asked = min(BATCH_ROWS, wanted)
+        rows = await self._cursor.fetchmany(asked)
+        self._exhausted = len(rows) < asked  # a short batch is the last: no round trip to learn it
         if self._sent + len(rows) > self._maxrec:
             self._overflowed = True
             rows = rows[: self._maxrec - self._sent]
@@ -206,9 +209,9 @@ async def _run(
             await conn.execute("SET TRANSACTION READ WRITE")
             await setup(conn)
             await conn.commit()
-        await conn.execute("SET TRANSACTION READ ONLY")
-        await conn.execute(
-            sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(max(1, int(timeout_s * 1000))))
+        await conn.execute(  # one round trip for both (no parameters: simple protocol, several statements)
+            sql.SQL("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}").format(
+                sql.Literal(max(1, int(timeout_s * 1000))))
         )
         if pin is not None:
             sql_text, columns = await pin(conn)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 __all__ = ["Column", "Identifier", "Key", "Schema", "Table", "TapSchema", "split_qualified"]
 
@@ -70,8 +71,9 @@ class Column:
     std: bool = False
     column_index: int | None = None
 
-    @property
+    @cached_property
     def identifier(self) -> Identifier:
+        """The parsed name (cached: name lookups of every query read it for each column)."""
         return Identifier.parse(self.name)
 
     @property
@@ -97,18 +99,19 @@ class Table:
     pg_table: str | None = None
     """PostgreSQL table name when it differs from the ADQL name."""
 
-    @property
-    def parts(self) -> list[Identifier]:
-        return split_qualified(self.name)
+    @cached_property
+    def parts(self) -> tuple[Identifier, ...]:
+        """The parsed name (cached: every table reference of every query scans them)."""
+        return tuple(split_qualified(self.name))
 
-    @property
+    @cached_property
     def db_schema(self) -> str:
         if self.pg_schema is not None:
             return self.pg_schema
         parts = self.parts
         return parts[-2].text if len(parts) > 1 else Identifier.parse(self.schema_name).text
 
-    @property
+    @cached_property
     def db_table(self) -> str:
         return self.pg_table if self.pg_table is not None else self.parts[-1].text
 
