@@ -50,9 +50,12 @@ from starlette.datastructures import UploadFile
 from jmmctap.auth import Principal
 from jmmctap.errors import UsageError
 from jmmctap.ingest import IngestError, ReadLimits, TableSource, map_fields, open_source
+from jmmctap.ingest.model import Row
 from jmmctap.ingest.names import is_regular_identifier
 from jmmctap.ingest.positions import Positions, find_positions, index_statement
+from jmmctap.ingest.tabledata_fast import CopyText
 from jmmctap.ingest.values import CellError
+from jmmctap.ingest.votable import VOTableSource
 from jmmctap.query import Setup
 from jmmctap.settings import Settings
 from jmmctap.tapschema import Column, Table
@@ -294,11 +297,15 @@ async def _create_and_fill(conn: AsyncConnection[Any], item: _Loaded, max_rows: 
         count = 0
         async with conn.cursor() as cursor, cursor.copy(copy_statement) as copy:
             while batch := await anyio.to_thread.run_sync(_next_batch, rows):
-                count += len(batch)
+                count += sum(item.rows if isinstance(item, CopyText) else 1 for item in batch)
                 if count > max_rows:
                     raise UsageError(f"UPLOAD {name}: more than the limit of {max_rows} rows")
                 for row in batch:
-                    await copy.write_row(row)
+                    if isinstance(row, CopyText):
+                        utf8 = conn.info.encoding == "utf-8"
+                        await copy.write(row.data if utf8 else row.data.decode().encode(conn.info.encoding))
+                    else:
+                        await copy.write_row(row)
         statement = index_statement("pg_temp", name, item.positions)
         if statement is not None:
             await conn.execute(statement)
@@ -309,13 +316,22 @@ async def _create_and_fill(conn: AsyncConnection[Any], item: _Loaded, max_rows: 
         raise UsageError(f"UPLOAD {name}: a value cannot be loaded: {exc.diag.message_primary or exc}") from None
 
 
-def _rows(item: _Loaded) -> Iterator[list[object]]:
-    rows = item.source.rows()
+def _rows(item: _Loaded) -> Iterator[Row | CopyText]:
+    """The rows to COPY; a small TABLEDATA file (what pyvo and astropy send) as ready COPY text blocks.
+
+    The ingest's TABLEDATA fast path does not check ``UPLOAD_LIMITS`` cell by cell, so it is used only
+    for files no larger than one cell may be: no cell or row of such a file can exceed the limits.
+    """
     transform = item.positions.row_transform
+    source = item.source
+    if (transform is None and isinstance(source, VOTableSource)
+            and source.spec.file.stat().st_size <= UPLOAD_LIMITS.max_cell_bytes):
+        return source.copy_items()
+    rows = source.rows()
     return rows if transform is None else (transform(r) for r in rows)
 
 
-def _next_batch(rows: Iterator[list[object]]) -> list[list[object]]:
+def _next_batch(rows: Iterator[Row | CopyText]) -> list[Row | CopyText]:
     return list(itertools.islice(rows, _COPY_BATCH_ROWS))
 
 
