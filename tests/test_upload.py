@@ -18,12 +18,14 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psycopg
 import pytest
 from asgi_lifespan import LifespanManager
 from astropy.io.votable import from_table, writeto
 from astropy.table import Table as AstropyTable
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.adql import translate
 from jmmctap.app import create_app
 from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.db.gate import GateLimits, QueryGate
@@ -31,7 +33,8 @@ from jmmctap.errors import UsageError
 from jmmctap.query import start
 from jmmctap.results import ResultColumn
 from jmmctap.settings import Settings
-from jmmctap.upload import UPLOAD_LIMITS, UploadRef, open_uploads, parse_upload_refs
+from jmmctap.tapschema import load_tap_schema
+from jmmctap.upload import INDEX_MIN_ROWS, UPLOAD_LIMITS, UploadRef, open_uploads, parse_upload_refs
 from tests.support.pools import open_query_pool
 
 
@@ -124,7 +127,7 @@ async def test_arraysize_one_is_a_scalar(settings: Settings) -> None:
         assert [(c.name, c.arraysize) for c in uploads.tables[0].columns] == [("c", None), ("x", None)]
 
 
-async def test_upload_becomes_an_indexed_analysed_temporary_table_of_that_query_only(
+async def test_upload_becomes_an_analysed_temporary_table_of_that_query_only(
     settings: Settings, query_pool: AsyncConnectionPool[Any]
 ) -> None:
     sql = ("SELECT (SELECT count(*) FROM pg_temp.t),"
@@ -134,10 +137,38 @@ async def test_upload_becomes_an_indexed_analysed_temporary_table_of_that_query_
         stream = await start(_gate(query_pool), sql, [ResultColumn("n", "long")] * 3, adql="q", maxrec=10,
                              timeout_s=10, setup=uploads.setup)
     rows = [row async for batch in stream.batches() for row in batch]
-    assert rows == [(500, 1, 500.0)]  # rows loaded, GiST index on the positions, ANALYZEd
+    assert rows == [(500, 0, 500.0)]  # rows loaded, ANALYZEd; too few rows for a positional index
     after = await start(_gate(query_pool), "SELECT to_regclass('pg_temp.t') IS NULL", [ResultColumn("gone", "boolean")],
                         adql="q", maxrec=10, timeout_s=10)
     assert [row async for batch in after.batches() for row in batch] == [(True,)]
+
+
+async def test_a_large_upload_is_indexed_on_its_positions(settings: Settings,
+                                                          query_pool: AsyncConnectionPool[Any]) -> None:
+    sql = "SELECT count(*) FROM pg_indexes WHERE tablename = 't' AND indexdef LIKE '%gist%spoint%'"
+    content = _votable(INDEX_MIN_ROWS + 1)
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(content)}, settings, principal=ANONYMOUS) as uploads:
+        stream = await start(_gate(query_pool), sql, [ResultColumn("n", "long")], adql="q", maxrec=10,
+                             timeout_s=60, setup=uploads.setup)
+    assert [row async for batch in stream.batches() for row in batch] == [(1,)]
+
+
+async def test_a_crossmatch_of_a_small_upload_probes_the_catalogue_index(
+    settings: Settings, owner_conn: psycopg.Connection[Any], query_dsn: str
+) -> None:
+    """With no index of its own, the upload is the outer side and the JSDC's positional index is probed."""
+    adql = ("SELECT u.id, j.Name FROM TAP_UPLOAD.t AS u JOIN jsdc.jsdc_v2 AS j"
+            " ON 1 = CONTAINS(POINT(j.RAJ2000, j.DEJ2000), CIRCLE(u.RAJ2000, u.DEJ2000, 5. / 3600.))")
+    async with open_uploads(["t,param:f"], {"f": io.BytesIO(_votable(1000))}, settings, principal=ANONYMOUS) as uploads:
+        translation = translate(adql, load_tap_schema(owner_conn), extra_tables=uploads.tables)
+        assert uploads.setup is not None
+        async with await psycopg.AsyncConnection.connect(query_dsn) as conn:
+            await conn.execute("SET TRANSACTION READ WRITE")  # as query.start: temporary tables only
+            await uploads.setup(conn)
+            await conn.commit()
+            await conn.execute("SET enable_seqscan = off")  # the fixture JSDC is small: prove the index can serve
+            plan = "\n".join(str(row[0]) for row in await (await conn.execute("EXPLAIN " + translation.sql)).fetchall())
+    assert "Index Cond" in plan and "catalog_position" in plan, plan
 
 
 def _tricky_votable(serialization: str) -> bytes:
