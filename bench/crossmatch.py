@@ -1,7 +1,7 @@
 """Crossmatch through TAP against the same join written by hand in SQL (the floor), in one run.
 
 The data of issue 14: the JSDC (``jsdc_generate.py``: 500,000 stars, 98 columns) and
-``bench.exposures``, 300,000 exposures with the columns of ``obsportal.exposures``, each pointed at a
+``bench.xmatch_exposures``, 300,000 exposures with the columns of ``obsportal.exposures``, each pointed at a
 JSDC star (up to 3″ off), their header ids in random sky order (``--setup`` creates and publishes it).
 Three measures, each a median over ``--repeat`` windows, interleaved with its floor:
 
@@ -45,13 +45,13 @@ _SQL_COLUMNS = ('e.exp_id, e.target_name, e.target_ra, e.target_dec, e.exp_mjd_s
                 ' j."Name", j."SpType", j."Vmag", j."Kmag", j."LDD", j."e_LDD", j."CalFlag"')
 _WINDOW = " WHERE e.exp_header_id BETWEEN {low} AND {high}"
 
-CONTAINS_ADQL = (f"SELECT {_COLUMNS} FROM bench.exposures AS e JOIN jsdc.jsdc_v2 AS j"
+CONTAINS_ADQL = (f"SELECT {_COLUMNS} FROM bench.xmatch_exposures AS e JOIN jsdc.jsdc_v2 AS j"
                  " ON 1 = CONTAINS(POINT(e.target_ra, e.target_dec), CIRCLE(j.RAJ2000, j.DEJ2000, 5. / 3600.))"
                  + _WINDOW)
-DISTANCE_ADQL = (f"SELECT {_COLUMNS} FROM bench.exposures AS e JOIN jsdc.jsdc_v2 AS j"
+DISTANCE_ADQL = (f"SELECT {_COLUMNS} FROM bench.xmatch_exposures AS e JOIN jsdc.jsdc_v2 AS j"
                  " ON DISTANCE(POINT(e.target_ra, e.target_dec), POINT(j.RAJ2000, j.DEJ2000)) < 5. / 3600."
                  + _WINDOW)
-FLOOR_SQL = (f"SELECT {_SQL_COLUMNS} FROM bench.exposures AS e JOIN jsdc.jsdc_v2 AS j"
+FLOOR_SQL = (f"SELECT {_SQL_COLUMNS} FROM bench.xmatch_exposures AS e JOIN jsdc.jsdc_v2 AS j"
              ' ON spoint(radians(j."RAJ2000"), radians(j."DEJ2000"))'
              " <@ scircle(spoint(radians(e.target_ra), radians(e.target_dec)), %(r)s)"
              " WHERE e.exp_header_id BETWEEN %(low)s AND %(high)s")
@@ -64,12 +64,12 @@ UPLOAD_FLOOR_SQL = ('SELECT u.n, u.ra, u.dec, j."Name", j."SpType", j."Vmag", j.
                     " <@ scircle(spoint(radians(u.ra), radians(u.dec)), %(r)s)")
 
 _EXPOSURES_SQL = """
-CREATE TABLE bench.exposures (LIKE obsportal.exposures INCLUDING DEFAULTS);
-ALTER TABLE bench.exposures ALTER COLUMN exp_header_id TYPE bigint USING NULL;
-INSERT INTO bench.exposures (exp_id, exp_header_id, exp_mjd_start, exp_mjd_end, exp_exptime, exp_validation_level,
-    exp_validation_log, exp_tau0, exp_temperature, exp_seeing, exp_airmass, exp_source, obs_type, dpr_catg, dpr_type,
-    dpr_tech, interferometer_name, interferometer_stations, instrument_name, instrument_mode, target_name, target_ra,
-    target_dec)
+CREATE TABLE bench.xmatch_exposures (LIKE obsportal.exposures INCLUDING DEFAULTS);
+ALTER TABLE bench.xmatch_exposures ALTER COLUMN exp_header_id TYPE bigint USING NULL;
+INSERT INTO bench.xmatch_exposures (exp_id, exp_header_id, exp_mjd_start, exp_mjd_end, exp_exptime,
+    exp_validation_level, exp_validation_log, exp_tau0, exp_temperature, exp_seeing, exp_airmass, exp_source,
+    obs_type, dpr_catg, dpr_type, dpr_tech, interferometer_name, interferometer_stations, instrument_name,
+    instrument_mode, target_name, target_ra, target_dec)
 SELECT 'GRAVI.' || s.n, s.header_id, 58000 + s.n * 0.003, 58000 + s.n * 0.003 + 0.002, 60, 1, '', 0.004, 12.5,
        0.7 + (s.n % 10) * 0.05, 1.0 + (s.n % 7) * 0.1, 'bench', 'calibrator', 'CALIB', 'OBJECT', 'INTERFEROMETRY',
        'VLTI', 'A0-B2-C1-D0', (ARRAY['GRAVITY','MATISSE','PIONIER'])[1 + s.n % 3], 'LOW', s."Name",
@@ -77,10 +77,10 @@ SELECT 'GRAVI.' || s.n, s.header_id, 58000 + s.n * 0.003, 58000 + s.n * 0.003 + 
        greatest(-90, least(90, s."DEJ2000" + (random() - 0.5) * 4.2 / 3600))
 FROM (SELECT row_number() OVER () AS n, row_number() OVER (ORDER BY random()) AS header_id, "Name", "RAJ2000",
              "DEJ2000" FROM jsdc.jsdc_v2 ORDER BY random() LIMIT %(n)s) AS s;
-ALTER TABLE bench.exposures ADD PRIMARY KEY (exp_id);
-CREATE INDEX ON bench.exposures (exp_header_id);
-CREATE INDEX ON bench.exposures USING gist (spoint(radians(target_ra), radians(target_dec)));
-ANALYZE bench.exposures;
+ALTER TABLE bench.xmatch_exposures ADD PRIMARY KEY (exp_id);
+CREATE INDEX ON bench.xmatch_exposures (exp_header_id);
+CREATE INDEX ON bench.xmatch_exposures USING gist (spoint(radians(target_ra), radians(target_dec)));
+ANALYZE bench.xmatch_exposures;
 """
 
 _ADQL_TYPE = {"text": ("char", "*"), "double precision": ("double", None), "integer": ("int", None),
@@ -88,25 +88,25 @@ _ADQL_TYPE = {"text": ("char", "*"), "double precision": ("double", None), "inte
 
 
 def setup(conn: psycopg.Connection[tuple[object, ...]], role: str) -> None:
-    """Create and publish bench.exposures from the JSDC already in the database."""
+    """Create and publish bench.xmatch_exposures from the JSDC already in the database."""
     seed = 0.14
     conn.execute("SELECT setseed(%s)", [seed])
-    conn.execute("DROP TABLE IF EXISTS bench.exposures")
-    conn.execute("DELETE FROM tap_schema.tables WHERE table_name = 'bench.exposures'")
+    conn.execute("DROP TABLE IF EXISTS bench.xmatch_exposures")
+    conn.execute("DELETE FROM tap_schema.tables WHERE table_name = 'bench.xmatch_exposures'")
     publish_schema(conn, Schema("bench", "Generated benchmark tables (not science data)."), role)
     conn.execute(_EXPOSURES_SQL.replace("%(n)s", str(EXPOSURES)))
     rows = conn.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'bench'"
-                        " AND table_name = 'exposures' ORDER BY ordinal_position").fetchall()
+                        " AND table_name = 'xmatch_exposures' ORDER BY ordinal_position").fetchall()
     columns = []
     for name, pgtype in rows:
         datatype, arraysize = _ADQL_TYPE[str(pgtype)]
         xtype = "timestamp" if pgtype == "timestamp with time zone" else None
         unit = "deg" if name in ("target_ra", "target_dec") else None
-        columns.append(Column("bench.exposures", str(name), datatype, arraysize=arraysize, xtype=xtype, unit=unit,
-                              indexed=name in ("exp_id", "exp_header_id", "target_ra", "target_dec")))
-    publish_table(conn, TapTable("bench", "bench.exposures", description="300,000 exposures on JSDC stars",
+        columns.append(Column("bench.xmatch_exposures", str(name), datatype, arraysize=arraysize, xtype=xtype,
+                              unit=unit, indexed=name in ("exp_id", "exp_header_id", "target_ra", "target_dec")))
+    publish_table(conn, TapTable("bench", "bench.xmatch_exposures", description="300,000 exposures on JSDC stars",
                                  columns=tuple(columns)), role)
-    refresh_row_counts(conn, ["bench.exposures"])
+    refresh_row_counts(conn, ["bench.xmatch_exposures"])
 
 
 def _windows(repeat: int, rows: int) -> list[int]:
@@ -201,7 +201,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="http://127.0.0.1:8000/tap")
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--setup", action="store_true", help="create and publish bench.exposures first")
+    parser.add_argument("--setup", action="store_true", help="create and publish bench.xmatch_exposures first")
     args = parser.parse_args()
     settings = Settings.from_env()
     radians = float(np.radians(RADIUS_DEG))
