@@ -56,6 +56,54 @@ class _Item:
     columns: list[RelColumn]
 
 
+def _rel_columns(outputs: Sequence[Output], sql_alias: str) -> list[RelColumn]:
+    """The columns a FROM item exposes: each output as ``alias.name``, no longer a constant or predicate."""
+    return [
+        RelColumn(o.ident, replace(o.value, sql=f"{sql_alias}.{q(o.name)}", name=o.name, aggregate=False,
+                                   constant=False, predicate=None, distance=None, circle=None, number=None,
+                                   position=None))
+        for o in outputs
+    ]
+
+
+def _table_outputs(table: Table) -> list[Output]:
+    return [
+        Output(c.identifier, c.identifier.text,
+               Value("", kind_of_column(c.datatype, c.arraysize, c.xtype), name=c.identifier.text,
+                     meta=column_meta(c), exact=True))
+        for c in table.columns
+    ]
+
+
+class _TableColumns:
+    """The outputs and columns of published tables by alias, built once per table and alias.
+
+    Building them is most of the work of binding a wide table (the JSDC has 98 columns), and the same
+    tables come back with the same aliases in query after query. Keyed by identity: a ``TapSchema``
+    copy is immutable, and a new copy (new metadata) has new ``Table`` objects.
+    """
+
+    _MAX_ENTRIES = 2048
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, str], tuple[Table, list[Output], list[RelColumn]]] = {}
+
+    def get(self, table: Table, sql_alias: str) -> tuple[list[Output], list[RelColumn]]:
+        key = (id(table), sql_alias)
+        entry = self._entries.get(key)
+        if entry is None or entry[0] is not table:
+            outputs = _table_outputs(table)
+            entry = (table, outputs, _rel_columns(outputs, sql_alias))
+            if len(self._entries) >= self._MAX_ENTRIES:
+                self._entries.clear()  # plain and bounded: a refill costs one binding per table
+            self._entries[key] = entry
+        return entry[1], entry[2]
+
+
+_TABLE_COLUMNS = _TableColumns()
+"""Shared by all translations (the values are immutable; threads only add whole entries)."""
+
+
 class QueryCompiler(ExpressionCompiler):
     """Translate one parsed query; ``tables`` collects the TAP_SCHEMA tables it reads."""
 
@@ -274,13 +322,9 @@ class QueryCompiler(ExpressionCompiler):
         return self._join(item)
 
     def _relation(self, sql: str, alias: Identifier | None, table: Table | None, label: str, sql_alias: str,
-                  outputs: list[Output]) -> _Item:
-        columns = [
-            RelColumn(o.ident, replace(o.value, sql=f"{sql_alias}.{q(o.name)}", name=o.name, aggregate=False,
-                                       constant=False, predicate=None, distance=None, circle=None, number=None,
-                                       position=None))
-            for o in outputs
-        ]
+                  outputs: list[Output], columns: list[RelColumn] | None = None) -> _Item:
+        if columns is None:
+            columns = _rel_columns(outputs, sql_alias)
         self.scope.relations.append(Relation(alias, table, label, columns))
         self.scope.aliases.append((sql_alias, label))
         return _Item(sql, columns)
@@ -298,13 +342,8 @@ class QueryCompiler(ExpressionCompiler):
         self.tables.add(table.name)
         sql_alias = q(alias.text) if alias is not None else q(table.db_table)
         sql = f"{q(table.db_schema)}.{q(table.db_table)}" + (f" AS {sql_alias}" if alias is not None else "")
-        outputs = [
-            Output(c.identifier, c.identifier.text,
-                   Value("", kind_of_column(c.datatype, c.arraysize, c.xtype), name=c.identifier.text,
-                         meta=column_meta(c), exact=True))
-            for c in table.columns
-        ]
-        return self._relation(sql, alias, table if alias is None else None, table.name, sql_alias, outputs)
+        outputs, columns = _TABLE_COLUMNS.get(table, sql_alias)
+        return self._relation(sql, alias, table if alias is None else None, table.name, sql_alias, outputs, columns)
 
     def _find_table(self, item: s.TableName) -> Table:
         parts = [p.ident for p in item.parts]

@@ -44,6 +44,7 @@ class Relation:
     table: Table | None
     label: str
     columns: list[RelColumn]
+    _by_key: dict[str, list[RelColumn]] | None = None
 
     def matches(self, qualifier: Sequence[Name]) -> bool:
         """Whether ``qualifier`` (``alias``, ``table`` or ``schema.table``) designates this relation."""
@@ -60,7 +61,12 @@ class Relation:
         return True
 
     def find(self, ident: Identifier) -> list[RelColumn]:
-        found = [c for c in self.columns if ident.matches(c.ident)]
+        if self._by_key is None:  # built on the first lookup: most relations are looked up several times
+            self._by_key = {}
+            for column in self.columns:
+                self._by_key.setdefault(column.ident.text.casefold(), []).append(column)
+        # every match has the same case-folded text (Identifier.matches); only those candidates are tried
+        found = [c for c in self._by_key.get(ident.text.casefold(), ()) if ident.matches(c.ident)]
         if len(found) > 1 and ident.delimited:
             found = [c for c in found if c.ident.text == ident.text] or found
         return found
