@@ -7,7 +7,7 @@ worker thread for a minute (issue 13). Each refusal is a 400 that names the sett
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from lark import Token
@@ -15,7 +15,7 @@ from lark import Token
 from jmmctap.errors import AdqlError
 from jmmctap.settings import Settings
 
-__all__ = ["Deadline", "Limits", "check_length", "check_tokens", "limits_of"]
+__all__ = ["Deadline", "Limits", "check_length", "checked_tokens", "limits_of"]
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,12 @@ def check_length(text: str, limits: Limits) -> None:
                         " (JMMCTAP_ADQL_MAX_LENGTH)", 1, 1)
 
 
-def check_tokens(tokens: Iterable[Token], limits: Limits, keywords: frozenset[str]) -> None:
-    """Refuse too many terms or too deep a nesting, reading the tokens once (linear, no tree built).
+def checked_tokens(tokens: Iterable[Token], limits: Limits, keywords: frozenset[str]) -> Iterator[Token]:
+    """The tokens, each once checked: refuse too many terms or too deep a nesting (linear, no tree built).
 
-    Also refuses a number glued to a name (``0x1g``, ``1e5x``): SQL would read the name as an alias
-    and silently answer another question.
+    The parser consumes them as they pass (``parser.parse``), so the query is lexed once and a budget
+    is refused at the token that exceeds it. Also refuses a number glued to a name (``0x1g``, ``1e5x``):
+    SQL would read the name as an alias and silently answer another question.
     """
     terms = depth = prefix = 0
     previous: Token | None = None
@@ -96,3 +97,4 @@ def check_tokens(tokens: Iterable[Token], limits: Limits, keywords: frozenset[st
             raise AdqlError(f"query too complex: parentheses, subqueries and signs nest more than the limit of"
                             f" {limits.max_depth} levels (JMMCTAP_ADQL_MAX_DEPTH)", token.line or 1, token.column or 1)
         previous = token
+        yield token

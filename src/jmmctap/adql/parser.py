@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.exceptions import UnexpectedToken
-from lark.lexer import BasicLexer, LexerThread
 
 from jmmctap.adql import syntax as s
 from jmmctap.adql.grammar import GRAMMAR, KEYWORDS
-from jmmctap.adql.limits import Limits, check_length, check_tokens
+from jmmctap.adql.limits import Limits, check_length, checked_tokens
 from jmmctap.adql.registry import RESERVED_WORDS
 from jmmctap.errors import AdqlError
 from jmmctap.tapschema import Identifier
@@ -42,17 +39,6 @@ def _lark() -> Lark:
     return Lark(GRAMMAR, parser="lalr", lexer="basic", maybe_placeholders=False, transformer=_ToSyntax())
 
 
-@functools.cache
-def _lexer() -> BasicLexer:
-    """The parser's lexer, built once (``Lark.lex`` would build a new one per call)."""
-    return BasicLexer(_lark().lexer_conf)
-
-
-def _tokens(text: str) -> Iterator[Token]:
-    tokens: Iterator[Token] = LexerThread.from_text(_lexer(), text).lex(None)  # type: ignore[no-untyped-call]
-    return tokens
-
-
 def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> s.Query:
     """Parse one ADQL query, within the size budgets of ``limits``.
 
@@ -69,10 +55,12 @@ def parse(text: str, limits: Limits = DEFAULT_LIMITS) -> s.Query:
     if not text.strip():
         raise AdqlError("the query is empty", 1, 1)
     check_length(text, limits)
-    with contextlib.suppress(UnexpectedInput):  # a lexical error: the parse below reports it, with context
-        check_tokens(_tokens(text), limits, _KEYWORD_SET)
     try:
-        result: s.Query = _lark().parse(text)  # type: ignore[assignment]
+        interactive = _lark().parse_interactive(text)
+        # the budgets are checked on each token before the parser takes it: one lexing pass for both
+        for _ in checked_tokens(interactive.iter_parse(), limits, _KEYWORD_SET):
+            pass
+        result: s.Query = interactive.feed_eof()  # type: ignore[no-untyped-call]
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except _NameError as exc:
