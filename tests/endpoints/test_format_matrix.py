@@ -20,7 +20,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from astropy.io import fits
 from astropy.io.votable import parse
+from astropy.table import Table as AstropyTable
+from astropy.units import UnitsWarning
 from lxml import etree
 
 from jmmctap.db.connect import conninfos
@@ -29,7 +32,7 @@ from jmmctap.tapschema.model import Column, Schema, Table, split_qualified
 from jmmctap.tapschema.publish import publish_schema, publish_table
 from tests.support.votables import SHARED_VOTABLES, ingestible_votables, table_name, wait_until_served
 
-FORMATS = ("votable", "votable/td", "votable/b", "csv", "tsv", "json", "html")
+FORMATS = ("votable", "votable/td", "votable/b", "csv", "tsv", "json", "html", "fits")
 """Every RESPONSEFORMAT short name the service declares."""
 
 TOP = 5
@@ -94,7 +97,20 @@ def _html_rows(content: bytes) -> tuple[int, int]:
     return len(rows), len(header)
 
 
+def _fits_rows(content: bytes) -> tuple[int, int]:
+    assert len(content) % 2880 == 0  # complete: whole FITS blocks
+    with fits.open(io.BytesIO(content), logical_as_bytes=True) as hdus:  # NULL logicals stay bytes, not warnings
+        hdus.verify("exception")
+        assert hdus[1].header["QSTATUS"] == "OK"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnitsWarning)  # VOUnits of the source files ('h:m:s') are no FITS units
+            table = AstropyTable.read(hdus, hdu=1)
+    return len(table), len(table.columns)
+
+
 def _shape(fmt: str, response: httpx.Response) -> tuple[int, int]:
+    if fmt == "fits":
+        return _fits_rows(response.content)
     if fmt.startswith("votable"):
         return _votable_rows(response.content)
     if fmt in ("csv", "tsv"):
@@ -144,11 +160,13 @@ def blob_table(owner_conn: psycopg.Connection[Any], settings: Settings) -> Itera
     owner_conn.execute("DROP SCHEMA format_refusal CASCADE")
 
 
-@pytest.mark.parametrize(("fmt", "status"), [("votable", 400), ("votable/b", 400), ("votable/td", 200), ("csv", 200)])
+@pytest.mark.parametrize(("fmt", "status"), [("votable", 400), ("votable/b", 400), ("votable/td", 200), ("csv", 200),
+                                             ("fits", 400)])
 async def test_a_type_a_format_cannot_hold_is_a_400_naming_it(blob_table: str, client: httpx.AsyncClient,
                                                              fmt: str, status: int) -> None:
     response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": f"SELECT * FROM {blob_table}",
                                                       "RESPONSEFORMAT": fmt})
     assert response.status_code == status, response.text
     if status == 400:
-        assert "column b: datatype 'blob' cannot be written in binary VOTable" in response.text
+        kind = "FITS" if fmt == "fits" else "binary VOTable"
+        assert f"column b: datatype 'blob' cannot be written in {kind}" in response.text
