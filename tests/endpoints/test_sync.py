@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from astropy.io import fits
 from astropy.io.votable import parse as parse_votable
 from astropy.io.votable import parse_single_table
 from astropy.io.votable.tree import VOTableFile
@@ -121,6 +122,30 @@ async def test_response_format(client: httpx.AsyncClient, fmt: str, media: str) 
     response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": TOP3, "RESPONSEFORMAT": fmt})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media)
+
+
+@pytest.mark.parametrize(("data", "status", "rows"), [
+    ({"QUERY": "SELECT n, x, label FROM testdata.numbers ORDER BY n", "MAXREC": "7"}, "OVERFLOW", 7),
+    ({"QUERY": "SELECT n, 1 / (n - 15000) AS boom FROM testdata.numbers ORDER BY n"}, "ERROR", None),
+    ({"QUERY": TOP3, "MAXREC": "3"}, "OK", 3),
+])
+async def test_fits_results_tell_how_the_query_ended(client: httpx.AsyncClient, data: dict[str, str], status: str,
+                                                     rows: int | None) -> None:
+    response = await client.post("/tap/sync", data={"LANG": "ADQL", "RESPONSEFORMAT": "fits", **data})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/fits"
+    with fits.open(io.BytesIO(response.content)) as hdus:
+        hdus.verify("exception")
+        header, table = hdus[1].header, hdus[1].data
+        assert header["QSTATUS"] == status
+        assert list(table["n"][:3]) == [1, 2, 3]
+        count = len(table)
+    if rows is None:
+        assert 0 < count < 15000  # the rows received before the failure are kept
+        assert "division by zero" in header["QSTATMSG"]
+    else:
+        assert count == rows
+        assert (header["TUNIT2"], header["TUCD1"]) == ("m", "meta.id;meta.main")
 
 
 @pytest.mark.slow
