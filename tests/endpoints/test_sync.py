@@ -202,3 +202,24 @@ def test_ten_million_rows_stream_in_constant_memory(live_process: tuple[str, int
     assert tail.rstrip().endswith(b"</VOTABLE>")
     assert b'value="ERROR"' not in tail and b'value="OVERFLOW"' not in tail
     assert peak_kb < 200 * 1024, f"server RSS reached {peak_kb / 1024:.0f} MB"
+
+
+@pytest.mark.slow
+def test_a_four_million_row_fits_result_keeps_memory_flat(live_process: tuple[str, int]) -> None:
+    url, pid = live_process
+    rows = 4_000_000
+    with httpx.stream("POST", f"{url}/sync", data={"LANG": "ADQL", "QUERY": "SELECT * FROM testdata.series",
+                                                   "MAXREC": str(rows), "FORMAT": "fits"}, timeout=600) as response:
+        assert response.status_code == 200
+        received, head, tail = 0, b"", b""
+        for chunk in response.iter_bytes(1 << 20):
+            received += len(chunk)
+            head = head or chunk[:5760]
+            tail = (tail + chunk)[-2880:]
+    # the server's peak RSS over its whole life, this spooled result included (its rows are ~130 MB)
+    peak_kb = next(int(ln.split()[1]) for ln in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if ln.startswith("VmHWM:"))
+    assert received % 2880 == 0 and received > rows * 16
+    header = fits.Header.fromstring(head[2880:].decode("ascii"))
+    assert (header["NAXIS2"], header["QSTATUS"]) == (rows, "OVERFLOW")
+    assert peak_kb < 200 * 1024, f"server RSS reached {peak_kb / 1024:.0f} MB"
