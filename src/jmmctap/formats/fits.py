@@ -29,7 +29,10 @@ float, double                          ``E``, ``D``; NULL is NaN
 floatComplex, doubleComplex            ``C``, ``M``
 fixed array ``2x3``                    repeat count 6, ``TDIMn = '(2,3)'`` (the same axis order)
 variable array ``*``, ``N*``, ``2x*``  ``1PE(max)`` etc.: a heap descriptor (count, offset), flattened;
-                                       NULL is an empty array. The heap is limited to 2 GiB (P descriptors)
+                                       NULL is an empty array; no ``TNULLn`` (astropy 8 fails on one), so
+                                       a NULL element of an integer array is its unmarked magic value;
+                                       complex numbers as their parts (``PE``/``PD``: STIL counts the
+                                       numbers of ``PC``/``PM``). The heap is limited to 2 GiB (P descriptors)
 char, unicodeChar (strings)            ``nA``, ASCII (others as ``?``), NUL-padded; NULL is the empty string
                                        (astropy masks it). Width: the arraysize, its bound for ``N*``, and
                                        for ``*`` the longest value of the result (the spooled rows are
@@ -53,7 +56,8 @@ import numpy as np
 import numpy.typing as npt
 
 from jmmctap.errors import UsageError
-from jmmctap.formats.cells import INTEGER_NULLS, is_array
+from jmmctap.formats.binary2 import binary_field
+from jmmctap.formats.cells import COMPLEX, INTEGER_NULLS, is_array
 from jmmctap.formats.records import ColumnCodec, array_count, compile_records
 from jmmctap.formats.votable import field_ids
 from jmmctap.formats.writer import Ending, ResultInfo, encode_stream
@@ -269,6 +273,8 @@ def _column(column: ResultColumn, name: str) -> _Column:
                          " ask for RESPONSEFORMAT=votable/td or csv") from None
     if datatype == "char" and fixed is None and bound is not None:
         fixed, arraysize = bound, str(bound)  # a bounded string is a fixed-width field of its bound
+    if datatype in COMPLEX and fixed is None:  # STIL counts the numbers of a P complex array: flat parts
+        datatype, arraysize = binary_field(column).datatype, ("*" if bound is None else f"{2 * bound}*")
     declared = replace(column, datatype=datatype, arraysize=arraysize)
     codec = compile_records([declared], null_flags=False).codecs[0]
     code = _TYPE_CODES[datatype]
