@@ -20,6 +20,7 @@ from jmmctap import formats
 from jmmctap.errors import ServiceError, UsageError
 from jmmctap.formats.cells import INTEGER_NULLS, to_text
 from jmmctap.formats.fits import BLOCK_BYTES, MAX_FIELDS, SPOOL_MEMORY_BYTES
+from jmmctap.formats.writer import CHUNK_ROWS
 from jmmctap.results import ResultColumn, Row
 from tests.formats.streams import ALL_COLUMNS, ALL_ROWS, render
 from tests.formats.test_ingested_types import COLUMNS, ROWS, _expected, _flat, _stil_value
@@ -221,3 +222,15 @@ async def test_stil_sees_units_ucds_and_descriptions(tmp_path: Path) -> None:
     assert (fields["d"].get("unit"), fields["d"].get("ucd")) == ("deg", "pos.eq.ra")
     assert fields["i"].get("ucd") == "meta.number"
     assert fields["c"].findtext("{*}DESCRIPTION") == 'text <with> & "specials"'
+
+
+async def test_a_batch_that_cannot_be_encoded_ends_a_valid_file_with_error() -> None:
+    columns = [ResultColumn("v", "double", "*"), ResultColumn("n", "int")]
+    good: list[Row] = [([float(i)] * 3, i) for i in range(CHUNK_ROWS)]
+    document = await render("fits", columns, [*good, ([1.0], 1), ([2.0], "not a number")], batch=500)
+    _check_blocks(document)  # the heap of the failed batch is not counted in PCOUNT
+    with fits.open(io.BytesIO(document)) as hdus:
+        header, data = hdus[1].header, hdus[1].data
+        assert header["QSTATUS"] == "ERROR" and "cannot be written" in header["QSTATMSG"]
+        assert len(data) == CHUNK_ROWS and header["PCOUNT"] == CHUNK_ROWS * 3 * 8
+        assert list(data["v"][-1]) == [float(CHUNK_ROWS - 1)] * 3

@@ -8,12 +8,18 @@ ended: headers with the final counts, the rows, the heap, zero padding to 2880-b
 stays constant; the cost is a time to first byte equal to the query's and a temporary copy on disk.
 One path serves sync and async (the job writer copies the bytes into its result file as for every
 format); seeking back into the result file would save the copy for async jobs only, and not if
-result files are stored compressed.
+result files are stored compressed. A sync client (or a proxy with an idle timeout) thus waits in
+silence while a long query runs; async is the better mode for large FITS results.
 
 **How the stream ended.** Because the headers are written last, the BINTABLE header tells it:
 ``QSTATUS`` = ``'OK'``, ``'OVERFLOW'`` (MAXREC cut rows, DALI 1.1 §4.4.1) or ``'ERROR'`` (the query
 failed after its first rows, which are kept), with the message in ``QSTATMSG``; long texts
 (``QSTATMSG``, the ADQL in ``QUERY``) use the CONTINUE long-string convention (FITS 4.0 §4.2.1.2).
+An async job whose query fails still fails as a whole (its partial result is discarded).
+
+**Refused** (``UsageError``, HTTP 400, before the query runs): more than 999 columns (TFIELDS), a
+datatype outside VOTable's or an arraysize that cannot be read. A heap over 2 GiB ends the rows
+with ``QSTATUS = 'ERROR'``.
 
 **Columns** (``TTYPEn`` = the VOTable FIELD IDs, unique; ``TUNITn``, ``TUCDn``, ``TCOMMn`` = unit, UCD
 and description, the last two as STIL writes them):
@@ -38,6 +44,7 @@ char, unicodeChar (strings)            ``nA``, ASCII (others as ``?``), NUL-padd
                                        for ``*`` the longest value of the result (the spooled rows are
                                        re-laid out at the end: astropy reads heap strings as char arrays)
 timestamps (``xtype="timestamp"``)     ISO 8601 strings, as strings above (DALI timestamps, UTC)
+any ``xtype``                          also ``TXTYPn`` (``timestamp``, ``point``, ``circle``...)
 =====================================  ==================================================================
 """
 
@@ -121,14 +128,20 @@ class _Body:
         self.longest = [0] * len(self.columns)
 
     def encode(self, rows: Sequence[Row]) -> bytes:
-        """One spooled batch: prefix, fixed block, then ``counts + characters`` of each text column."""
+        """One spooled batch: prefix, fixed block, then ``counts + characters`` of each text column.
+
+        All or nothing: the body's state changes only once the whole batch is encoded, so that a batch
+        that fails (``encode_stream`` then ends with ERROR) leaves counts and heap consistent.
+        """
         n = len(rows)
         fixed: list[npt.NDArray[np.uint8]] = []
         texts: list[bytes] = []
+        heap: list[bytes] = []
+        heap_bytes = self.heap_bytes
+        saw_null, longest = list(self.saw_null), list(self.longest)
         for i, (column, values) in enumerate(zip(self.columns, zip(*rows, strict=True), strict=True)):
             parts, mask = column.codec(values)
-            if mask is not None and mask.any():
-                self.saw_null[i] = True
+            saw_null[i] = saw_null[i] or bool(mask is not None and mask.any())
             first = parts[0]
             if not isinstance(first, np.ndarray):
                 raise TypeError("a record codec gave no fixed block first")
@@ -139,28 +152,21 @@ class _Body:
             payload = parts[1]
             if isinstance(payload, np.ndarray):
                 raise TypeError("a record codec gave no variable payload")
-            data = payload.data
             if counts.size:
-                self.longest[i] = max(self.longest[i], int(counts.max()))
+                longest[i] = max(longest[i], int(counts.max()))
             if column.kind == "text":
-                texts.append(counts.astype(">u4").tobytes() + data.tobytes())
+                texts.append(counts.astype(">u4").tobytes() + payload.data.tobytes())
                 continue
-            fixed.append(self._descriptors(counts, payload.lengths))
-            self.heap.append((_fits_booleans(data) if column.code == "L" else data).tobytes())
-        self.rows += n
-        block = np.concatenate(fixed, axis=1).tobytes() if fixed else b""
-        record = block + b"".join(texts)
-        return _BATCH_PREFIX.pack(n, len(record)) + record
-
-    def _descriptors(self, counts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
-        offsets = self.heap_bytes + np.cumsum(lengths) - lengths
-        self.heap_bytes += int(lengths.sum())
-        if self.heap_bytes > _MAX_HEAP_OFFSET:
+            fixed.append(_descriptors(counts, heap_bytes + np.cumsum(payload.lengths) - payload.lengths))
+            heap_bytes += int(payload.lengths.sum())
+            heap.append((_fits_booleans(payload.data) if column.code == "L" else payload.data).tobytes())
+        if heap_bytes > _MAX_HEAP_OFFSET:
             raise OverflowError("the variable-length arrays of the result exceed the 2 GiB of a FITS heap")
-        descriptors = np.empty((len(counts), 2), dtype=">i4")
-        descriptors[:, 0] = counts
-        descriptors[:, 1] = offsets
-        return descriptors.view(np.uint8).reshape(len(counts), 8)
+        record = (np.concatenate(fixed, axis=1).tobytes() if fixed else b"") + b"".join(texts)
+        self.rows += n
+        self.heap_bytes, self.saw_null, self.longest = heap_bytes, saw_null, longest
+        self.heap.extend(heap)
+        return _BATCH_PREFIX.pack(n, len(record)) + record
 
     def take_heap(self) -> bytes:
         """The heap bytes of the batches encoded since the last call."""
@@ -192,6 +198,14 @@ class _Body:
             blocks.append(_padded(counts, buffer[position : position + total], width))
             position += total
         return np.concatenate(blocks, axis=1).tobytes() if blocks else b""
+
+
+def _descriptors(counts: npt.NDArray[np.int64], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+    """``P`` array descriptors: element count and heap offset, two big-endian 32-bit integers per cell."""
+    descriptors = np.empty((len(counts), 2), dtype=">i4")
+    descriptors[:, 0] = counts
+    descriptors[:, 1] = offsets
+    return descriptors.view(np.uint8).reshape(len(counts), 8)
 
 
 def _fits_booleans(block: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
