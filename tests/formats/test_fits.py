@@ -224,6 +224,16 @@ async def test_stil_sees_units_ucds_and_descriptions(tmp_path: Path) -> None:
     assert fields["c"].findtext("{*}DESCRIPTION") == 'text <with> & "specials"'
 
 
+async def test_a_long_description_is_continued_not_cut(tmp_path: Path) -> None:
+    description = "The flux, calibrated against the reference star of the night (see the quality flags). " * 3
+    path = tmp_path / "result.fits"
+    path.write_bytes(await render("fits", [ResultColumn("flux", "double", description=description)], [(1.0,)]))
+    with fits.open(path) as hdus:
+        assert hdus[1].header["TCOMM1"] == description.rstrip()
+    root = etree.fromstring(_stilts("tpipe", f"in={path}", "ifmt=fits", "ofmt=votable").encode())
+    assert next(root.iter("{*}FIELD")).findtext("{*}DESCRIPTION") == description.rstrip()
+
+
 async def test_a_batch_that_cannot_be_encoded_ends_a_valid_file_with_error() -> None:
     columns = [ResultColumn("v", "double", "*"), ResultColumn("n", "int")]
     good: list[Row] = [([float(i)] * 3, i) for i in range(CHUNK_ROWS)]

@@ -350,9 +350,11 @@ def _column_cards(i: int, column: _Column, tform: str, tnull: int | None) -> lis
         cards.append(_card(f"TDIM{i}", column.tdim))
     if tnull is not None:
         cards.append(_card(f"TNULL{i}", tnull))
-    for keyword, value in (("TUNIT", source.unit), ("TUCD", source.ucd), ("TCOMM", source.description)):
+    for keyword, value in (("TUNIT", source.unit), ("TUCD", source.ucd)):
         if value:
             cards.append(_card(f"{keyword}{i}", value))
+    if source.description:
+        cards.extend(_long_string(f"TCOMM{i}", source.description))  # STIL and astropy read CONTINUE cards
     if source.xtype:
         cards.append(_card(f"TXTYP{i}", source.xtype, "VOTable xtype"))
     return cards
