@@ -70,7 +70,7 @@ from jmmctap.formats.votable import field_ids
 from jmmctap.formats.writer import Ending, ResultInfo, encode_stream
 from jmmctap.results import ResultColumn, ResultStream, Row
 
-__all__ = ["BLOCK_BYTES", "SPOOL_MEMORY_BYTES", "FitsWriter"]
+__all__ = ["BLOCK_BYTES", "MAX_FIELDS", "SPOOL_MEMORY_BYTES", "FitsWriter"]
 
 BLOCK_BYTES = 2880
 """A FITS file is a sequence of 2880-byte blocks (FITS 4.0 §3.1)."""
