@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from astropy.io import fits
 from astropy.io.votable import parse as parse_votable
 from astropy.io.votable import parse_single_table
 from astropy.io.votable.tree import VOTableFile
@@ -123,6 +124,30 @@ async def test_response_format(client: httpx.AsyncClient, fmt: str, media: str) 
     assert response.headers["content-type"].startswith(media)
 
 
+@pytest.mark.parametrize(("data", "status", "rows"), [
+    ({"QUERY": "SELECT n, x, label FROM testdata.numbers ORDER BY n", "MAXREC": "7"}, "OVERFLOW", 7),
+    ({"QUERY": "SELECT n, 1 / (n - 15000) AS boom FROM testdata.numbers ORDER BY n"}, "ERROR", None),
+    ({"QUERY": TOP3, "MAXREC": "3"}, "OK", 3),
+])
+async def test_fits_results_tell_how_the_query_ended(client: httpx.AsyncClient, data: dict[str, str], status: str,
+                                                     rows: int | None) -> None:
+    response = await client.post("/tap/sync", data={"LANG": "ADQL", "RESPONSEFORMAT": "fits", **data})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/fits"
+    with fits.open(io.BytesIO(response.content)) as hdus:
+        hdus.verify("exception")
+        header, table = hdus[1].header, hdus[1].data
+        assert header["QSTATUS"] == status
+        assert list(table["n"][:3]) == [1, 2, 3]
+        count = len(table)
+    if rows is None:
+        assert 0 < count < 15000  # the rows received before the failure are kept
+        assert "division by zero" in header["QSTATMSG"]
+    else:
+        assert count == rows
+        assert (header["TUNIT2"], header["TUCD1"]) == ("m", "meta.id;meta.main")
+
+
 @pytest.mark.slow
 def test_pyvo_run_sync_with_and_without_maxrec(live_server: str) -> None:
     import pyvo
@@ -176,4 +201,25 @@ def test_ten_million_rows_stream_in_constant_memory(live_process: tuple[str, int
     assert received > 10_000_000 * 8  # every row arrived (8+ bytes each in BINARY2)
     assert tail.rstrip().endswith(b"</VOTABLE>")
     assert b'value="ERROR"' not in tail and b'value="OVERFLOW"' not in tail
+    assert peak_kb < 200 * 1024, f"server RSS reached {peak_kb / 1024:.0f} MB"
+
+
+@pytest.mark.slow
+def test_a_four_million_row_fits_result_keeps_memory_flat(live_process: tuple[str, int]) -> None:
+    url, pid = live_process
+    rows = 4_000_000
+    with httpx.stream("POST", f"{url}/sync", data={"LANG": "ADQL", "QUERY": "SELECT * FROM testdata.series",
+                                                   "MAXREC": str(rows), "FORMAT": "fits"}, timeout=600) as response:
+        assert response.status_code == 200
+        received, head, tail = 0, b"", b""
+        for chunk in response.iter_bytes(1 << 20):
+            received += len(chunk)
+            head = head or chunk[:5760]
+            tail = (tail + chunk)[-2880:]
+    # the server's peak RSS over its whole life, this spooled result included (its rows are ~130 MB)
+    peak_kb = next(int(ln.split()[1]) for ln in Path(f"/proc/{pid}/status").read_text().splitlines()
+                   if ln.startswith("VmHWM:"))
+    assert received % 2880 == 0 and received > rows * 16
+    header = fits.Header.fromstring(head[2880:].decode("ascii"))
+    assert (header["NAXIS2"], header["QSTATUS"]) == (rows, "OVERFLOW")
     assert peak_kb < 200 * 1024, f"server RSS reached {peak_kb / 1024:.0f} MB"

@@ -56,12 +56,13 @@ def test_votable_values(value: str, serialization: object) -> None:
     ("votable", "application/x-votable+xml"), ("votable/td", "application/x-votable+xml;serialization=TABLEDATA"),
     ("text/xml", "text/xml"),
     ("application/x-votable+xml;serialization=BINARY2", "application/x-votable+xml;serialization=BINARY2"),
+    ("fits", "application/fits"), ("FITS", "application/fits"), ("application/fits", "application/fits"),
 ])
 def test_a_mime_type_request_is_answered_with_that_type(value: str, media_type: str) -> None:
     assert formats.get(value).media_type == media_type
 
 
-@pytest.mark.parametrize("value", ["fits", "application/fits", "text/plain", "votable/fits", "text/csv;header=absent",
+@pytest.mark.parametrize("value", ["image/fits", "text/plain", "votable/fits", "text/csv;header=absent",
                                    "application/x-votable+xml;serialization=FITS", "x" * 300])
 def test_unknown_formats_are_usage_errors(value: str) -> None:
     with pytest.raises(UsageError, match="unsupported RESPONSEFORMAT"):
@@ -75,6 +76,7 @@ def test_capabilities_declare_every_format_with_the_tapregext_ids() -> None:
     assert declared["application/x-votable+xml;serialization=TABLEDATA"][1] == prefix + "td"
     assert declared["application/x-votable+xml;serialization=BINARY"][1] == prefix + "binary"
     assert {"text/csv;header=present", "text/tab-separated-values", "application/json", "text/html"} <= set(declared)
+    assert declared["application/fits"] == (("fits",), None)  # TAPRegExt defines ivo-ids for VOTables only
 
 
 def test_every_declared_mime_and_alias_resolves_to_its_writer() -> None:

@@ -294,5 +294,5 @@ async def test_timezone_aware_timestamps_are_written_in_utc() -> None:
 
 
 def test_unknown_format_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="fits"):
-        formats.get("application/fits")
+    with pytest.raises(UsageError, match="application/fits"):  # the message lists what is supported
+        formats.get("image/fits")

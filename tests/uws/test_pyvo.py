@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import io
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import requests
+from astropy.io import fits
 from astropy.table import Table
 from pyvo.dal import TAPService
 
@@ -68,3 +70,20 @@ def test_sync_upload_crossmatch_with_contains(tap: TAPService) -> None:
              " ON 1 = CONTAINS(POINT('ICRS', n.ra, n.dec), CIRCLE('ICRS', t.ra, t.dec, 1e-4)) ORDER BY t.target")
     result = tap.run_sync(query, uploads={"t": targets}).to_table()
     assert list(result["target"]) == list(wanted) and list(result["n"]) == list(wanted)
+
+
+def test_an_async_fits_result_reads_with_astropy(tap: TAPService) -> None:
+    # pyvo's fetch_result parses VOTable only: the job runs through pyvo, the FITS file is read by astropy
+    job = tap.submit_job("SELECT n, x, label FROM testdata.numbers ORDER BY n", maxrec=1234, responseformat="fits")
+    job.run()
+    job.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=30)
+    assert job.phase == "COMPLETED"
+    response = requests.get(job.result_uri, timeout=30)
+    assert response.headers["content-type"] == "application/fits"
+    with fits.open(io.BytesIO(response.content)) as hdus:
+        hdus.verify("exception")
+        assert hdus[1].header["QSTATUS"] == "OVERFLOW"
+        table = Table.read(hdus, hdu=1)
+    assert list(table["n"]) == list(range(1, 1235))
+    assert str(table["x"].unit) == "m" and table["label"][0] == "n1"
+    job.delete()

@@ -19,6 +19,7 @@ from jmmctap.errors import UsageError
 from jmmctap.formats.binary import BINARY
 from jmmctap.formats.binary2 import BINARY2
 from jmmctap.formats.delimited import CsvWriter, TsvWriter
+from jmmctap.formats.fits import FitsWriter
 from jmmctap.formats.htmltable import HtmlWriter
 from jmmctap.formats.jsontable import JsonWriter
 from jmmctap.formats.tabledata import TABLEDATA
@@ -57,11 +58,12 @@ _FORMATS = (
     OutputFormat(TsvWriter(), "text/tab-separated-values", ("tsv",)),
     OutputFormat(JsonWriter(), "application/json", ("json",)),
     OutputFormat(HtmlWriter(), "text/html", ("html",)),
+    OutputFormat(FitsWriter(), "application/fits", ("fits",)),  # TAPRegExt defines no ivo-id for FITS
 )
 _BY_ALIAS = {alias: f for f in _FORMATS for alias in f.aliases}
 _SERIALIZATIONS = {"binary2": _FORMATS[0], "tabledata": _FORMATS[1], "binary": _FORMATS[2]}
 _BY_TYPE = {"text/csv": _FORMATS[3], "text/tab-separated-values": _FORMATS[4], "application/json": _FORMATS[5],
-            "text/html": _FORMATS[6]}
+            "text/html": _FORMATS[6], "application/fits": _FORMATS[7]}
 _VOTABLE_TYPES = frozenset({_VOTABLE, "text/xml", "application/xml", "application/votable+xml"})
 
 
