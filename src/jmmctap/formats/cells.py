@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from jmmctap.formats.floattext import float32_texts, float64_texts
 from jmmctap.results import ResultColumn
 
 __all__ = [
@@ -108,6 +109,8 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
     if has_items(column):
         element = _element_formatter(column.datatype)
         null = _blank_array(column) if blank_fixed_arrays else ""
+        if column.datatype in _FLOAT_ELEMENTS:
+            return _float_arrays(_FLOAT_ELEMENTS[column.datatype], element, null)
         return lambda values: [null if v is None else " ".join(map(element, flatten(v))) for v in values]
     if column.datatype == "boolean":
         return _booleans
@@ -145,18 +148,22 @@ def _integers(values: Sequence[Any]) -> list[str]:
 
 
 def _doubles(values: Sequence[Any]) -> list[str]:
-    numbers = np.array(values, dtype=np.float64)  # None becomes NaN
-    if np.isfinite(numbers).all():
-        return list(map(str, values))  # str(float) is the shortest round-trip form; Decimal prints as it is
-    return ["" if v is None else format_float(v) for v in values]
+    try:
+        return float64_texts(values, _scalar_text)
+    except (TypeError, ValueError):  # not numbers (should not happen): one at a time
+        return [_scalar_text(v) for v in values]
 
 
 def _floats(values: Sequence[Any]) -> list[str]:
-    # float4 values reach Python as doubles (0.1 → 0.10000000149011612); numpy prints the float32 shortest form
-    texts: list[str] = np.array(values, dtype=np.float32).astype(str).tolist()
-    if None in values:
-        texts = ["" if v is None else t for v, t in zip(values, texts, strict=True)]
-    return [_NONFINITE.get(t, t) for t in texts] if not all(map(_is_finite_text, texts)) else texts
+    # float4 values reach Python as doubles (0.1 → 0.10000000149011612): written as float32, they print as 0.1
+    try:
+        return float32_texts(values, _scalar_text)
+    except (TypeError, ValueError):
+        return [_scalar_text(v) for v in values]
+
+
+def _scalar_text(value: Any) -> str:
+    return "" if value is None else format_float(value)
 
 
 def _is_finite_text(text: str) -> bool:
@@ -169,6 +176,42 @@ def _strings(values: Sequence[Any]) -> list[str]:
     except TypeError:
         return ["" if v is None else to_text(v) for v in values]
     return list(values)
+
+
+def _float_arrays(
+    texts_of: Callable[[list[Any], Callable[[Any], str]], list[str]], element: Callable[[Any], str], null: str
+) -> CellConverter:
+    """Float arrays of a whole batch formatted in one call (``floattext``), then cut into cells."""
+
+    def convert(values: Sequence[Any]) -> list[str]:
+        flat: list[Any] = []
+        counts: list[int] = []
+        for value in values:
+            if value is None:
+                counts.append(-1)
+            else:
+                items = flatten(value)
+                flat.extend(items)
+                counts.append(len(items))
+        try:
+            texts = texts_of(flat, element)
+        except (TypeError, ValueError):  # an element numpy cannot read as a number: one at a time
+            texts = list(map(element, flat))
+        cells, at = [], 0
+        for count in counts:
+            if count < 0:
+                cells.append(null)
+            else:
+                cells.append(" ".join(texts[at:at + count]))
+                at += count
+        return cells
+
+    return convert
+
+
+_FLOAT_ELEMENTS: dict[str, Callable[[list[Any], Callable[[Any], str]], list[str]]] = {
+    "float": float32_texts, "double": float64_texts,
+}
 
 
 def _element_formatter(datatype: str) -> Callable[[Any], str]:

@@ -1,0 +1,39 @@
+"""Shortest round-trip text of many floats at once, for the text formats (TABLEDATA, CSV, TSV, HTML).
+
+Formatting floats one by one in Python (``repr``, ``str(np.float32(v))``) cost a quarter of a CSV
+download; orjson's C formatter (Ryu, shortest round trip, float32 printed as float32) writes a whole
+batch in one call, 5-6 times faster. Its spelling differs from Python's only in exponents
+(``1e-7``, not ``1e-07``), which every VOTable and CSV reader accepts. It writes NaN and the
+infinities as ``null``: those elements are spelled again by the caller's own formatter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+
+__all__ = ["float32_texts", "float64_texts"]
+
+_NULL = "null"
+
+
+def float32_texts(values: Sequence[Any], spell: Callable[[Any], str]) -> list[str]:
+    """``values`` (floats or None) as float32 text; ``spell`` writes None, NaN and infinities."""
+    return _texts(np.array(values, dtype=np.float32), values, spell)
+
+
+def float64_texts(values: Sequence[Any], spell: Callable[[Any], str]) -> list[str]:
+    """``values`` (floats or None) as double text; ``spell`` writes None, NaN and infinities."""
+    return _texts(np.array(values, dtype=np.float64), values, spell)
+
+
+def _texts(numbers: np.ndarray, values: Sequence[Any], spell: Callable[[Any], str]) -> list[str]:
+    if not len(numbers):
+        return []
+    texts = orjson.dumps(numbers, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+    if _NULL in texts:  # None, NaN or an infinity somewhere
+        texts = [spell(v) if t == _NULL else t for t, v in zip(texts, values, strict=True)]
+    return texts
