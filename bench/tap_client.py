@@ -1,6 +1,6 @@
 """Time the TAP service against the plain psycopg fetch of the same rows (the floor), in one run.
 
-(a) full download of bench.obslog (300k rows) as BINARY2, TABLEDATA and CSV;
+(a) full download of bench.obslog (300k rows; --table bench.exposures: issue 14's) as BINARY2, TABLEDATA and CSV;
 (b) small cone searches on bench.stars (median, p95);
 (c) requests/s of cone searches with 4 and 16 concurrent clients (bounded duration, loopback only);
 (d) the floor: a psycopg binary server-side cursor reading the same 300k rows;
@@ -22,18 +22,17 @@ import psycopg
 from jmmctap.db.connect import conninfos
 from jmmctap.settings import Settings
 
-FULL_QUERY = "SELECT * FROM bench.obslog"
 CONE_QUERY = ("SELECT id, ra, dec, vmag, ldd FROM bench.stars WHERE "
               "1 = CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', {ra:.5f}, {dec:.5f}, 0.1))")
 
 
-def fetch_floor(settings: Settings) -> tuple[float, int]:
-    """Seconds for psycopg alone to read all of bench.obslog through a binary server-side cursor."""
+def fetch_floor(settings: Settings, table: str) -> tuple[float, int]:
+    """Seconds for psycopg alone to read all of ``table`` through a binary server-side cursor."""
     with psycopg.connect(conninfos(settings).owner) as conn:
         started = time.perf_counter()
         n = 0
         with conn.cursor(name="floor", binary=True) as cur:
-            cur.execute('SELECT * FROM "bench"."obslog"')
+            cur.execute(psycopg.sql.SQL("SELECT * FROM {}").format(psycopg.sql.Identifier(*table.split("."))))
             while rows := cur.fetchmany(5000):
                 n += len(rows)
         return time.perf_counter() - started, n
@@ -116,6 +115,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="duration of each concurrency run")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the floor and of each download")
     parser.add_argument("--server-pid", type=int, help="PID of the jmmctap server, to measure its RSS")
+    parser.add_argument("--table", default="bench.obslog", help="the table of the full downloads (a)")
+    parser.add_argument("--downloads-only", action="store_true", help="(a) and (d) only")
     args = parser.parse_args()
     settings = Settings.from_env()
 
@@ -124,10 +125,10 @@ def main() -> None:
     runs: dict[str, list[float]] = {fmt: [] for fmt in ("votable/b2", "votable/td", "csv")}
     sizes: dict[str, int] = {}
     for _ in range(args.repeat):
-        seconds, n = fetch_floor(settings)
+        seconds, n = fetch_floor(settings, args.table)
         floors.append(seconds)
         for fmt in runs:
-            seconds, sizes[fmt] = download(args.url, fmt, FULL_QUERY, n)
+            seconds, sizes[fmt] = download(args.url, fmt, f"SELECT * FROM {args.table}", n)
             runs[fmt].append(seconds)
     floor = statistics.median(floors)
     print(f"(d) fetch floor: {n} rows in {floor:.3f} s (psycopg binary server-side cursor; median of"
@@ -135,6 +136,8 @@ def main() -> None:
     for fmt, times in runs.items():
         seconds = statistics.median(times)
         print(f"(a) {fmt:11s} {seconds:.3f} s, {sizes[fmt] / 1e6:.1f} MB, {seconds / floor:.2f}x floor")
+    if args.downloads_only:
+        return
     rng = random.Random(1)
     with httpx.Client(timeout=30) as client:
         cone(client, args.url, rng)  # warm-up

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jmmctap.formats.cells import compile_cells
-from jmmctap.formats.floattext import float32_texts, float64_texts
+from jmmctap.formats.floattext import array_cells, float32_texts, float64_texts
 from jmmctap.results import ResultColumn
 
 
@@ -48,3 +48,15 @@ def test_float_array_cells_of_a_batch_keep_rows_nulls_and_blanks(datatype: str) 
     cells = convert([[1.0, None, 2.5], None, [], [[0.5], [float("inf")]], [float("nan"), -0.0, 1e-7]])
     assert cells == ["1.0 NaN 2.5", "NaN NaN NaN", "", "0.5 +Inf", "NaN -0.0 1e-7"]
     assert compile_cells(ResultColumn("s", datatype))([1.0, None, float("nan")]) == ["1.0", "", "NaN"]
+
+
+def test_whole_batches_of_fixed_arrays_give_the_same_cells_as_the_element_path() -> None:
+    rng = np.random.default_rng(9)
+    rows = (rng.standard_normal((50, 12)) * 1e3).astype(np.float32).astype(np.float64).tolist()
+    whole = array_cells(rows, np.float32)
+    assert whole is not None
+    assert whole == [" ".join(float32_texts(row, _spell)) for row in rows]
+    assert array_cells([[1.0, 2.0], [3.0]], np.float64) is None  # ragged: the element path writes it
+    assert array_cells([[1.0, None]], np.float64) is None
+    assert array_cells([[1.0], None], np.float64) is None
+    assert array_cells([[float("nan")]], np.float64) is None

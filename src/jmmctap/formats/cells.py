@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from jmmctap.formats.floattext import float32_texts, float64_texts
+from jmmctap.formats.floattext import array_cells, float32_texts, float64_texts
 from jmmctap.results import ResultColumn
 
 __all__ = [
@@ -110,7 +110,8 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
         element = _element_formatter(column.datatype)
         null = _blank_array(column) if blank_fixed_arrays else ""
         if column.datatype in _FLOAT_ELEMENTS:
-            return _float_arrays(_FLOAT_ELEMENTS[column.datatype], element, null)
+            texts_of, dtype = _FLOAT_ELEMENTS[column.datatype]
+            return _float_arrays(texts_of, element, null, dtype)
         return lambda values: [null if v is None else " ".join(map(element, flatten(v))) for v in values]
     if column.datatype == "boolean":
         return _booleans
@@ -179,11 +180,15 @@ def _strings(values: Sequence[Any]) -> list[str]:
 
 
 def _float_arrays(
-    texts_of: Callable[[list[Any], Callable[[Any], str]], list[str]], element: Callable[[Any], str], null: str
+    texts_of: Callable[[list[Any], Callable[[Any], str]], list[str]], element: Callable[[Any], str], null: str,
+    dtype: type[np.floating[Any]],
 ) -> CellConverter:
     """Float arrays of a whole batch formatted in one call (``floattext``), then cut into cells."""
 
     def convert(values: Sequence[Any]) -> list[str]:
+        whole = array_cells(values, dtype)
+        if whole is not None:
+            return whole
         flat: list[Any] = []
         counts: list[int] = []
         for value in values:
@@ -209,8 +214,8 @@ def _float_arrays(
     return convert
 
 
-_FLOAT_ELEMENTS: dict[str, Callable[[list[Any], Callable[[Any], str]], list[str]]] = {
-    "float": float32_texts, "double": float64_texts,
+_FLOAT_ELEMENTS: dict[str, tuple[Callable[[list[Any], Callable[[Any], str]], list[str]], type[np.floating[Any]]]] = {
+    "float": (float32_texts, np.float32), "double": (float64_texts, np.float64),
 }
 
 

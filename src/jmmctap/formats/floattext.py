@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-__all__ = ["float32_texts", "float64_texts"]
+__all__ = ["array_cells", "float32_texts", "float64_texts"]
 
 _NULL = "null"
 
@@ -37,3 +37,25 @@ def _texts(numbers: np.ndarray, values: Sequence[Any], spell: Callable[[Any], st
     if _NULL in texts:  # None, NaN or an infinity somewhere
         texts = [spell(v) if t == _NULL else t for t, v in zip(texts, values, strict=True)]
     return texts
+
+
+def array_cells(values: Sequence[Any], dtype: type[np.floating[Any]]) -> list[str] | None:
+    """Cells of a batch of same-length, NULL-free float arrays (elements space-separated), or None.
+
+    The common case (fixed-size arrays such as baselines) goes through numpy and orjson whole: the
+    matrix is written as ``[[a,b],[c,d]]`` and cut into rows, with no Python work per element. None
+    when a value is NULL, holds NULL or non-finite elements, or the lengths differ (the caller's
+    element path writes those).
+    """
+    if not values or None in values:
+        return None
+    try:
+        matrix = np.array(values, dtype=dtype)
+    except (TypeError, ValueError):  # ragged, or not numbers
+        return None
+    if matrix.ndim != 2 or not matrix.shape[1]:
+        return None
+    text = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    if _NULL in text:
+        return None
+    return text[2:-2].replace(",", " ").split("] [")
