@@ -57,9 +57,10 @@ def negotiate(accept_encoding: Iterable[str], level: int, offered: Iterable[str]
     """The coding to send for these ``Accept-Encoding`` header values, ``None`` for none (identity).
 
     RFC 9110 §12.5.3: a coding is acceptable when listed (or matched by ``*``) with a q-value above
-    0; ``identity`` is acceptable unless ``identity;q=0`` or ``*;q=0`` says otherwise. The highest
-    q-value wins; on a tie a coding is preferred to identity and gzip to deflate. No header, an empty
-    one, level 0 (compression off) or nothing acceptable all mean identity, as the RFC advises.
+    0. The highest q-value wins; on a tie a coding is preferred to identity and gzip to deflate.
+    ``identity`` competes with its own or ``*``'s q-value; unlisted, it is chosen only when no coding
+    is acceptable (``br, gzip;q=0.8`` means gzip rather than nothing). No header, an empty one, level 0
+    (compression off) or nothing acceptable all mean identity, as the RFC advises.
 
     Parameters
     ----------
@@ -81,7 +82,7 @@ def negotiate(accept_encoding: Iterable[str], level: int, offered: Iterable[str]
             best = (q, name)
     if best is None:
         return None
-    identity = weights.get("identity", 1.0 if default is None else default)
+    identity = weights.get("identity", default or 0.0)  # unlisted: acceptable, but after any listed coding
     return Coding(best[1], level) if best[0] >= identity else None
 
 
