@@ -35,8 +35,8 @@ VARY = {"Vary": "Accept-Encoding"}
 """Header of every negotiated response, coded or not, so that caches keep the codings apart (RFC 9110 §12.5.5)."""
 
 FLUSH_AFTER_S = 1.0
-"""A stream whose compressed output waited this long is flushed (Z_SYNC_FLUSH): a slow query's rows still
-reach the client as they come instead of waiting in zlib's buffers."""
+"""A chunk that took this long to come is compressed, flushed (Z_SYNC_FLUSH) and sent at once: a slow
+query's rows reach the client as they come instead of waiting in zlib's buffers or for the next chunk."""
 
 _ALIASES = {"x-gzip": "gzip"}  # RFC 9110 §8.4.1.3: a recipient SHOULD treat x-gzip as gzip
 
