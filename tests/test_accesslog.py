@@ -25,7 +25,7 @@ async def test_each_request_gets_a_line_with_status_bytes_duration_and_client(
     missing = await client.get("/tap/tables/no.such")
     first, second = _access(caplog)
     assert {k: first[k] for k in ("method", "path", "status", "bytes")} == {
-        "method": "GET", "path": "/tap/sync", "status": 200, "bytes": len(ok.content)}
+        "method": "GET", "path": "/tap/sync", "status": 200, "bytes": ok.num_bytes_downloaded}  # gzip: the wire
     assert {k: second[k] for k in ("path", "status", "bytes")} == {
         "path": "/tap/tables/no.such", "status": 404, "bytes": len(missing.content)}
     assert first["duration_ms"] >= 0 and first["client"].startswith("127.0.0.1:")

@@ -48,6 +48,8 @@ def test_bad_number_is_a_config_error() -> None:
     ("JMMCTAP_DESTRUCTION_PERIOD_HARD_S", "60", "JMMCTAP_DESTRUCTION_PERIOD_HARD_S"),
     ("JMMCTAP_UPLOAD_MAX_BYTES", "0", "at least 1"),
     ("JMMCTAP_UPLOAD_MAX_ROWS", "0", "at least 1"),
+    ("JMMCTAP_GZIP_LEVEL", "-1", "at least 0"),
+    ("JMMCTAP_GZIP_LEVEL", "10", "at most 9"),
     ("JMMCTAP_LOG_FORMAT", "xml", "text, json"),
     ("JMMCTAP_LOG_LEVEL", "LOUD", "DEBUG"),
     ("JMMCTAP_PUBLIC_URL", "tap.jmmc.fr", "http"),

@@ -1,5 +1,7 @@
 """A streaming HTTP response that always cleans up: on disconnect, on failure, and when the client stops reading.
 
+Also the response of a stored async result, in the coding the client accepts (``stored_result_response``).
+
 Starlette's ``StreamingResponse`` notices a disconnect only at the next ``send`` (ASGI 2.4) and
 then abandons the body generator without closing it, so the cursor and transaction stay open
 until garbage collection (a backend was seen "idle in transaction" for 47 s). Here a listener
@@ -14,20 +16,27 @@ ended and its connection returned.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
-from collections.abc import AsyncIterable, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
+from pathlib import Path
 
 import anyio
-from starlette.responses import StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["STALL_AFTER_S", "CleanStreamingResponse"]
+from jmmctap.compression import VARY, Coding
+
+__all__ = ["STALL_AFTER_S", "CleanStreamingResponse", "stored_result_response"]
 
 log = logging.getLogger(__name__)
 
 STALL_AFTER_S = 0.25
 """Seconds a single ``send`` may wait for the client before the client counts as not reading."""
+
+_READ_BYTES = 1 << 20
+"""Bytes of a stored gzipped result decompressed at a time for a client that does not accept gzip."""
 
 
 class _SendClock:
@@ -112,3 +121,25 @@ def _client(scope: Scope) -> str:
     peer = scope.get("client")
     return f"{peer[0]}:{peer[1]}" if peer else "unknown"
 
+
+def stored_result_response(path: Path, *, gzipped: bool, media_type: str, size: int,
+                           coding: Coding | None) -> Response:
+    """A stored result in its own media type: the file as it is when the client accepts how it is stored.
+
+    A gzipped file goes as-is, with ``Content-Encoding: gzip``, to a client whose ``coding`` is gzip
+    (no CPU spent; Range requests apply to the gzip bytes, RFC 9110 §14); to any other client it is
+    decompressed while it is sent, ``size`` (the uncompressed length) announced as ``Content-Length``.
+    """
+    headers = dict(VARY)
+    if not gzipped:
+        return FileResponse(path, media_type=media_type, headers=headers)
+    if coding is not None and coding.name == "gzip":
+        return FileResponse(path, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+    headers["Content-Length"] = str(size)
+    return CleanStreamingResponse(_gunzipped(path), media_type=media_type, headers=headers)
+
+
+async def _gunzipped(path: Path) -> AsyncGenerator[bytes, None]:
+    with gzip.open(path, "rb") as source:  # read(n) returns at most n bytes: memory stays flat
+        while chunk := await anyio.to_thread.run_sync(source.read, _READ_BYTES):
+            yield chunk

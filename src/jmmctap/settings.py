@@ -81,6 +81,15 @@ class Settings:
         default=60.0,
         metadata={"help": "A response whose client accepts no byte for this many seconds is ended."},
     )
+    gzip_level: int = field(
+        # 1, from bench/gzip_levels.py (bench/README.md, 2-core machine): a 60 MB BINARY2 result goes as
+        # 20 MB for +0.7 s of server CPU (zlib level 1 runs at ~100 MB/s, three times our encoder), 1.14x
+        # the loopback time and 2.6x faster than uncompressed at 100 Mbit/s. Level 6 saves 15 % more bytes
+        # for 2.5x that CPU (1.8x loopback), level 9 is 8x slower: the server, not the link, bounds them.
+        default=1,
+        metadata={"help": "zlib level (1 fastest to 9 smallest) of gzip/deflate responses and stored async "
+                          "results, for clients that send Accept-Encoding; 0 turns compression off."},
+    )
     results_dir: Path | None = field(
         default=None,
         metadata={"help": "Directory of async job results and uploads (default $JMMCTAP_HOME/results); "
@@ -136,6 +145,8 @@ class Settings:
                 raise _invalid(name, value, f"must be at least {low}")
         if not self.query_timeout_s > 0:  # also refuses NaN
             raise _invalid("query_timeout_s", self.query_timeout_s, "must be a positive number of seconds")
+        if self.gzip_level > _MAX_GZIP_LEVEL:
+            raise _invalid("gzip_level", self.gzip_level, f"must be at most {_MAX_GZIP_LEVEL}")
         if self.port > _MAX_PORT:
             raise _invalid("port", self.port, f"must be at most {_MAX_PORT}")
         if self.maxrec_default > self.maxrec_hard:
@@ -175,11 +186,14 @@ class Settings:
 _MINIMA: dict[str, int] = {
     "port": 0, "maxrec_default": 0, "maxrec_hard": 0, "pool_size": 1,
     "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
-    "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1,
+    "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "gzip_level": 0,
 }
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
 
 _MAX_PORT = 65535
+
+_MAX_GZIP_LEVEL = 9
+"""zlib's highest compression level."""
 
 
 def _invalid(name: str, value: object, why: str) -> ConfigError:

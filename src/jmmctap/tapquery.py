@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from jmmctap import formats
 from jmmctap.adql import Translation, limits_of, translate, translate_in_thread
 from jmmctap.auth import Principal
+from jmmctap.compression import VARY, Coding, compress_stream
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
 from jmmctap.query import QueryStream, start
@@ -54,11 +55,16 @@ class PreparedQuery:
         """The serialised result; rows, bytes and outcome are logged when it ends."""
         return self.log.measure(self.writer.write(self.log.watch(self.stream), self.info))
 
-    def response(self, media_type: str | None = None) -> CleanStreamingResponse:
-        """The streaming response, which from now on owns the connection (see the module docstring)."""
+    def response(self, media_type: str | None = None, coding: Coding | None = None) -> CleanStreamingResponse:
+        """The streaming response (in ``coding`` when given), which from now on owns the connection (see above)."""
+        body = self.body()
+        headers = dict(VARY)
+        if coding is not None:
+            body = compress_stream(body, coding)
+            headers["Content-Encoding"] = coding.name
         response = CleanStreamingResponse(
-            self.body(), media_type=media_type or self.writer.media_type, cleanup=self.stream.close,
-            on_stall=self.stream.set_aside, send_timeout_s=self.send_timeout_s,
+            body, media_type=media_type or self.writer.media_type, cleanup=self.stream.close,
+            on_stall=self.stream.set_aside, send_timeout_s=self.send_timeout_s, headers=headers,
         )
         self._handed_over = True
         return response

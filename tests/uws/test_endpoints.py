@@ -263,7 +263,7 @@ async def test_results_and_uploads_are_private_files(client: httpx.AsyncClient, 
     assert (await _wait_final(client, url)).findtext(_u("phase")) == "COMPLETED"
     job_dir = results_directory(settings) / url.rsplit("/", 1)[1]
     modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in [job_dir, *job_dir.iterdir()]}
-    assert modes == {job_dir.name: 0o700, "result": 0o600, f"upload-{b'f'.hex()}": 0o600}
+    assert modes == {job_dir.name: 0o700, "result.gz": 0o600, f"upload-{b'f'.hex()}": 0o600}  # gzipped: level 1
 
 
 @pytest.mark.parametrize(("host", "root"), [

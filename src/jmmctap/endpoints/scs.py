@@ -8,6 +8,7 @@ from starlette.responses import Response
 from jmmctap import dali, scs
 from jmmctap.context import context_of
 from jmmctap.endpoints.caller import caller_of
+from jmmctap.endpoints.coding import accepted_coding, document_response
 from jmmctap.errors import JmmctapError
 
 __all__ = ["cone_search"]
@@ -24,8 +25,8 @@ async def cone_search(request: Request) -> Response:
         label, client = caller_of(request, f"{catalogue.name} {cone}")
         async with scs.open_cone_search(ctx.pools, ctx.tap_schema.schema, ctx.settings, catalogue, cone,
                                         principal=principal, label=label, client=client) as prepared:
-            return prepared.response(scs.MEDIA_TYPE)
+            return prepared.response(scs.MEDIA_TYPE, accepted_coding(request))
     except JmmctapError as exc:
         status = 200 if exc.http_status == 400 else exc.http_status  # SCS clients read the body, not the status
-        return Response(scs.write_scs_error(exc.message), status_code=status, media_type=scs.MEDIA_TYPE,
-                        headers=dict(exc.http_headers))
+        return document_response(request, scs.write_scs_error(exc.message), scs.MEDIA_TYPE, status_code=status,
+                                 headers=exc.http_headers)

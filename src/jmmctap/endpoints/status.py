@@ -7,6 +7,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from jmmctap.context import context_of
 from jmmctap.db.pools import probe
+from jmmctap.endpoints.coding import document_response
 from jmmctap.health import collect_health
 from jmmctap.pages import render_health
 from jmmctap.vosi import write_availability
@@ -20,7 +21,7 @@ async def availability(request: Request) -> Response:
     reachable, _ = await probe(ctx.pools)
     notes = [] if reachable else ["the database does not answer"]
     body = write_availability(reachable, ctx.started_at, notes)
-    return Response(body, media_type="text/xml")
+    return document_response(request, body, "text/xml")
 
 
 async def health(request: Request) -> Response:

@@ -8,13 +8,14 @@ from starlette.responses import Response
 from jmmctap import dali
 from jmmctap.context import context_of
 from jmmctap.endpoints.caller import caller_of
+from jmmctap.endpoints.coding import accepted_coding
 from jmmctap.tapquery import open_query
 
 __all__ = ["sync"]
 
 
 async def sync(request: Request) -> Response:
-    """Synchronous query: errors before the first byte are DALI error documents (app handlers)."""
+    """Synchronous query, gzip when accepted; errors before the first byte are DALI error documents (app handlers)."""
     ctx = context_of(request)
     principal = await ctx.auth.principal_of(request)
     tap_request = await dali.parse_tap_request(request, ctx.settings)
@@ -24,6 +25,6 @@ async def sync(request: Request) -> Response:
             ctx.pools, ctx.tap_schema, ctx.settings, tap_request, principal=principal,
             timeout_s=ctx.settings.query_timeout_s, files=tap_request.files, label=label, client=client,
         ) as prepared:
-            return prepared.response()
+            return prepared.response(coding=accepted_coding(request))
     finally:
         await request.close()  # the spooled multipart files

@@ -19,8 +19,10 @@ from jmmctap import dali, formats
 from jmmctap.auth import Principal
 from jmmctap.context import context_of
 from jmmctap.dali import single_value
+from jmmctap.endpoints.coding import accepted_coding
 from jmmctap.endpoints.vosi import tap_base_url
 from jmmctap.errors import NotFoundError, UsageError
+from jmmctap.responses import stored_result_response
 from jmmctap.uws.models import RESULT_NAME, ExecutionPhase, Job, JobStateError
 from jmmctap.uws.service import JobService
 from jmmctap.uws.xml import format_instant, write_job, write_job_list, write_parameters, write_results
@@ -165,12 +167,13 @@ async def results(request: Request) -> Response:
 
 
 async def result(request: Request) -> Response:
-    """GET the result file of a completed job."""
+    """GET the result file of a completed job, gzip-encoded when stored so and accepted (``responses``)."""
     found = await _job(request)
-    path = context_of(request).results.result_path(found.job_id)
-    if request.path_params["name"] != RESULT_NAME or found.result is None or not path.is_file():
+    stored = context_of(request).results.stored_result(found.job_id)
+    if request.path_params["name"] != RESULT_NAME or found.result is None or stored is None:
         raise NotFoundError(f"job {found.job_id} has no result {request.path_params['name']!r}")
-    return FileResponse(path, media_type=found.result.mime_type)
+    return stored_result_response(stored.path, gzipped=stored.gzipped, media_type=found.result.mime_type,
+                                  size=found.result.size, coding=accepted_coding(request, offered=("gzip",)))
 
 
 async def parameters(request: Request) -> Response:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jmmctap.context import context_of
+from jmmctap.endpoints.coding import document_response
 from jmmctap.endpoints.urls import service_root
 from jmmctap.errors import NotFoundError
 from jmmctap.tapschema import Table, TapSchema, split_qualified
@@ -36,28 +37,28 @@ async def capabilities(request: Request) -> Response:
     body = write_capabilities(ctx.capabilities, tap_base_url(request))
     # VOSI 1.1 §3.1: SHOULD set Last-Modified; the description changes only with a restart
     last_modified = format_datetime(ctx.started_at, usegmt=True)
-    return Response(body, media_type=XML_MEDIA_TYPE, headers={"Last-Modified": last_modified})
+    return document_response(request, body, XML_MEDIA_TYPE, headers={"Last-Modified": last_modified})
 
 
 async def tables(request: Request) -> Response:
     """VOSI tableset; ``detail=min`` (name and value case-insensitive) leaves columns and keys out."""
     detail = {k.lower(): v.lower() for k, v in request.query_params.items()}.get("detail", "max")
     body = write_tableset(await context_of(request).tap_schema.fresh(), detail=detail != "min")
-    return Response(body, media_type=XML_MEDIA_TYPE)
+    return document_response(request, body, XML_MEDIA_TYPE)
 
 
 async def table(request: Request) -> Response:
     """One ``vosi:table`` in full detail; 404 when no published table has that name."""
     tap_schema = await context_of(request).tap_schema.fresh()  # current after an ingest
     found = _find_table(tap_schema, request.path_params["table_name"])
-    return Response(write_table(tap_schema, found), media_type=XML_MEDIA_TYPE)
+    return document_response(request, write_table(tap_schema, found), XML_MEDIA_TYPE)
 
 
 async def examples(request: Request) -> Response:
     """DALI examples whose tables are all published right now."""
     ctx = context_of(request)
     shown = publishable_examples(ctx.examples, ctx.tap_schema.schema)
-    return Response(write_examples(shown), media_type=XHTML_MEDIA_TYPE)
+    return document_response(request, write_examples(shown), XHTML_MEDIA_TYPE)
 
 
 def _find_table(tap_schema: TapSchema, name: str) -> Table:

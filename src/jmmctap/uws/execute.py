@@ -2,12 +2,14 @@
 
 The job's parameters are validated here, when the job runs (TAP 1.1 §2.7); uploads become temporary
 tables on the query connection; the writer's bytes go to ``result.part``, renamed to ``result`` once
-complete. A query that fails while rows stream makes the job fail (the partial file is discarded).
+complete. With ``JMMCTAP_GZIP_LEVEL`` above 0 they are gzipped on the way (``result.gz``): 3-5 times less
+disk, and gzip clients get the file as it is. A query that fails while rows stream makes the job fail (the
+partial file is discarded).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -15,6 +17,7 @@ import anyio
 
 from jmmctap import dali
 from jmmctap.auth import job_principal
+from jmmctap.compression import Coding, compress_stream
 from jmmctap.db.pools import Pools
 from jmmctap.settings import Settings
 from jmmctap.tapquery import open_query
@@ -47,6 +50,7 @@ class JobExecutor:
         """
         request = dali.parse_tap_parameters(job.parameter_map(), self.settings)
         sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
+        coding = Coding("gzip", self.settings.gzip_level) if self.settings.gzip_level > 0 else None
         async with open_query(
             self.pools, self.tap_schema, self.settings, request, principal=job_principal(job.owner_id),
             timeout_s=timeout_s, files=sources, job_id=job.job_id, on_connection=on_backend,
@@ -55,23 +59,26 @@ class JobExecutor:
             watched = prepared.log  # rows and a midway error, as the writer saw them
             out = await anyio.to_thread.run_sync(self.files.open_partial_result, job.job_id)
             body = prepared.body()
+            stored = body if coding is None else compress_stream(body, coding)
             try:
-                tail = await _write(out, body)
+                tail = await _write(out, stored)
             except BaseException:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
                 raise
             finally:
                 with anyio.CancelScope(shield=True):
+                    await stored.aclose()
                     await body.aclose()  # logs the query line now, also when the job is stopped
         if watched.error is not None:
             await anyio.to_thread.run_sync(self.files.discard_result, job.job_id, out)
             raise watched.error
-        size = await anyio.to_thread.run_sync(self.files.publish_result, job.job_id, out, tail)
-        return JobResult(prepared.writer.media_type, size, watched.rows, prepared.stream.overflowed)
+        await anyio.to_thread.run_sync(self.files.publish_result, job.job_id, out, tail, coding is not None)
+        # the size of the result itself (UWS), which gzip clients receive compressed
+        return JobResult(prepared.writer.media_type, watched.bytes, watched.rows, prepared.stream.overflowed)
 
 
-async def _write(out: BinaryIO, chunks: AsyncIterator[bytes]) -> bytes:
+async def _write(out: BinaryIO, chunks: AsyncIterable[bytes]) -> bytes:
     """Write the chunks in blocks of ``_FLUSH_BYTES`` (one thread hop each); return the unwritten tail."""
     buffer = bytearray()
     async for chunk in chunks:

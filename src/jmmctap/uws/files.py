@@ -1,7 +1,8 @@
 """The files of UWS jobs: one directory per job under ``results_dir``, with the result and inline uploads.
 
-Layout: ``<results_dir>/<job_id>/result`` (written as ``result.part`` and renamed when complete, so a reader
-never sees half a file) and ``upload-<hex of the part name>`` for each inline upload file. Directories are
+Layout: ``<results_dir>/<job_id>/result``, or ``result.gz`` when stored gzipped (``JMMCTAP_GZIP_LEVEL`` above
+0; written as ``result.part`` and renamed when complete, so a reader never sees half a file), and
+``upload-<hex of the part name>`` for each inline upload file. Directories are
 shared by every process using the database, so ``results_dir`` must be a shared filesystem when processes
 run on several hosts.
 
@@ -14,13 +15,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from jmmctap.errors import UsageError
 from jmmctap.settings import Settings
 
-__all__ = ["JobFiles", "open_private", "results_directory"]
+__all__ = ["JobFiles", "StoredResult", "open_private", "results_directory"]
 
 _COPY_CHUNK_BYTES = 1 << 20
 _MAX_PART_NAME = 64
@@ -35,6 +37,14 @@ def open_private(path: Path) -> BinaryIO:
 def results_directory(settings: Settings) -> Path:
     """The configured ``results_dir``, by default ``$JMMCTAP_HOME/results``."""
     return (settings.results_dir or settings.home / "results").expanduser().absolute()
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """A job's result file; ``gzipped``: stored as a gzip stream of the result (served as-is to gzip clients)."""
+
+    path: Path
+    gzipped: bool
 
 
 class JobFiles:
@@ -53,8 +63,16 @@ class JobFiles:
         path.mkdir(mode=0o700, exist_ok=True)
         return path
 
-    def result_path(self, job_id: str) -> Path:
-        return self.root / job_id / "result"
+    def result_path(self, job_id: str, gzipped: bool = False) -> Path:
+        return self.root / job_id / ("result.gz" if gzipped else "result")
+
+    def stored_result(self, job_id: str) -> StoredResult | None:
+        """The job's published result file, if there is one (gzipped or not, as it was written)."""
+        for gzipped in (True, False):
+            path = self.result_path(job_id, gzipped)
+            if path.is_file():
+                return StoredResult(path, gzipped)
+        return None
 
     def partial_result_path(self, job_id: str) -> Path:
         return self.root / job_id / "result.part"
@@ -91,11 +109,11 @@ class JobFiles:
         self.make_job_dir(job_id)
         return open_private(self.partial_result_path(job_id))
 
-    def publish_result(self, job_id: str, out: BinaryIO, tail: bytes = b"") -> int:
-        """Write ``tail``, close the partial result and rename it to its final name; return its size."""
+    def publish_result(self, job_id: str, out: BinaryIO, tail: bytes = b"", gzipped: bool = False) -> int:
+        """Write ``tail``, close the partial result and rename it to its final name; return its stored size."""
         with out:
             out.write(tail)
-        final = self.result_path(job_id)
+        final = self.result_path(job_id, gzipped)
         os.replace(self.partial_result_path(job_id), final)
         return final.stat().st_size
 
