@@ -110,6 +110,8 @@ class TapCapabilities:
     upload_limit_bytes: Limits | None = None
     examples: bool = True
     others: tuple[Capability, ...] = ()
+    security_methods: tuple[str, ...] = ()
+    """IVOA SSO ``securityMethod`` ids each interface also accepts, besides anonymous access."""
 
 
 def describe_tap_service(
@@ -122,6 +124,7 @@ def describe_tap_service(
     upload_limit_bytes: Limits | None = None,
     data_models: Iterable[DataModel] = (),
     others: Iterable[Capability] = (),
+    security_methods: Iterable[str] = (),
 ) -> TapCapabilities:
     """Describe the TAP service from plain data and the settings' limits.
 
@@ -138,6 +141,8 @@ def describe_tap_service(
         ``(feature type IVOID, form, description)`` of every optional ADQL feature and UDF.
     upload_methods, upload_limit_bytes, data_models, others
         Declared only once implemented (uploads on sync and async, ObsCore, Simple Cone Search).
+    security_methods
+        Authentication methods (IVOA SSO ids) every interface accepts besides anonymous access.
     """
     return TapCapabilities(
         output_formats=tuple(OutputFormat(mime, tuple(aliases), ivo_id) for mime, aliases, ivo_id in output_formats),
@@ -151,6 +156,7 @@ def describe_tap_service(
         output_limit_rows=Limits(settings.maxrec_default, settings.maxrec_hard),
         upload_limit_bytes=upload_limit_bytes,
         others=tuple(others),
+        security_methods=tuple(security_methods),
     )
 
 
@@ -184,25 +190,40 @@ def write_capabilities(service: TapCapabilities, base_url: str) -> bytes:
     root = etree.Element(f"{{{CAPABILITIES_NS}}}capabilities", nsmap=_NSMAP)
     _add_tap(root, service, base_url)
     for capability in (*vosi_capabilities(base_url, service.examples), *service.others):
-        _add_capability(root, capability, base_url)
+        _add_capability(root, capability, base_url, service.security_methods)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)  # type: ignore[no-any-return]
 
 
-def _add_capability(root: etree._Element, capability: Capability, base_url: str) -> None:
+def _add_interfaces(capability: etree._Element, attributes: dict[str, str], url: str, use: str,
+                    security_methods: tuple[str, ...]) -> None:
+    """One interface for anonymous access, then the same one per security method.
+
+    VOResource 1.1: several ``securityMethod`` in one interface must *all* be used; alternatives are
+    separate interfaces. pyvo's ``AuthURLs`` collects the methods of every interface of an access URL.
+    """
+    for method in (None, *security_methods):
+        interface = etree.SubElement(capability, "interface", attributes)
+        etree.SubElement(interface, "accessURL", use=use).text = url
+        if method is not None:
+            etree.SubElement(interface, "securityMethod", standardID=method)
+
+
+def _add_capability(root: etree._Element, capability: Capability, base_url: str,
+                    security_methods: tuple[str, ...]) -> None:
     element = etree.SubElement(root, "capability", standardID=capability.standard_id)
-    interface = etree.SubElement(element, "interface", {_XSI_TYPE: capability.interface})
+    attributes = {_XSI_TYPE: capability.interface}
     if capability.interface == "vs:ParamHTTP":
-        interface.set("role", "std")
+        attributes["role"] = "std"
     url = capability.access_url
     if url.startswith("/"):
         url = base_url.removesuffix("/tap") + url
-    etree.SubElement(interface, "accessURL", use=capability.use).text = url
+    _add_interfaces(element, attributes, url, capability.use, security_methods)
 
 
 def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> None:
     tap = etree.SubElement(root, "capability", {"standardID": TAP_STANDARD_ID, _XSI_TYPE: "tr:TableAccess"})
-    interface = etree.SubElement(tap, "interface", {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"})
-    etree.SubElement(interface, "accessURL", use="base").text = base_url
+    _add_interfaces(tap, {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"}, base_url, "base",
+                    service.security_methods)
     # TAPRegExt schema order: dataModel*, language+, outputFormat+, uploadMethod*, limits
     for model in service.data_models:
         etree.SubElement(tap, "dataModel", {"ivo-id": model.ivo_id}).text = model.label
