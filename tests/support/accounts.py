@@ -59,6 +59,12 @@ class TestAccount:
         return session
 
     @staticmethod
+    def close(session: AuthSession) -> None:
+        """Close the HTTP connections of every credential's session (else: ResourceWarning)."""
+        for http in session.credentials.credentials.values():
+            http.close()
+
+    @staticmethod
     def requests_session(session: AuthSession, method: str = "basic") -> requests.Session:
         """The requests session pyvo uses for ``method`` (to hook its responses)."""
         key = securitymethods.BASIC if method == "basic" else TOKEN_METHOD
