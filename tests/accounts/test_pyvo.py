@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ def _record_identity(session: requests.Session) -> list[tuple[str, str | None]]:
     seen: list[tuple[str, str | None]] = []
 
     def hook(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        seen.append((requests.utils.urlparse(response.url).path, response.headers.get("X-VO-Authenticated")))
+        seen.append((urlsplit(response.url).path, response.headers.get("X-VO-Authenticated")))
     session.hooks["response"].append(hook)
     return seen
 
@@ -51,11 +52,14 @@ def test_pyvo_auth_session_runs_sync_and_async_queries_as_the_user(
     assert {who for _, who in seen} == {account.name}  # every request, job polls and result included
 
 
-def test_capabilities_offer_each_interface_anonymously_and_with_both_methods(live_server: str) -> None:
+def test_capabilities_declare_anonymous_basic_and_bearer_access_the_tap_11_way(live_server: str) -> None:
     service = pyvo.dal.TAPService(live_server)
-    for capability in service.capabilities:
-        methods = [[m.standardid for m in i.securitymethods] for i in capability.interfaces]
-        assert methods == [[], ["ivo://ivoa.net/sso#BasicAA"], ["ivo://ivoa.net/sso#token"]], capability.standardid
+    declared = {c.standardid: [[m.standardid for m in i.securitymethods] for i in c.interfaces]
+                for c in service.capabilities}
+    both = [[None, "ivo://ivoa.net/sso#BasicAA", "ivo://ivoa.net/sso#OAuth"]]  # None: anonymous (TAP 1.1 §2.4)
+    assert declared["ivo://ivoa.net/std/TAP"] == declared["ivo://ivoa.net/std/VOSI#tables-1.1"] == both
+    assert declared["ivo://ivoa.net/std/ConeSearch"] == both
+    assert declared["ivo://ivoa.net/std/VOSI#capabilities"] == declared["ivo://ivoa.net/std/VOSI#availability"] == [[]]
 
 
 def test_a_bad_password_is_a_401_with_the_challenges(

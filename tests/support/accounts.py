@@ -22,7 +22,7 @@ from jmmctap.accounts.tokens import hash_token, new_token, token_hint
 
 __all__ = ["TOKEN_METHOD", "TestAccount", "create_account"]
 
-TOKEN_METHOD = "ivo://ivoa.net/sso#token"
+TOKEN_METHOD = "ivo://ivoa.net/sso#OAuth"
 """The security method the capabilities declare for Bearer tokens (pyvo sessions are keyed by it)."""
 
 

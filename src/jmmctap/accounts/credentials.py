@@ -22,12 +22,12 @@ REALM = "jmmc account"
 CHALLENGES = f'Basic realm="{REALM}", Bearer realm="{REALM}"'
 """``WWW-Authenticate`` value of a 401 and of the capabilities: both schemes we accept (RFC 9110 §11.6.1)."""
 
-SECURITY_METHODS = ("ivo://ivoa.net/sso#BasicAA", "ivo://ivoa.net/sso#token")
-"""How the capabilities declare what we accept besides anonymous access (IVOA SSO ``securityMethod`` ids).
+SECURITY_METHODS = ("ivo://ivoa.net/sso#BasicAA", "ivo://ivoa.net/sso#OAuth")
+"""What the capabilities declare besides anonymous access (IVOA SSO 2.0 §3 ``securityMethod`` ids).
 
-``BasicAA`` is SSO 2.0's HTTP Basic (pyvo: ``AuthSession().credentials.set_password``). SSO 2.0 names no
-id for a plain bearer token (its ``#OAuth`` means an OAuth2 flow we do not run); ``#token`` is the id
-OpenCADC services declare for ``Authorization: Bearer`` and what pyvo users key a token session with.
+``BasicAA`` is HTTP Basic (pyvo: ``AuthSession().credentials.set_password``). SSO 2.0 §"Details on
+OAuth" registers ``Authorization: Bearer`` tokens as ``#OAuth``; OpenCADC's ``#token`` is not in SSO
+2.0 (taplint W-CAP-CPSM), so a pyvo session holding a token is keyed by ``#OAuth``.
 """
 
 

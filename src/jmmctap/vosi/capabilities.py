@@ -93,6 +93,8 @@ class Capability:
     use: str = "full"
     """``accessURL/@use``; SCS wants ``base``. An ``access_url`` starting with ``/`` is relative to the
     service root (the TAP base URL without ``/tap``), resolved per request."""
+    anonymous_only: bool = False
+    """True for VOSI capabilities and availability: TAP 1.1 §2.4 shows them without ``securityMethod``."""
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,8 @@ def describe_tap_service(
 def vosi_capabilities(base_url: str, examples: bool = True) -> list[Capability]:
     """The VOSI capabilities (capabilities, availability, tables 1.1) and DALI examples of a TAP base URL."""
     found = [
-        Capability("ivo://ivoa.net/std/VOSI#capabilities", f"{base_url}/capabilities"),
-        Capability("ivo://ivoa.net/std/VOSI#availability", f"{base_url}/availability"),
+        Capability("ivo://ivoa.net/std/VOSI#capabilities", f"{base_url}/capabilities", anonymous_only=True),
+        Capability("ivo://ivoa.net/std/VOSI#availability", f"{base_url}/availability", anonymous_only=True),
         Capability("ivo://ivoa.net/std/VOSI#tables-1.1", f"{base_url}/tables"),
     ]
     if examples:  # declared iff /examples exists (TAP 1.1 §2.6; taplint E-EXA-EXDH)
@@ -194,18 +196,17 @@ def write_capabilities(service: TapCapabilities, base_url: str) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)  # type: ignore[no-any-return]
 
 
-def _add_interfaces(capability: etree._Element, attributes: dict[str, str], url: str, use: str,
-                    security_methods: tuple[str, ...]) -> None:
-    """One interface for anonymous access, then the same one per security method.
+def _add_interface(capability: etree._Element, attributes: dict[str, str], url: str, use: str,
+                   security_methods: tuple[str, ...]) -> None:
+    """The interface at ``url``: anonymous, or anonymous and each of ``security_methods``.
 
-    VOResource 1.1: several ``securityMethod`` in one interface must *all* be used; alternatives are
-    separate interfaces. pyvo's ``AuthURLs`` collects the methods of every interface of an access URL.
+    TAP 1.1 §2.4: one interface lists every method its URL accepts; a ``securityMethod`` without
+    ``standardID`` is anonymous access beside them. pyvo's ``AuthURLs`` reads it so.
     """
-    for method in (None, *security_methods):
-        interface = etree.SubElement(capability, "interface", attributes)
-        etree.SubElement(interface, "accessURL", use=use).text = url
-        if method is not None:
-            etree.SubElement(interface, "securityMethod", standardID=method)
+    interface = etree.SubElement(capability, "interface", attributes)
+    etree.SubElement(interface, "accessURL", use=use).text = url
+    for method in (None, *security_methods) if security_methods else ():
+        etree.SubElement(interface, "securityMethod", {} if method is None else {"standardID": method})
 
 
 def _add_capability(root: etree._Element, capability: Capability, base_url: str,
@@ -217,13 +218,13 @@ def _add_capability(root: etree._Element, capability: Capability, base_url: str,
     url = capability.access_url
     if url.startswith("/"):
         url = base_url.removesuffix("/tap") + url
-    _add_interfaces(element, attributes, url, capability.use, security_methods)
+    _add_interface(element, attributes, url, capability.use, () if capability.anonymous_only else security_methods)
 
 
 def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> None:
     tap = etree.SubElement(root, "capability", {"standardID": TAP_STANDARD_ID, _XSI_TYPE: "tr:TableAccess"})
-    _add_interfaces(tap, {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"}, base_url, "base",
-                    service.security_methods)
+    _add_interface(tap, {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"}, base_url, "base",
+                   service.security_methods)
     # TAPRegExt schema order: dataModel*, language+, outputFormat+, uploadMethod*, limits
     for model in service.data_models:
         etree.SubElement(tap, "dataModel", {"ivo-id": model.ivo_id}).text = model.label
