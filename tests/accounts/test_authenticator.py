@@ -185,3 +185,14 @@ async def test_failed_logins_are_logged_and_successful_ones_name_the_user_in_the
     access = [f for r in caplog.records if (f := event_fields(r, "access")) is not None]
     assert [(a["status"], a.get("user")) for a in access] == [(401, None), (200, account.name), (200, "anonymous")]
     assert all(account.password not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_client_checks_its_credentials_with_head_on_the_capabilities(
+    settings: Settings, make_account: Callable[..., TestAccount]
+) -> None:
+    account = make_account("zoé%team@test.jmmc.fr")
+    async with app_client(settings) as (_, client):
+        response = await client.head("/tap/capabilities", auth=account.basic)
+    assert response.status_code == 200
+    # IVOA AuthVO "Checking Authentication"; a header value is ASCII, so other characters are percent-encoded
+    assert response.headers["X-VO-Authenticated"] == "zo%C3%A9%25team@test.jmmc.fr"
