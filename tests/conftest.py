@@ -6,6 +6,7 @@ database named by ``JMMCTAP_TEST_DSN`` is used. No database is ever mocked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ from jmmctap.app import create_app
 from jmmctap.db.cluster import EmbeddedCluster
 from jmmctap.db.connect import conninfos
 from jmmctap.db.migrate import init_database, query_conninfo
+from jmmctap.errors import NotFoundError
 from jmmctap.settings import Settings
+from tests.support.accounts import TestAccount, create_account
 from tests.support.shared import SHARED as SHARED  # re-exported: older tests import it from here
 
 FAST_CLUSTER_OPTIONS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -73,6 +76,24 @@ def owner_conn(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
     """An autocommit connection as the owner role."""
     with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def make_account(settings: Settings) -> Iterator[Callable[..., TestAccount]]:
+    """Create users on the test database: ``make_account(groups=["g"])`` → ``TestAccount`` (name, password,
+    token); removed (tokens and memberships too) after the test. The servers see them at once."""
+    from jmmctap.accounts.store import remove_user
+
+    created: list[str] = []
+    with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
+        def make(name: str | None = None, **options: Any) -> TestAccount:
+            account = create_account(conn, name, **options)
+            created.append(account.name)
+            return account
+        yield make
+        for name in created:
+            with contextlib.suppress(NotFoundError):  # the test removed it itself
+                remove_user(conn, name)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,7 @@
-"""The caller as a value: anonymous today, and a job runs for its recorded owner."""
+"""The caller as a value; the base authenticator (no accounts) answers anonymous; a job runs for its owner.
+
+The accounts' authenticator is tested in tests/accounts/.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ def test_a_principal_is_a_frozen_value_named_in_logs() -> None:
         alice.name = "bob"  # type: ignore[misc]
 
 
-async def test_every_caller_is_anonymous_until_accounts_exist() -> None:
+async def test_the_base_authenticator_answers_anonymous_whatever_the_request_says() -> None:
     request = Request({"type": "http", "method": "GET", "path": "/tap/sync", "headers": [
         (b"authorization", b"Bearer something")]})
     assert await Authenticator().principal_of(request) == ANONYMOUS

@@ -8,6 +8,7 @@ import pkgutil
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from lxml import etree
 from starlette.requests import Request
 from starlette.responses import Response
@@ -59,8 +60,9 @@ async def test_401_and_403_are_dali_error_documents(settings: Settings, error: J
         raise error
 
     app = create_app(settings)
-    app.add_route("/refused", refuse)  # the route needs no process context: no lifespan here
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    app.add_route("/refused", refuse)
+    async with LifespanManager(app), httpx.AsyncClient(  # every request is authenticated first: a context is needed
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
         response = await client.get("/refused")
     assert response.status_code == status
     status_info = etree.fromstring(response.content).find(".//{*}INFO[@name='QUERY_STATUS']")

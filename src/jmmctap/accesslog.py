@@ -11,6 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jmmctap.auth import PRINCIPAL_SCOPE_KEY
 from jmmctap.logs import log_event
 
 __all__ = ["AccessLogMiddleware"]
@@ -19,7 +20,7 @@ log = logging.getLogger("jmmctap.access")
 
 
 class AccessLogMiddleware:
-    """Log method, path, status, bytes, duration and client of every HTTP request."""
+    """Log method, path, status, bytes, duration, client and authenticated user of every HTTP request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -44,8 +45,10 @@ class AccessLogMiddleware:
             await self.app(scope, receive, counting_send)
         finally:
             client = scope.get("client")
+            principal = scope.get(PRINCIPAL_SCOPE_KEY)  # set once the request's credentials were accepted
             log_event(log, "access", {
                 "method": scope["method"], "path": scope["path"], "status": status, "bytes": sent,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
                 "client": f"{client[0]}:{client[1]}" if client else None,
+                "user": None if principal is None else str(principal),
             })

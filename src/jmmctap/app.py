@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from jmmctap import formats
+from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
+from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import open_process_context
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.endpoints import status, tap, uws, vosi
@@ -51,6 +52,16 @@ async def _render_unexpected(request: Request, exc: Exception) -> Response:
                     media_type=_VOTABLE)
 
 
+async def _render_refusal(request: Request, exc: Exception) -> Response:
+    """Authentication failed (401, 429) or could not be done (503): the error document the endpoint would send."""
+    if not isinstance(exc, JmmctapError):
+        return await _render_database_down(request, exc)
+    if request.url.path.startswith("/scs/"):  # SCS 1.03 clients read their own error form
+        return Response(scs.write_scs_error(exc.message), status_code=exc.http_status, media_type=scs.MEDIA_TYPE,
+                        headers=dict(exc.http_headers))
+    return await _render_error(request, exc)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The jmmctap application; nothing connects until the lifespan opens the process context."""
 
@@ -72,7 +83,12 @@ def create_app(settings: Settings) -> Starlette:
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
     ]
     return Starlette(
-        routes=routes, lifespan=lifespan, middleware=[Middleware(AccessLogMiddleware)],
+        routes=routes, lifespan=lifespan,
+        middleware=[  # outermost first: the access log sees who the authentication found
+            Middleware(AccessLogMiddleware),
+            Middleware(AuthenticationMiddleware, render=_render_refusal,
+                       refused=(JmmctapError, psycopg.OperationalError, PoolTimeout)),
+        ],
         exception_handlers={
             JmmctapError: _render_error, psycopg.OperationalError: _render_database_down,
             PoolTimeout: _render_database_down, Exception: _render_unexpected,

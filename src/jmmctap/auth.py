@@ -1,8 +1,9 @@
 """Who asks: the ``Principal`` value that travels from the request to the query, job and upload layers.
 
-The service has no accounts yet, so every caller is ``ANONYMOUS``. Code below the endpoints never
-looks at the request or a global to learn who asks: it receives a ``Principal``, so that adding
-authentication only means filling it in ``Authenticator.principal_of``.
+Code below the endpoints never looks at the request or a global to learn who asks: it receives a
+``Principal``. ``Authenticator`` is the seam: this base class answers ``ANONYMOUS`` to everyone; the
+serving process uses ``jmmctap.accounts.authenticator.AccountAuthenticator``, which checks the
+request's credentials against the accounts (issue 15).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-__all__ = ["ANONYMOUS", "Authenticator", "Principal", "job_principal"]
+__all__ = ["ANONYMOUS", "PRINCIPAL_SCOPE_KEY", "Authenticator", "Principal", "job_principal"]
+
+PRINCIPAL_SCOPE_KEY = "jmmctap.principal"
+"""ASGI scope key of the request's ``Principal`` once authenticated (read by the access log)."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Principal:
 
 
 ANONYMOUS = Principal(None)
-"""The caller without an identity (every caller, until accounts exist)."""
+"""The caller without an identity (a request without credentials)."""
 
 
 def job_principal(owner_id: str | None) -> Principal:
@@ -41,14 +45,20 @@ def job_principal(owner_id: str | None) -> Principal:
 
 
 class Authenticator:
-    """Decides who the caller of a request is; one per process (``ProcessContext.auth``)."""
+    """Decides who the caller of a request is; one per process (``ProcessContext.auth``).
+
+    This base answers ``ANONYMOUS`` whatever the request says (a process without accounts).
+    """
 
     async def principal_of(self, request: HTTPConnection) -> Principal:
-        """The caller of ``request``; always ``ANONYMOUS`` until the service has accounts.
+        """The caller of ``request``.
 
         Raises
         ------
         jmmctap.errors.AuthenticationError
-            Credentials were given but are not valid (once credentials are read).
+            Credentials were given but are not valid (subclasses that read credentials).
         """
         return ANONYMOUS
+
+    async def aclose(self) -> None:
+        """Release what the authenticator holds (connections to an account service)."""

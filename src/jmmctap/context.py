@@ -18,6 +18,9 @@ from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 
 from jmmctap import formats, scs
+from jmmctap.accounts.authenticator import AccountAuthenticator
+from jmmctap.accounts.credentials import SECURITY_METHODS
+from jmmctap.accounts.store import AccountStore
 from jmmctap.adql import features as adql_features
 from jmmctap.auth import Authenticator
 from jmmctap.db.connect import conninfos
@@ -86,17 +89,19 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         # a plain task, not a task group: the block may be left from another task (test fixtures)
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
+        auth = AccountAuthenticator(AccountStore(pools.owner), settings)
         try:
             files = JobFiles(results_directory(settings))
             executor = JobExecutor(pools, tap_schema, settings, files)
             async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
                 yield ProcessContext(
-                    settings=settings, pools=pools, tap_schema=tap_schema, auth=Authenticator(),
+                    settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
                     jobs=runtime.service, results=files, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=_describe_service(settings),
                     examples=tuple(read_examples()),
                 )
         finally:
+            await auth.aclose()
             for task in (watch, watch_gate):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -132,4 +137,5 @@ def _describe_service(settings: Settings) -> TapCapabilities:
         upload_methods=UPLOAD_METHODS,
         upload_limit_bytes=Limits(settings.upload_max_bytes, settings.upload_max_bytes),
         others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
+        security_methods=SECURITY_METHODS,
     )

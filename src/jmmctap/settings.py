@@ -129,6 +129,21 @@ class Settings:
     adql_time_budget_s: float = field(
         default=5.0, metadata={"help": "Longest time translating one ADQL query may take, seconds."}
     )
+    account_service: str | None = field(
+        default=None,
+        metadata={"help": "URL of JMMC's account service (…/account/manage.php) that checks the passwords of users"
+                          " without a local one; unset: local passwords and tokens only."},
+    )
+    auth_cache_s: float = field(
+        default=60.0,
+        metadata={"help": "How long a checked password (local or by the account service) is remembered, seconds."},
+    )
+    login_failures_burst: int = field(
+        default=10, metadata={"help": "Failed logins one client address may make in a row before HTTP 429."}
+    )
+    login_failure_refill_s: float = field(
+        default=6.0, metadata={"help": "After the burst, one more failed login is allowed every this many seconds."}
+    )
     log_format: str = field(
         default="text",
         metadata={"help": "Log format: `text` (time, level, logger, key=value pairs) or `json` (an object a line)."},
@@ -161,6 +176,13 @@ class Settings:
             raise _invalid("log_format", self.log_format, f"must be one of {', '.join(LOG_FORMATS)}")
         if self.log_level.upper() not in LOG_LEVELS:
             raise _invalid("log_level", self.log_level, f"must be one of {', '.join(LOG_LEVELS)}")
+        if self.account_service and not self.account_service.startswith(("http://", "https://")):
+            raise _invalid("account_service", self.account_service, "must be an http:// or https:// URL")
+        if not self.auth_cache_s >= 0:
+            raise _invalid("auth_cache_s", self.auth_cache_s, "must be a number of seconds, 0 or more")
+        if not self.login_failure_refill_s > 0:
+            raise _invalid("login_failure_refill_s", self.login_failure_refill_s,
+                           "must be a positive number of seconds")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise _invalid("public_url", self.public_url, "must be an http:// or https:// URL")
 
@@ -187,6 +209,7 @@ _MINIMA: dict[str, int] = {
     "port": 0, "maxrec_default": 0, "maxrec_hard": 0, "pool_size": 1,
     "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
     "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "gzip_level": 0,
+    "login_failures_burst": 1,
 }
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
 

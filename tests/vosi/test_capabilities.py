@@ -151,3 +151,21 @@ def test_a_service_without_output_formats_is_not_a_valid_tap_capability() -> Non
     # TAPRegExt requires outputFormat+: the builder does not invent one
     with pytest.raises(AssertionError, match="XSD validation failed"):
         _parse(_service(output_formats=()))
+
+
+def test_security_methods_are_declared_the_tap_11_way_beside_anonymous_access() -> None:
+    methods = ("ivo://ivoa.net/sso#BasicAA", "ivo://ivoa.net/sso#OAuth")
+    service = _service(security_methods=methods,
+                       others=(Capability("ivo://ivoa.net/std/ConeSearch", "/scs/jsdc?", use="base"),))
+    root = _parse(service)  # valid against VOResource: securityMethod after accessURL
+    declared = {c.get("standardID"): [[m.get("standardID") for m in i.findall("securityMethod")]
+                                      for i in c.findall("interface")] for c in root.findall("capability")}
+    both = [[None, *methods]]  # TAP 1.1 §2.4: one interface; a securityMethod without standardID is anonymous
+    assert declared["ivo://ivoa.net/std/TAP"] == both
+    assert declared["ivo://ivoa.net/std/VOSI#tables-1.1"] == declared["ivo://ivoa.net/std/ConeSearch"] == both
+    assert declared["ivo://ivoa.net/std/DALI#examples"] == both
+    assert declared["ivo://ivoa.net/std/VOSI#capabilities"] == declared["ivo://ivoa.net/std/VOSI#availability"] == [[]]
+
+
+def test_an_anonymous_only_service_declares_no_security_method() -> None:
+    assert not _parse(_service()).findall(".//securityMethod")

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jmmctap.accounts.credentials import CHALLENGES
 from jmmctap.context import context_of
 from jmmctap.endpoints.coding import document_response
 from jmmctap.endpoints.urls import service_root
@@ -32,12 +33,15 @@ def tap_base_url(request: Request) -> str:
 
 
 async def capabilities(request: Request) -> Response:
-    """VOSI capabilities: TAP (TAPRegExt), VOSI and DALI examples."""
+    """VOSI capabilities: TAP (TAPRegExt), VOSI and DALI examples, each interface with its security methods."""
     ctx = context_of(request)
     body = write_capabilities(ctx.capabilities, tap_base_url(request))
     # VOSI 1.1 §3.1: SHOULD set Last-Modified; the description changes only with a restart
-    last_modified = format_datetime(ctx.started_at, usegmt=True)
-    return document_response(request, body, XML_MEDIA_TYPE, headers={"Last-Modified": last_modified})
+    headers = {"Last-Modified": format_datetime(ctx.started_at, usegmt=True)}
+    if ctx.capabilities.security_methods:
+        # IVOA AuthVO: 200 with challenges = optional authentication (how TOPCAT learns it may log in)
+        headers["WWW-Authenticate"] = CHALLENGES
+    return document_response(request, body, XML_MEDIA_TYPE, headers=headers)
 
 
 async def tables(request: Request) -> Response:

@@ -61,7 +61,7 @@ def parse_target(text: str) -> TargetTable:
     ):
         raise IngestError(f"table name {text!r} must be SCHEMA.TABLE (ADQL identifiers)")
     schema, table = parts
-    if schema.text.lower() in _PROTECTED_SCHEMAS or schema.text.lower().startswith("pg_"):
+    if schema.text.lower() in _PROTECTED_SCHEMAS or schema.text.lower().startswith(("pg_", "jmmctap_")):
         raise IngestError(f"schema {schema.text!r} is reserved; ingest into a catalogue schema")
     if any(len(p.text.encode()) > PG_MAX_NAME_BYTES for p in parts):
         raise IngestError(f"table name {text!r}: a part is longer than {PG_MAX_NAME_BYTES} bytes")

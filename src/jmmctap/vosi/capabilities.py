@@ -93,6 +93,8 @@ class Capability:
     use: str = "full"
     """``accessURL/@use``; SCS wants ``base``. An ``access_url`` starting with ``/`` is relative to the
     service root (the TAP base URL without ``/tap``), resolved per request."""
+    anonymous_only: bool = False
+    """True for VOSI capabilities and availability: TAP 1.1 §2.4 shows them without ``securityMethod``."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,8 @@ class TapCapabilities:
     upload_limit_bytes: Limits | None = None
     examples: bool = True
     others: tuple[Capability, ...] = ()
+    security_methods: tuple[str, ...] = ()
+    """IVOA SSO ``securityMethod`` ids each interface also accepts, besides anonymous access."""
 
 
 def describe_tap_service(
@@ -122,6 +126,7 @@ def describe_tap_service(
     upload_limit_bytes: Limits | None = None,
     data_models: Iterable[DataModel] = (),
     others: Iterable[Capability] = (),
+    security_methods: Iterable[str] = (),
 ) -> TapCapabilities:
     """Describe the TAP service from plain data and the settings' limits.
 
@@ -138,6 +143,8 @@ def describe_tap_service(
         ``(feature type IVOID, form, description)`` of every optional ADQL feature and UDF.
     upload_methods, upload_limit_bytes, data_models, others
         Declared only once implemented (uploads on sync and async, ObsCore, Simple Cone Search).
+    security_methods
+        Authentication methods (IVOA SSO ids) every interface accepts besides anonymous access.
     """
     return TapCapabilities(
         output_formats=tuple(OutputFormat(mime, tuple(aliases), ivo_id) for mime, aliases, ivo_id in output_formats),
@@ -151,14 +158,15 @@ def describe_tap_service(
         output_limit_rows=Limits(settings.maxrec_default, settings.maxrec_hard),
         upload_limit_bytes=upload_limit_bytes,
         others=tuple(others),
+        security_methods=tuple(security_methods),
     )
 
 
 def vosi_capabilities(base_url: str, examples: bool = True) -> list[Capability]:
     """The VOSI capabilities (capabilities, availability, tables 1.1) and DALI examples of a TAP base URL."""
     found = [
-        Capability("ivo://ivoa.net/std/VOSI#capabilities", f"{base_url}/capabilities"),
-        Capability("ivo://ivoa.net/std/VOSI#availability", f"{base_url}/availability"),
+        Capability("ivo://ivoa.net/std/VOSI#capabilities", f"{base_url}/capabilities", anonymous_only=True),
+        Capability("ivo://ivoa.net/std/VOSI#availability", f"{base_url}/availability", anonymous_only=True),
         Capability("ivo://ivoa.net/std/VOSI#tables-1.1", f"{base_url}/tables"),
     ]
     if examples:  # declared iff /examples exists (TAP 1.1 §2.6; taplint E-EXA-EXDH)
@@ -184,25 +192,39 @@ def write_capabilities(service: TapCapabilities, base_url: str) -> bytes:
     root = etree.Element(f"{{{CAPABILITIES_NS}}}capabilities", nsmap=_NSMAP)
     _add_tap(root, service, base_url)
     for capability in (*vosi_capabilities(base_url, service.examples), *service.others):
-        _add_capability(root, capability, base_url)
+        _add_capability(root, capability, base_url, service.security_methods)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)  # type: ignore[no-any-return]
 
 
-def _add_capability(root: etree._Element, capability: Capability, base_url: str) -> None:
+def _add_interface(capability: etree._Element, attributes: dict[str, str], url: str, use: str,
+                   security_methods: tuple[str, ...]) -> None:
+    """The interface at ``url``: anonymous, or anonymous and each of ``security_methods``.
+
+    TAP 1.1 §2.4: one interface lists every method its URL accepts; a ``securityMethod`` without
+    ``standardID`` is anonymous access beside them. pyvo's ``AuthURLs`` reads it so.
+    """
+    interface = etree.SubElement(capability, "interface", attributes)
+    etree.SubElement(interface, "accessURL", use=use).text = url
+    for method in (None, *security_methods) if security_methods else ():
+        etree.SubElement(interface, "securityMethod", {} if method is None else {"standardID": method})
+
+
+def _add_capability(root: etree._Element, capability: Capability, base_url: str,
+                    security_methods: tuple[str, ...]) -> None:
     element = etree.SubElement(root, "capability", standardID=capability.standard_id)
-    interface = etree.SubElement(element, "interface", {_XSI_TYPE: capability.interface})
+    attributes = {_XSI_TYPE: capability.interface}
     if capability.interface == "vs:ParamHTTP":
-        interface.set("role", "std")
+        attributes["role"] = "std"
     url = capability.access_url
     if url.startswith("/"):
         url = base_url.removesuffix("/tap") + url
-    etree.SubElement(interface, "accessURL", use=capability.use).text = url
+    _add_interface(element, attributes, url, capability.use, () if capability.anonymous_only else security_methods)
 
 
 def _add_tap(root: etree._Element, service: TapCapabilities, base_url: str) -> None:
     tap = etree.SubElement(root, "capability", {"standardID": TAP_STANDARD_ID, _XSI_TYPE: "tr:TableAccess"})
-    interface = etree.SubElement(tap, "interface", {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"})
-    etree.SubElement(interface, "accessURL", use="base").text = base_url
+    _add_interface(tap, {_XSI_TYPE: "vs:ParamHTTP", "role": "std", "version": "1.1"}, base_url, "base",
+                   service.security_methods)
     # TAPRegExt schema order: dataModel*, language+, outputFormat+, uploadMethod*, limits
     for model in service.data_models:
         etree.SubElement(tap, "dataModel", {"ivo-id": model.ivo_id}).text = model.label
