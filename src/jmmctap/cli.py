@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 
 from jmmctap import __version__
+from jmmctap.acl import cli as acl_cli
 from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
 from jmmctap.settings import Settings
@@ -231,6 +232,8 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run async (UWS) jobs of the shared database, without serving HTTP")
     worker.add_argument("--workers", type=int, help="concurrent jobs (default $JMMCTAP_ASYNC_WORKERS or 4)")
+
+    acl_cli.register(sub, _COMMANDS)  # grant, collection, delegation, datapi
     return parser
 
 

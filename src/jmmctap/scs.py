@@ -187,6 +187,7 @@ async def open_cone_search(
     jmmctap.errors.ServiceUnavailableError
         The database cannot run queries now.
     """
+    tap_schema = tap_schema.visible_to(principal.groups)  # a catalogue granted to others is not published
     for table in (catalogue.table, *catalogue.extra_tables):
         if tap_schema.table(table) is None:
             raise UsageError(f"the table {table} of this cone search is not published")
@@ -197,7 +198,8 @@ async def open_cone_search(
         translation = await translate_in_thread(adql, tap_schema, limits_of(settings))
         columns = _scs_columns(catalogue, translation.columns)
         stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
-                             timeout_s=settings.query_timeout_s, label=label, client=client)
+                             timeout_s=settings.query_timeout_s, label=label, client=client, principal=principal,
+                             signer=pools.signer)
     except BaseException as exc:
         record.fail(exc)
         raise

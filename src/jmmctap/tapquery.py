@@ -89,6 +89,8 @@ async def open_query(
 
     The metadata is pinned to the tables inside the query's transaction (``tapschema.live``):
     read-your-writes after an ingest, and the old or the new table during a replace, never an error.
+    ADQL names resolve among the tables ``principal`` may see, and the query runs for it: PostgreSQL's
+    row-level security filters the rows (``acl``).
 
     Raises
     ------
@@ -108,12 +110,14 @@ async def open_query(
                 return translate(request.query, schema, extra_tables=uploads.tables, limits=limits)
 
             async def attempt(schema: TapSchema) -> QueryStream:
-                translation = await translate_in_thread(request.query, schema, limits, extra_tables=uploads.tables)
+                visible = schema.visible_to(principal.groups)  # a table granted to others is unknown
+                translation = await translate_in_thread(request.query, visible, limits, extra_tables=uploads.tables)
                 writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
                 return await start(
                     pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                     timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label,
-                    client=client, pin=pin_metadata(schema, translation, translated),
+                    client=client, pin=pin_metadata(visible, translation, translated), principal=principal,
+                    signer=pools.signer,
                 )
 
             stream = await tap_schema.run(attempt)

@@ -26,7 +26,11 @@ async def availability(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Service health: JSON by default, HTML for browsers (``Accept: text/html``) or ``?format=html``."""
     ctx = context_of(request)
-    report = await collect_health(ctx.pools, ctx.tap_schema.schema, ctx.started_at)
+    principal = await ctx.auth.principal_of(request)  # tables as the caller may see them
+    everything = ctx.tap_schema.schema
+    visible = everything.visible_to(principal.groups)
+    hidden = frozenset(everything.names()) - frozenset(visible.names())
+    report = await collect_health(ctx.pools, visible, ctx.started_at, hidden)
     status_code = 200 if report.reachable else 503
     wanted = request.query_params.get("format", "").lower()
     if wanted == "html" or (not wanted and "text/html" in request.headers.get("accept", "")):

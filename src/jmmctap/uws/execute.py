@@ -14,7 +14,6 @@ from typing import BinaryIO
 import anyio
 
 from jmmctap import dali
-from jmmctap.auth import job_principal
 from jmmctap.db.pools import Pools
 from jmmctap.settings import Settings
 from jmmctap.tapquery import open_query
@@ -48,7 +47,7 @@ class JobExecutor:
         request = dali.parse_tap_parameters(job.parameter_map(), self.settings)
         sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
         async with open_query(
-            self.pools, self.tap_schema, self.settings, request, principal=job_principal(job.owner_id),
+            self.pools, self.tap_schema, self.settings, request, principal=job.principal,
             timeout_s=timeout_s, files=sources, job_id=job.job_id, on_connection=on_backend,
             label=f"job {job.job_id}", client="uws",
         ) as prepared:
