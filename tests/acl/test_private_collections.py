@@ -79,8 +79,10 @@ async def test_a_data_pi_name_links_a_user_to_rows_and_its_delegations_follow(
     assert await _seen(acl_app, ALICE) == {**PUBLIC, "team_private": 2}  # a group of another collection is no key
 
 
-@pytest.mark.parametrize(("who", "expected"), [(ANONYMOUS, PUBLIC), (BOB, PUBLIC),
-                                               (ALICE, {**PUBLIC, "team_private": 2})], ids=["anonymous", "bob", "alice"])
+JOB_CALLERS = [(ANONYMOUS, PUBLIC), (BOB, PUBLIC), (ALICE, {**PUBLIC, "team_private": 2})]
+
+
+@pytest.mark.parametrize(("who", "expected"), JOB_CALLERS, ids=["anonymous", "bob", "alice"])
 async def test_async_jobs_run_for_their_owner_and_groups(acl_app: Starlette, who: Principal,
                                                          expected: dict[str, int]) -> None:
     job, rows = await run_job_as(acl_app, who, COUNT)

@@ -9,20 +9,27 @@ same over HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
+import psycopg
 from astropy.io.votable import parse_single_table
 from astropy.table import Table
 from starlette.applications import Starlette
 
 from jmmctap import dali, scs
+from jmmctap.acl.principal import read_signer
 from jmmctap.auth import Principal
 from jmmctap.context import context_of
+from jmmctap.db.connect import conninfos
+from jmmctap.db.migrate import query_conninfo
+from jmmctap.settings import Settings
 from jmmctap.tapquery import open_query
 from jmmctap.uws.models import FINAL_PHASES, Job
 
-__all__ = ["cone_search_as", "query_as", "run_job_as"]
+__all__ = ["cone_search_as", "principal_session", "query_as", "run_job_as"]
 
 
 async def query_as(app: Starlette, principal: Principal, adql: str, *, uploads: Mapping[str, bytes] | None = None,
@@ -71,3 +78,20 @@ async def run_job_as(app: Starlette, principal: Principal, adql: str, *, uploads
         return job, None
     path = context_of(app).results.result_path(job.job_id)
     return job, parse_single_table(io.BytesIO(path.read_bytes())).to_table()
+
+
+@contextlib.contextmanager
+def principal_session(settings: Settings, principal: Principal) -> Iterator[psycopg.Connection[Any]]:
+    """A query-role connection inside a READ ONLY transaction for ``principal``, as ``query.start`` opens it.
+
+    For SQL that ADQL cannot express (defence-in-depth tests); the transaction is rolled back at the end.
+    """
+    infos = conninfos(settings)
+    with psycopg.connect(infos.owner) as owner:
+        signer, dsn = read_signer(owner), query_conninfo(owner, infos)
+    with psycopg.connect(dsn) as conn:
+        conn.execute(b"SET TRANSACTION READ ONLY; " + signer.set_local(principal, conn.info.backend_pid).as_bytes(conn))
+        try:
+            yield conn
+        finally:
+            conn.rollback()

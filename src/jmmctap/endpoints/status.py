@@ -27,7 +27,7 @@ async def health(request: Request) -> Response:
     """Service health: JSON by default, HTML for browsers (``Accept: text/html``) or ``?format=html``."""
     ctx = context_of(request)
     principal = await ctx.auth.principal_of(request)  # tables as the caller may see them
-    everything = ctx.tap_schema.schema
+    everything = await ctx.tap_schema.fresh()  # a table granted a moment ago is hidden already
     visible = everything.visible_to(principal.groups)
     hidden = frozenset(everything.names()) - frozenset(visible.names())
     report = await collect_health(ctx.pools, visible, ctx.started_at, hidden)

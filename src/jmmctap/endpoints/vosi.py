@@ -39,12 +39,12 @@ async def capabilities(request: Request) -> Response:
     return Response(body, media_type=XML_MEDIA_TYPE, headers={"Last-Modified": last_modified})
 
 
-async def _visible_schema(request: Request, fresh: bool = True) -> TapSchema:
-    """TAP_SCHEMA as the caller may see it (no table granted only to groups it is not in)."""
+async def _visible_schema(request: Request) -> TapSchema:
+    """TAP_SCHEMA as the caller may see it (no table granted only to groups it is not in), current after an
+    ingest or a grant."""
     ctx = context_of(request)
     principal = await ctx.auth.principal_of(request)
-    schema = await ctx.tap_schema.fresh() if fresh else ctx.tap_schema.schema  # current after an ingest
-    return schema.visible_to(principal.groups)
+    return (await ctx.tap_schema.fresh()).visible_to(principal.groups)
 
 
 async def tables(request: Request) -> Response:
@@ -63,7 +63,7 @@ async def table(request: Request) -> Response:
 
 async def examples(request: Request) -> Response:
     """DALI examples whose tables are all published right now (and visible to the caller)."""
-    shown = publishable_examples(context_of(request).examples, await _visible_schema(request, fresh=False))
+    shown = publishable_examples(context_of(request).examples, await _visible_schema(request))
     return Response(write_examples(shown), media_type=XHTML_MEDIA_TYPE)
 
 
