@@ -169,9 +169,9 @@ $$;
 
 -- ivoa.obscore: a row of a private collection needs a group of the collection, or the caller being its data
 -- PI (datapi), or a delegation of that PI. Policies are RESTRICTIVE (a table grant may add another); the
--- permissive one only lets them decide. RLS itself is enabled only while a private collection exists
--- (acl.protect_table): a policy keeps the planner from using an index for any condition that is not
--- LEAKPROOF, such as pgSphere's cone searches, so public-only data keeps its plans.
+-- permissive one only lets them decide. A policy keeps the planner from using an index for any condition
+-- that is not LEAKPROOF: RLS is enabled only while a private collection exists (acl.protect_table), and
+-- `db init` declares the functions of a cone search leakproof when it can (jmmctap.acl.leakproof).
 CREATE POLICY jmmctap_rows ON ivoa.obscore FOR SELECT TO PUBLIC USING (true);
 CREATE POLICY jmmctap_private_collections ON ivoa.obscore AS RESTRICTIVE FOR SELECT TO PUBLIC USING (
     obs_collection <> ALL ((SELECT acl.hidden_collections())::text[])

@@ -24,6 +24,7 @@ from typing import cast
 import psycopg
 from psycopg import sql
 
+from jmmctap.acl.leakproof import declare_leakproof
 from jmmctap.db.cluster import EmbeddedCluster, check_postgres_installed
 from jmmctap.db.connect import DATABASE, OWNER_ROLE, Conninfos, connect, conninfos
 from jmmctap.errors import ConfigError
@@ -166,6 +167,7 @@ def _bootstrap_database(infos: Conninfos, query_role: str, timeout_s: float) -> 
     role = sql.Identifier(query_role)
     with connect(infos.admin, autocommit=True) as conn:
         _create_pgsphere(conn)
+        declare_leakproof(conn)  # cone searches keep their index under row-level security (acl.leakproof)
         try:
             if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [query_role]).fetchone():
                 conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOINHERIT").format(role))
