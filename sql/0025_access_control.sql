@@ -308,3 +308,16 @@ CREATE TRIGGER notify_change AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON acl
 
 -- Async jobs run for their owner's groups as they were at creation (issue 15, owned jobs).
 ALTER TABLE uws.job ADD COLUMN owner_groups text[] NOT NULL DEFAULT '{}';
+
+-- scircle(centre, radius) for crossmatches (jmmctap.adql.geometry.point_in_circle): NULL instead of an error
+-- for a radius outside [0, pi/2], so that it never raises one and may be declared LEAKPROOF
+-- (jmmctap.acl.leakproof): a crossmatch then still probes the GiST index of a table under row-level security.
+CREATE FUNCTION jmmctap_adql.join_circle(centre public.spoint, radius double precision) RETURNS public.scircle
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 1 AS $$
+BEGIN
+    IF radius >= 0 AND radius <= pi() / 2 THEN  -- NaN fails the second test
+        RETURN public.scircle(centre, radius);
+    END IF;
+    RETURN NULL;
+END $$;
+GRANT EXECUTE ON FUNCTION jmmctap_adql.join_circle(public.spoint, double precision) TO @query_role@;

@@ -1,4 +1,4 @@
-"""Declare LEAKPROOF the few functions of a cone search, so row-level security keeps its index.
+"""Declare LEAKPROOF the few functions of cone searches and crossmatches, so row-level security keeps their index.
 
 Under a row-level security policy PostgreSQL evaluates the policy before any condition whose functions
 are not LEAKPROOF, and so never uses such a condition in an index scan. A cone search is
@@ -10,9 +10,12 @@ They cannot reveal hidden rows: ``spoint`` only normalises its angles and both c
 compute, none raises an error; ``radians`` raises one only when its result underflows to zero, that is
 for a value in (0, 3e-322] degrees, which no query can compute from a column (arithmetic is not leakproof)
 — at most a query learns that some hidden row holds such a coordinate. Constructors that check their
-arguments (``scircle``'s radius) are left alone: a column fed to them would be an error oracle. Only a
-superuser may declare this; without one (an external database) the policy still holds, cone searches on
-``ivoa.obscore`` are just slower while a private collection exists.
+arguments (``scircle``'s radius) are left alone: a column fed to them would be an error oracle (is a hidden
+row's value above 90?). A crossmatch builds its circles with ``jmmctap_adql.join_circle`` instead, which
+returns NULL where ``scircle`` raises (sql/0025): with ``scircle``, a 200-row upload joined with 300,000
+rows took 12.5 s instead of 10 ms (7 ms with ``join_circle``). Only a superuser may declare this; without
+one (an external database) the policies still hold, positional searches on ``ivoa.obscore`` are just
+slower while a private collection exists.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ LEAKPROOF_FUNCTIONS = (
     "spoint(double precision, double precision)",
     "spoint_contained_by_circle(spoint, scircle)",
     "spoly_contains_point_com(spoint, spoly)",
+    "jmmctap_adql.join_circle(spoint, double precision)",
 )
-"""The functions of ``CONTAINS(POINT(ra, dec), CIRCLE|POLYGON|BOX(constants))`` as the ADQL engine writes it."""
+"""The functions of ``CONTAINS(POINT(ra, dec), CIRCLE|POLYGON|BOX(constants))`` as the ADQL engine writes it, and
+of a crossmatch (``geometry.point_in_circle``)."""
 
 
 def declare_leakproof(conn: psycopg.Connection[Any]) -> bool:
