@@ -1,5 +1,7 @@
 """Access control: who may see which ``ivoa.obscore`` rows and which tables, decided by PostgreSQL (issue 15).
 
-``principal`` signs the caller of each query transaction; ``store`` manages collections, data PIs,
-delegations and table grants (``sql/0025_access_control.sql``); ``cli`` is their ``jmmctap`` commands.
+Modules: ``principal`` (the signed principal of each query transaction), ``store`` (all SQL on schema
+``acl``: collections, data PIs, delegations, table grants), ``leakproof`` (keeping positional indexes under
+row-level security), ``cli`` (the ``jmmctap`` commands). The rules themselves are the policies of
+``sql/0025_access_control.sql``.
 """
