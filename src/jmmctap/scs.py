@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jmmctap import formats
+from jmmctap.acl.principal import groups_of
 from jmmctap.adql import limits_of, translate_in_thread
 from jmmctap.auth import Principal
 from jmmctap.dali import parse_maxrec, single_value
@@ -187,7 +188,7 @@ async def open_cone_search(
     jmmctap.errors.ServiceUnavailableError
         The database cannot run queries now.
     """
-    tap_schema = tap_schema.visible_to(principal.groups)  # a catalogue granted to others is not published
+    tap_schema = tap_schema.visible_to(groups_of(principal))  # a catalogue granted to others is not published
     for table in (catalogue.table, *catalogue.extra_tables):
         if tap_schema.table(table) is None:
             raise UsageError(f"the table {table} of this cone search is not published")

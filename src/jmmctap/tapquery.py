@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from jmmctap import formats
+from jmmctap.acl.principal import groups_of
 from jmmctap.adql import Translation, limits_of, translate, translate_in_thread
 from jmmctap.auth import Principal
 from jmmctap.dali import TapRequest
@@ -110,7 +111,7 @@ async def open_query(
                 return translate(request.query, schema, extra_tables=uploads.tables, limits=limits)
 
             async def attempt(schema: TapSchema) -> QueryStream:
-                visible = schema.visible_to(principal.groups)  # a table granted to others is unknown
+                visible = schema.visible_to(groups_of(principal))  # a table granted to others is unknown
                 translation = await translate_in_thread(request.query, visible, limits, extra_tables=uploads.tables)
                 writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
                 return await start(

@@ -23,7 +23,7 @@ from psycopg import sql
 from jmmctap.auth import Principal
 from jmmctap.errors import ConfigError
 
-__all__ = ["MAX_SKEW_S", "PRINCIPAL_SETTING", "PrincipalSigner", "read_signer", "set_local_principal"]
+__all__ = ["MAX_SKEW_S", "PRINCIPAL_SETTING", "PrincipalSigner", "groups_of", "read_signer", "set_local_principal"]
 
 PRINCIPAL_SETTING = "jmmctap.principal"
 """The transaction setting (GUC) carrying the signed principal."""
@@ -32,6 +32,11 @@ MAX_SKEW_S = 300
 """Seconds a token may differ from the database's transaction time (checked in SQL; clocks of another host)."""
 
 _VERSION = "v1"
+
+
+def groups_of(principal: Principal) -> frozenset[str]:
+    """The groups whose rights ``principal`` has: none for an anonymous caller, as PostgreSQL sees it too."""
+    return principal.groups if principal.name is not None else frozenset()
 
 
 class PrincipalSigner:

@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from jmmctap.acl.principal import groups_of
 from jmmctap.context import context_of
 from jmmctap.endpoints.urls import service_root
 from jmmctap.errors import NotFoundError
@@ -44,7 +45,7 @@ async def _visible_schema(request: Request) -> TapSchema:
     ingest or a grant."""
     ctx = context_of(request)
     principal = await ctx.auth.principal_of(request)
-    return (await ctx.tap_schema.fresh()).visible_to(principal.groups)
+    return (await ctx.tap_schema.fresh()).visible_to(groups_of(principal))
 
 
 async def tables(request: Request) -> Response:
