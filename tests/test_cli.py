@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jmmctap.db.migrate import available_migrations
 from jmmctap.settings import Settings
 from tests.conftest import clean_env, free_port, server_env, spawn_server, stop_server
 
@@ -89,7 +90,8 @@ def test_second_instance_with_its_own_home_runs_beside_the_first(live_server: st
         assert "running: no" in run_cli("db", "status", env=env).stdout
         # Started again, the second instance finds its data where it left it.
         assert run_cli("db", "start", env=env).returncode == 0
-        assert "schema version: 1" in run_cli("db", "status", env=env).stdout
+        latest = max(m.version for m in available_migrations())
+        assert f"schema version: {latest} (latest {latest})" in run_cli("db", "status", env=env).stdout
     finally:
         run_cli("db", "stop", env=env)
         shutil.rmtree(home, ignore_errors=True)
