@@ -105,7 +105,7 @@ BEGIN
                    || convert_to(array_to_string(parts[1:5], ':'), 'UTF8'))), 'hex') THEN
         RAISE EXCEPTION 'the principal of this transaction is not valid' USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF parts[2] <> pg_backend_pid()::text OR abs(extract(epoch FROM now()) - parts[3]::numeric) > 300 THEN
+    IF parts[2] <> pg_backend_pid()::text OR abs(extract(epoch FROM now()) - parts[3]::numeric) > 60 THEN  -- acl.principal.MAX_SKEW_S
         RAISE EXCEPTION 'the principal of this transaction was signed for another session or time'
             USING ERRCODE = 'insufficient_privilege';
     END IF;

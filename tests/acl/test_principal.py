@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from starlette.applications import Starlette
 
-from jmmctap.acl.principal import PrincipalSigner, read_signer, set_local_principal
+from jmmctap.acl.principal import MAX_SKEW_S, PrincipalSigner, read_signer, set_local_principal
 from jmmctap.adql import translate
 from jmmctap.auth import Principal
 from jmmctap.context import context_of
@@ -143,6 +143,22 @@ def test_a_token_is_refused_on_another_backend_or_long_after(acl_settings: Setti
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(set_local_principal(token))
                 conn.execute("SELECT count(*) FROM tap_schema.tables").fetchone()
+
+
+def test_a_token_is_accepted_within_the_clock_margin_only(acl_settings: Settings) -> None:
+    with psycopg.connect(conninfos(acl_settings).owner) as owner:
+        signer = read_signer(owner)
+    with principal_session(acl_settings, BOB) as conn:
+        for age_s, accepted in ((MAX_SKEW_S / 2, True), (-MAX_SKEW_S / 2, True), (MAX_SKEW_S + 30, False)):
+            token = signer.token(ALICE, conn.info.backend_pid, now_s=time.time() - age_s)
+            if accepted:
+                with conn.transaction():
+                    conn.execute(set_local_principal(token))
+                    assert conn.execute("SELECT count(*) FROM ivoa.obscore").fetchone() == (PUBLIC_ROWS + 2,)
+            else:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                    conn.execute(set_local_principal(token))
+                    conn.execute("SELECT count(*) FROM ivoa.obscore").fetchone()
 
 
 def test_resetting_the_principal_only_makes_the_caller_anonymous(acl_settings: Settings) -> None:

@@ -28,8 +28,10 @@ __all__ = ["MAX_SKEW_S", "PRINCIPAL_SETTING", "PrincipalSigner", "groups_of", "r
 PRINCIPAL_SETTING = "jmmctap.principal"
 """The transaction setting (GUC) carrying the signed principal."""
 
-MAX_SKEW_S = 300
-"""Seconds a token may differ from the database's transaction time (checked in SQL; clocks of another host)."""
+MAX_SKEW_S = 60
+"""Seconds a token may differ from the database's transaction time (checked in SQL, sql/0025). A token is
+checked when its query starts, milliseconds after it is signed: the margin is for the clock of a database
+on another host, and bounds how long a token seen in ``pg_stat_activity`` stays usable on its backend."""
 
 _VERSION = "v1"
 
