@@ -5,7 +5,7 @@
 -- role cannot read): "v1:<backend pid>:<unix time>:<hex user>:<hex group>,...:<hex hmac>", '' for
 -- anonymous. acl.verified_principal() checks the signature, the backend and the time, so a value set
 -- by anything else than the server (set_config reached from a query) is refused, and a token seen on
--- one backend cannot be replayed on another or minutes later. Row-level security policies call the
+-- one backend cannot be replayed on another or a minute later. Row-level security policies call the
 -- SECURITY DEFINER functions below; each runs once per query (an InitPlan), not once per row.
 -- Users and groups are names (text): the accounts themselves live elsewhere.
 

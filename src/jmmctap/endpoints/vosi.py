@@ -40,12 +40,13 @@ async def capabilities(request: Request) -> Response:
     return Response(body, media_type=XML_MEDIA_TYPE, headers={"Last-Modified": last_modified})
 
 
-async def _visible_schema(request: Request) -> TapSchema:
-    """TAP_SCHEMA as the caller may see it (no table granted only to groups it is not in), current after an
-    ingest or a grant."""
+async def _visible_schema(request: Request, fresh: bool = True) -> TapSchema:
+    """TAP_SCHEMA as the caller may see it (no table granted only to groups it is not in); ``fresh``: current
+    after an ingest or a grant, else the copy in hand."""
     ctx = context_of(request)
     principal = await ctx.auth.principal_of(request)
-    return (await ctx.tap_schema.fresh()).visible_to(groups_of(principal))
+    schema = await ctx.tap_schema.fresh() if fresh else ctx.tap_schema.schema
+    return schema.visible_to(groups_of(principal))
 
 
 async def tables(request: Request) -> Response:
@@ -64,7 +65,7 @@ async def table(request: Request) -> Response:
 
 async def examples(request: Request) -> Response:
     """DALI examples whose tables are all published right now (and visible to the caller)."""
-    shown = publishable_examples(context_of(request).examples, await _visible_schema(request))
+    shown = publishable_examples(context_of(request).examples, await _visible_schema(request, fresh=False))
     return Response(write_examples(shown), media_type=XHTML_MEDIA_TYPE)
 
 
