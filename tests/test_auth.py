@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 from starlette.requests import Request
 
-from jmmctap.auth import ANONYMOUS, Authenticator, Principal, job_principal
+from jmmctap.auth import ANONYMOUS, Authenticator, Principal
 
 
 def test_a_principal_is_a_frozen_value_named_in_logs() -> None:
@@ -25,8 +25,3 @@ async def test_the_base_authenticator_answers_anonymous_whatever_the_request_say
     request = Request({"type": "http", "method": "GET", "path": "/tap/sync", "headers": [
         (b"authorization", b"Bearer something")]})
     assert await Authenticator().principal_of(request) == ANONYMOUS
-
-
-def test_a_job_runs_for_its_owner() -> None:
-    assert job_principal(None) == ANONYMOUS
-    assert job_principal("alice") == Principal("alice")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-__all__ = ["ANONYMOUS", "PRINCIPAL_SCOPE_KEY", "Authenticator", "Principal", "job_principal"]
+__all__ = ["ANONYMOUS", "PRINCIPAL_SCOPE_KEY", "Authenticator", "Principal"]
 
 PRINCIPAL_SCOPE_KEY = "jmmctap.principal"
 """ASGI scope key of the request's ``Principal`` once authenticated (read by the access log)."""
@@ -37,11 +37,6 @@ class Principal:
 
 ANONYMOUS = Principal(None)
 """The caller without an identity (a request without credentials)."""
-
-
-def job_principal(owner_id: str | None) -> Principal:
-    """The principal a job runs for: its recorded owner (groups are not stored with jobs)."""
-    return ANONYMOUS if owner_id is None else Principal(owner_id)
 
 
 class Authenticator:

@@ -11,6 +11,7 @@ import psycopg
 
 from jmmctap import __version__
 from jmmctap.accounts import cli as accounts_cli
+from jmmctap.acl import cli as acl_cli
 from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
 from jmmctap.settings import Settings
@@ -234,6 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--workers", type=int, help="concurrent jobs (default $JMMCTAP_ASYNC_WORKERS or 4)")
 
     _COMMANDS.update(accounts_cli.register(sub))  # user, group, token
+    acl_cli.register(sub, _COMMANDS)  # grant, collection, delegation, datapi
     return parser
 
 

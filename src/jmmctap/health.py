@@ -76,8 +76,13 @@ class Health:
         }
 
 
-async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: datetime) -> Health:
-    """Probe the database, summarise the published content (cheap: no table is scanned) and the query pool."""
+async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: datetime,
+                         hidden: frozenset[str] = frozenset()) -> Health:
+    """Probe the database, summarise the published content (cheap: no table is scanned) and the query pool.
+
+    ``tap_schema`` is what the caller may see, and ``hidden`` the tables it may not: their ingests are
+    left out. Row counts are ``tap_schema.tables.nrows``, which never count rows some caller cannot see.
+    """
     reachable, version = await probe(pools)
     ingests: list[IngestSummary] = []
     if reachable:
@@ -85,7 +90,7 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
             with anyio.fail_after(3):
                 async with pools.owner.connection() as conn:
                     cursor = await conn.execute(_LAST_INGESTS)
-                    ingests = [IngestSummary(*row) for row in await cursor.fetchall()]
+                    ingests = [IngestSummary(*row) for row in await cursor.fetchall() if row[0] not in hidden]
         except (psycopg.Error, TimeoutError):
             reachable = False
     schemas = tuple(

@@ -1,7 +1,8 @@
 """Run a translated query as the SELECT-only role and stream its rows.
 
 Every user query runs through ``start``: a pooled connection of the query role, a READ ONLY
-transaction with a statement timeout, a binary server-side cursor. ``start`` executes the query
+transaction with a statement timeout and the caller's signed principal (``acl.principal``: row-level
+security decides what it sees), a binary server-side cursor. ``start`` executes the query
 and fetches the first batch before returning, so that errors found by PostgreSQL still become a
 plain HTTP 400 before the first byte is sent (STYLE §5). The stream's ``close`` (always reached:
 end of rows, error, client disconnect) closes the cursor, ends the transaction and gives the
@@ -11,6 +12,7 @@ connection back.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -22,6 +24,8 @@ from psycopg import AsyncConnection, AsyncServerCursor, sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
 
+from jmmctap.acl.principal import PrincipalSigner, set_local_principal
+from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.db.gate import Lease, QueryGate
 from jmmctap.errors import JmmctapError, QueryError, ServiceUnavailableError
 from jmmctap.results import ResultColumn, Row
@@ -155,7 +159,8 @@ async def start(
     gate: QueryGate, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
     on_connection: Callable[[int], Awaitable[None]] | None = None, pin: Pin | None = None,
-    label: str = "query", client: str = "local",
+    label: str = "query", client: str = "local", principal: Principal = ANONYMOUS,
+    signer: PrincipalSigner | None = None,
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
 
@@ -167,6 +172,8 @@ async def start(
     name the request for the gate's fair shares and logs.
     ``pin`` runs in the read-only transaction before execution and may replace the SQL and columns
     (``tapschema.live.pin_metadata``: lock the tables, translate again if their metadata changed).
+    ``principal`` is who the transaction runs for, signed by ``signer`` in the statement that starts it
+    (``acl.principal``): PostgreSQL's row-level security decides from it what the query sees.
 
     Raises
     ------
@@ -179,11 +186,14 @@ async def start(
     ServiceError
         An unexpected database failure (details logged).
     """
+    if signer is None and not principal.anonymous:
+        raise ValueError("a query for an authenticated principal needs the principal signer")
     for attempt in (1, 2):
         lease = await gate.acquire(label, client, timeout_s)
         try:
             return await _run(gate, lease, sql_text, columns, adql=adql, maxrec=maxrec, timeout_s=timeout_s,
-                              setup=setup, on_connection=on_connection, pin=pin)
+                              setup=setup, on_connection=on_connection, pin=pin,
+                              scope=functools.partial(_scope, principal, signer))
         except psycopg.Error as exc:
             if attempt == 1 and _connection_lost(exc):
                 log.warning("query connection lost (%s); retrying on a new one", exc.sqlstate or exc)
@@ -197,6 +207,7 @@ async def _run(
     gate: QueryGate, lease: Lease, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None,
     on_connection: Callable[[int], Awaitable[None]] | None, pin: Pin | None,
+    scope: Callable[[int], sql.Composed],
 ) -> QueryStream:
     """Run the query on ``lease``'s connection; on any failure the connection is given back first."""
     conn = lease.conn
@@ -209,9 +220,9 @@ async def _run(
             await conn.execute("SET TRANSACTION READ WRITE")
             await setup(conn)
             await conn.commit()
-        await conn.execute(  # one round trip for both (no parameters: simple protocol, several statements)
-            sql.SQL("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}").format(
-                sql.Literal(max(1, int(timeout_s * 1000))))
+        await conn.execute(  # one round trip for all (no parameters: simple protocol, several statements)
+            sql.SQL("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; {}").format(
+                sql.Literal(max(1, int(timeout_s * 1000))), scope(conn.info.backend_pid))
         )
         if pin is not None:
             sql_text, columns = await pin(conn)
@@ -222,6 +233,11 @@ async def _run(
     except BaseException:
         await stream.close()
         raise
+
+
+def _scope(principal: Principal, signer: PrincipalSigner | None, backend_pid: int) -> sql.Composed:
+    """The statement setting the transaction's principal, signed now (after a long upload setup too)."""
+    return signer.set_local(principal, backend_pid) if signer is not None else set_local_principal("")
 
 
 _LOST_STATES = frozenset({"57P01", "57P02", "57P03"})

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jmmctap import formats
+from jmmctap.acl.principal import groups_of
 from jmmctap.adql import limits_of, translate_in_thread
 from jmmctap.auth import Principal
 from jmmctap.dali import parse_maxrec, single_value
@@ -187,6 +188,7 @@ async def open_cone_search(
     jmmctap.errors.ServiceUnavailableError
         The database cannot run queries now.
     """
+    tap_schema = tap_schema.visible_to(groups_of(principal))  # a catalogue granted to others is not published
     for table in (catalogue.table, *catalogue.extra_tables):
         if tap_schema.table(table) is None:
             raise UsageError(f"the table {table} of this cone search is not published")
@@ -197,7 +199,8 @@ async def open_cone_search(
         translation = await translate_in_thread(adql, tap_schema, limits_of(settings))
         columns = _scs_columns(catalogue, translation.columns)
         stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
-                             timeout_s=settings.query_timeout_s, label=label, client=client)
+                             timeout_s=settings.query_timeout_s, label=label, client=client, principal=principal,
+                             signer=pools.signer)
     except BaseException as exc:
         record.fail(exc)
         raise

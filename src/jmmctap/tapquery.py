@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from jmmctap import formats
+from jmmctap.acl.principal import groups_of
 from jmmctap.adql import Translation, limits_of, translate, translate_in_thread
 from jmmctap.auth import Principal
 from jmmctap.compression import VARY, Coding, compress_stream
@@ -95,6 +96,8 @@ async def open_query(
 
     The metadata is pinned to the tables inside the query's transaction (``tapschema.live``):
     read-your-writes after an ingest, and the old or the new table during a replace, never an error.
+    ADQL names resolve among the tables ``principal`` may see, and the query runs for it: PostgreSQL's
+    row-level security filters the rows (``acl``).
 
     Raises
     ------
@@ -114,12 +117,14 @@ async def open_query(
                 return translate(request.query, schema, extra_tables=uploads.tables, limits=limits)
 
             async def attempt(schema: TapSchema) -> QueryStream:
-                translation = await translate_in_thread(request.query, schema, limits, extra_tables=uploads.tables)
+                visible = schema.visible_to(groups_of(principal))  # a table granted to others is unknown
+                translation = await translate_in_thread(request.query, visible, limits, extra_tables=uploads.tables)
                 writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
                 return await start(
                     pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                     timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label,
-                    client=client, pin=pin_metadata(schema, translation, translated),
+                    client=client, pin=pin_metadata(visible, translation, translated), principal=principal,
+                    signer=pools.signer,
                 )
 
             stream = await tap_schema.run(attempt)

@@ -47,9 +47,10 @@ def test_submit_wait_fetch_delete(tap: TAPService) -> None:
     job.wait(phases=["COMPLETED", "ERROR", "ABORTED"], timeout=30)
     assert job.phase == "COMPLETED"
     assert len(job.fetch_result().to_table()) == 10
-    assert job.job_id in [j.jobid for j in service.get_job_list(phases=["COMPLETED"], last=20)]
+    assert service.get_job_list(phases=["COMPLETED"], last=20) == []  # anonymous jobs are listed to no one
+    url = job.url
     job.delete()
-    assert job.job_id not in [j.jobid for j in service.get_job_list(last=50)]
+    assert requests.get(url, timeout=10).status_code == 404
 
 
 def test_async_upload_crossmatch_with_contains(tap: TAPService) -> None:

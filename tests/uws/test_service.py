@@ -98,8 +98,8 @@ async def test_list_filters_are_validated(runtime: UwsRuntime) -> None:
     for phases, after, last in ((["DONE"], None, None), ([], "yesterday", None), ([], None, "0"), ([], None, "x")):
         with pytest.raises(UsageError):
             await service.list_jobs(ANONYMOUS, phases, after, last)
-    job = await service.create(QUERY, {}, ANONYMOUS)
-    listed = await service.list_jobs(ANONYMOUS, ["pending"], "2000-01-01T00:00:00Z", "3")
+    job = await service.create(QUERY, {}, ALICE)
+    listed = await service.list_jobs(ALICE, ["pending"], "2000-01-01T00:00:00Z", "3")
     assert [r.job_id for r in listed] == [job.job_id]
 
 

@@ -55,21 +55,22 @@ async def test_job_round_trips_with_parameters_in_order(store: JobStore) -> None
 
 async def test_list_filters_by_owner_phase_after_and_last(store: JobStore) -> None:
     base = datetime(2030, 1, 1, tzinfo=UTC)
-    jobs = [make_job(created=base + timedelta(minutes=i)) for i in range(4)]
+    jobs = [make_job(owner="bob", created=base + timedelta(minutes=i)) for i in range(4)]
     for job in jobs:
         await store.insert(job)
     await store.insert(make_job(owner="alice", created=base))
-    archived = make_job(ExecutionPhase.ARCHIVED, created=base)
+    await store.insert(make_job(created=base))  # anonymous: nobody's, listed to no one
+    archived = make_job(ExecutionPhase.ARCHIVED, owner="bob", created=base)
     await store.insert(archived)
     await store.queue(jobs[0].job_id)
 
-    assert [r.job_id for r in await store.list_jobs(None)] == [j.job_id for j in reversed(jobs)]
-    assert [r.job_id for r in await store.list_jobs(None, [QUEUED])] == [jobs[0].job_id]
-    assert {r.job_id for r in await store.list_jobs(None, [QUEUED, PENDING])} == {j.job_id for j in jobs}
-    assert [r.job_id for r in await store.list_jobs(None, last=2)] == [jobs[3].job_id, jobs[2].job_id]
-    after = await store.list_jobs(None, after=base + timedelta(minutes=1, seconds=30))
+    assert [r.job_id for r in await store.list_jobs("bob")] == [j.job_id for j in reversed(jobs)]
+    assert [r.job_id for r in await store.list_jobs("bob", [QUEUED])] == [jobs[0].job_id]
+    assert {r.job_id for r in await store.list_jobs("bob", [QUEUED, PENDING])} == {j.job_id for j in jobs}
+    assert [r.job_id for r in await store.list_jobs("bob", last=2)] == [jobs[3].job_id, jobs[2].job_id]
+    after = await store.list_jobs("bob", after=base + timedelta(minutes=1, seconds=30))
     assert [r.job_id for r in after] == [jobs[3].job_id, jobs[2].job_id]
-    assert [r.job_id for r in await store.list_jobs(None, [ExecutionPhase.ARCHIVED])] == [archived.job_id]
+    assert [r.job_id for r in await store.list_jobs("bob", [ExecutionPhase.ARCHIVED])] == [archived.job_id]
     assert [r.owner_id for r in await store.list_jobs("alice")] == ["alice"]
 
 

@@ -22,6 +22,7 @@ FUNCTION_BY_NAME: dict[str, Function] = {function.name: function for function in
 
 _COMPILER_SQL = frozenset({
     "spoint", "radians", "scircle",  # column positions, DISTANCE(...) < r rewritten as a cone
+    f"{functions.UDF_SCHEMA}.join_circle",  # ... or as a crossmatch
     "coalesce",  # FULL JOIN ... USING
     "replace",  # CAST(timestamp AS VARCHAR): DALI form
     "array_to_string", f"{functions.UDF_SCHEMA}.point_array", f"{functions.UDF_SCHEMA}.circle_array",

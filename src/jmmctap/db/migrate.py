@@ -24,6 +24,7 @@ from typing import cast
 import psycopg
 from psycopg import sql
 
+from jmmctap.acl.leakproof import LEAKPROOF_FUNCTIONS, declare_leakproof
 from jmmctap.db.cluster import EmbeddedCluster, check_postgres_installed
 from jmmctap.db.connect import DATABASE, OWNER_ROLE, Conninfos, connect, conninfos
 from jmmctap.errors import ConfigError
@@ -98,6 +99,7 @@ def init_database(settings: Settings) -> list[Migration]:
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [_INIT_LOCK])  # until the connection closes
         _bootstrap_database(infos, settings.query_role, settings.query_timeout_s)
         applied = _apply_migrations(conn, settings.query_role)
+        _declare_leakproof(conn, infos)
         _ensure_query_password(conn, infos, settings.query_role)
         _publish_declarations_if_changed(conn, settings.query_role, force=bool(applied))
     return applied
@@ -194,6 +196,20 @@ def _bootstrap_database(infos: Conninfos, query_role: str, timeout_s: float) -> 
             raise ConfigError(
                 f"cannot create or configure role {query_role}{hint}: {exc.diag.message_primary}"
             ) from None
+
+
+def _declare_leakproof(conn: psycopg.Connection[tuple[object, ...]], infos: Conninfos) -> None:
+    """Positional searches keep their index under row-level security (``acl.leakproof``; needs a superuser).
+
+    Checked on the owner's connection first: the administrator connects only when a flag is missing
+    (a new database, a function the last migration created, an extension update that reset it).
+    """
+    row = conn.execute("SELECT count(*) FROM unnest(%s::text[]) AS f(signature)"
+                       " JOIN pg_proc p ON p.oid = to_regprocedure(f.signature) WHERE NOT p.proleakproof",
+                       [list(LEAKPROOF_FUNCTIONS)]).fetchone()
+    if row and row[0]:
+        with connect(infos.admin, autocommit=True) as admin:
+            declare_leakproof(admin)
 
 
 def _role_settings(conn: psycopg.Connection[tuple[object, ...]], role: str) -> dict[str, str]:

@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from jmmctap.acl.principal import PrincipalSigner, read_signer
 from jmmctap.db.connect import conninfos
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.db.migrate import query_conninfo, schema_version
@@ -77,11 +78,13 @@ def _then(
 
 @dataclass(frozen=True)
 class Pools:
-    """``owner`` does bookkeeping (jobs, ingest); ``query`` only ever runs translated ADQL, lent by ``gate``."""
+    """``owner`` does bookkeeping (jobs, ingest); ``query`` only ever runs translated ADQL, lent by ``gate``,
+    each transaction for a principal signed by ``signer``."""
 
     owner: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
     query: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
     gate: QueryGate
+    signer: PrincipalSigner
 
     async def close(self) -> None:
         await asyncio.gather(self.owner.close(), self.query.close())
@@ -94,6 +97,7 @@ async def open_pools(settings: Settings) -> Pools:
         if schema_version(conn) is None:
             raise ConfigError("the database is not initialised: run 'jmmctap db init'")
         query = query_conninfo(conn, infos)
+        signer = read_signer(conn)
     # check: a connection is tested when lent (the query pool's by the gate), so the first queries after a
     # database restart do not each meet a dead connection (57P01) before the pool discards it
     owner_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
@@ -111,7 +115,7 @@ async def open_pools(settings: Settings) -> Pools:
     await owner_pool.open(wait=True, timeout=15)
     await query_pool.open(wait=True, timeout=15)
     limits = GateLimits(settings.pool_size, settings.slow_clients, settings.client_queries, settings.queue_wait_s)
-    return Pools(owner=owner_pool, query=query_pool, gate=QueryGate(query_pool, limits))
+    return Pools(owner=owner_pool, query=query_pool, gate=QueryGate(query_pool, limits), signer=signer)
 
 
 async def probe(pools: Pools) -> tuple[bool, int | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from jmmctap.acl.principal import groups_of
 from jmmctap.context import context_of
 from jmmctap.db.pools import probe
 from jmmctap.endpoints.coding import document_response
@@ -27,7 +28,11 @@ async def availability(request: Request) -> Response:
 async def health(request: Request) -> Response:
     """Service health: JSON by default, HTML for browsers (``Accept: text/html``) or ``?format=html``."""
     ctx = context_of(request)
-    report = await collect_health(ctx.pools, ctx.tap_schema.schema, ctx.started_at)
+    principal = await ctx.auth.principal_of(request)  # tables as the caller may see them
+    everything = await ctx.tap_schema.fresh()  # a table granted a moment ago is hidden already
+    visible = everything.visible_to(groups_of(principal))
+    hidden = frozenset(everything.names()) - frozenset(visible.names())
+    report = await collect_health(ctx.pools, visible, ctx.started_at, hidden)
     status_code = 200 if report.reachable else 503
     wanted = request.query_params.get("format", "").lower()
     if wanted == "html" or (not wanted and "text/html" in request.headers.get("accept", "")):

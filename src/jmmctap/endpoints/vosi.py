@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from jmmctap.accounts.credentials import CHALLENGES
+from jmmctap.acl.principal import groups_of
 from jmmctap.context import context_of
 from jmmctap.endpoints.coding import document_response
 from jmmctap.endpoints.urls import service_root
@@ -44,24 +45,32 @@ async def capabilities(request: Request) -> Response:
     return document_response(request, body, XML_MEDIA_TYPE, headers=headers)
 
 
+async def _visible_schema(request: Request, fresh: bool = True) -> TapSchema:
+    """TAP_SCHEMA as the caller may see it (no table granted only to groups it is not in); ``fresh``: current
+    after an ingest or a grant, else the copy in hand."""
+    ctx = context_of(request)
+    principal = await ctx.auth.principal_of(request)
+    schema = await ctx.tap_schema.fresh() if fresh else ctx.tap_schema.schema
+    return schema.visible_to(groups_of(principal))
+
+
 async def tables(request: Request) -> Response:
     """VOSI tableset; ``detail=min`` (name and value case-insensitive) leaves columns and keys out."""
     detail = {k.lower(): v.lower() for k, v in request.query_params.items()}.get("detail", "max")
-    body = write_tableset(await context_of(request).tap_schema.fresh(), detail=detail != "min")
+    body = write_tableset(await _visible_schema(request), detail=detail != "min")
     return document_response(request, body, XML_MEDIA_TYPE)
 
 
 async def table(request: Request) -> Response:
-    """One ``vosi:table`` in full detail; 404 when no published table has that name."""
-    tap_schema = await context_of(request).tap_schema.fresh()  # current after an ingest
+    """One ``vosi:table`` in full detail; 404 when no table the caller may see has that name."""
+    tap_schema = await _visible_schema(request)
     found = _find_table(tap_schema, request.path_params["table_name"])
     return document_response(request, write_table(tap_schema, found), XML_MEDIA_TYPE)
 
 
 async def examples(request: Request) -> Response:
-    """DALI examples whose tables are all published right now."""
-    ctx = context_of(request)
-    shown = publishable_examples(ctx.examples, ctx.tap_schema.schema)
+    """DALI examples whose tables are all published right now (and visible to the caller)."""
+    shown = publishable_examples(context_of(request).examples, await _visible_schema(request, fresh=False))
     return document_response(request, write_examples(shown), XHTML_MEDIA_TYPE)
 
 

@@ -37,25 +37,43 @@ _QUERIES = (
     # before sql/0019 is applied (a server started on an old database) the generation is 0
     "SELECT CASE WHEN to_regclass('tap_schema.generation') IS NULL THEN 0 ELSE"
     " (SELECT generation FROM tap_schema.generation) END",
+    # whether this role may read the table grants of sql/0025 (the owner; the query role sees TAP_SCHEMA
+    # through row-level security instead, already without what its principal may not see)
+    "SELECT CASE WHEN to_regclass('acl.table_grant') IS NULL THEN false"
+    " ELSE has_table_privilege('acl.table_grant', 'SELECT') END",
 )
+
+_GRANTS = "SELECT table_name, array_agg(group_name ORDER BY group_name) FROM acl.table_grant GROUP BY table_name"
 
 
 def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
     """Read TAP_SCHEMA over a synchronous connection (in its own transaction, or the caller's)."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        return _build(*[conn.execute(q).fetchall() for q in _QUERIES])
+        return _read(conn)
     with conn.transaction():
         conn.execute(_SNAPSHOT)
-        return _build(*[conn.execute(q).fetchall() for q in _QUERIES])
+        return _read(conn)
+
+
+def _read(conn: psycopg.Connection[Any]) -> TapSchema:
+    schemas, tables, columns, keys, generation, readable = [conn.execute(q).fetchall() for q in _QUERIES]
+    grants = conn.execute(_GRANTS).fetchall() if readable[0][0] else []
+    return _build(schemas, tables, columns, keys, generation, grants)
 
 
 async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
     """Read TAP_SCHEMA over an asynchronous connection: in one snapshot, or in the caller's transaction."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-        return _build(*[await (await conn.execute(q)).fetchall() for q in _QUERIES])
+        return await _read_async(conn)
     async with conn.transaction():
         await conn.execute(_SNAPSHOT)
-        return _build(*[await (await conn.execute(q)).fetchall() for q in _QUERIES])
+        return await _read_async(conn)
+
+
+async def _read_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
+    schemas, tables, columns, keys, generation, readable = [await (await conn.execute(q)).fetchall() for q in _QUERIES]
+    grants = await (await conn.execute(_GRANTS)).fetchall() if readable[0][0] else []
+    return _build(schemas, tables, columns, keys, generation, grants)
 
 
 def _build(
@@ -64,6 +82,7 @@ def _build(
     columns: list[tuple[Any, ...]],
     keys: list[tuple[Any, ...]],
     generation: list[tuple[Any, ...]],
+    grants: list[tuple[Any, ...]],
 ) -> TapSchema:
     by_table: dict[str, list[Column]] = defaultdict(list)
     for (table_name, name, datatype, arraysize, xtype, description, utype, unit, ucd,
@@ -85,4 +104,5 @@ def _build(
             for key_id, from_table, target_table, description, utype, from_cols, target_cols in keys
         ),
         generation=int(generation[0][0]),
+        grants={name: frozenset(groups) for name, groups in grants},
     )

@@ -12,7 +12,7 @@ regular names to lower case, so ``"ra"`` also finds ``ra``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -145,6 +145,10 @@ class Schema:
     schema_index: int | None = None
 
 
+_VIEWS_KEPT = 256
+"""Per-groups views a ``TapSchema`` keeps (one per distinct set of caller groups seen since its load)."""
+
+
 @dataclass(frozen=True)
 class TapSchema:
     """Everything published, as the ADQL engine and VOSI see it."""
@@ -154,11 +158,39 @@ class TapSchema:
     keys: tuple[Key, ...] = ()
     generation: int = 0
     """``tap_schema.generation`` when this copy was read (sql/0019); 0 when not read from a database."""
+    grants: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    """Tables (``table_name``) readable by the listed groups only (``acl.table_grant``, sql/0025)."""
     _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _views: dict[frozenset[str], TapSchema] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for table in self.tables:
             self._by_name[table.name] = table
+
+    def visible_to(self, groups: frozenset[str]) -> TapSchema:
+        """What a caller in ``groups`` may see: without the tables granted to other groups only.
+
+        The ADQL engine resolves names against this copy, so a hidden table is an "unknown table" with the
+        same message (and hints) as one that does not exist; VOSI and /health list it. PostgreSQL enforces
+        the same rule on the rows and on TAP_SCHEMA itself (sql/0025); this copy only keeps them consistent.
+        """
+        hidden = {name for name, allowed in self.grants.items() if not allowed & groups and name in self._by_name}
+        if not hidden:
+            return self
+        key = frozenset(g for g in groups if any(g in allowed for allowed in self.grants.values()))
+        view = self._views.get(key)
+        if view is None:
+            tables = tuple(t for t in self.tables if t.name not in hidden)
+            emptied = {t.schema_name for t in self.tables if t.name in hidden} - {t.schema_name for t in tables}
+            view = TapSchema(
+                schemas=tuple(s for s in self.schemas if s.name not in emptied), tables=tables,
+                keys=tuple(k for k in self.keys if k.from_table not in hidden and k.target_table not in hidden),
+                generation=self.generation,
+            )
+            if len(self._views) >= _VIEWS_KEPT:
+                self._views.clear()
+            self._views[key] = view
+        return view
 
     def table(self, name: str) -> Table | None:
         """The table whose TAP_SCHEMA ``table_name`` is exactly ``name``."""

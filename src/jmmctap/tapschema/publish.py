@@ -155,7 +155,8 @@ def publish_keys(conn: psycopg.Connection[Any], keys: Iterable[Key]) -> None:
 
 
 def refresh_row_counts(conn: psycopg.Connection[Any], table_names: Iterable[str] | None = None) -> None:
-    """Set ``tap_schema.tables.nrows`` to the exact row count of each (or the given) table."""
+    """Set ``tap_schema.tables.nrows`` to the exact count of the rows every caller may see, of each (or the given)
+    table: rows of a private collection are not counted (``acl.public_row_count``, sql/0025)."""
     if table_names is None:
         rows = conn.execute("SELECT table_name FROM tap_schema.tables").fetchall()
         table_names = [r[0] for r in rows]
@@ -164,8 +165,6 @@ def refresh_row_counts(conn: psycopg.Connection[Any], table_names: Iterable[str]
         if row is None:
             continue
         table = Table(schema_name=row[0], name=name)
-        count = conn.execute(
-            sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.db_schema, table.db_table))
-        ).fetchone()
+        count = conn.execute("SELECT acl.public_row_count(%s, %s)", [table.db_schema, table.db_table]).fetchone()
         conn.execute("UPDATE tap_schema.tables SET nrows = %s WHERE table_name = %s",
                      [count[0] if count else 0, name])

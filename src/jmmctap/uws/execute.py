@@ -16,7 +16,6 @@ from typing import BinaryIO
 import anyio
 
 from jmmctap import dali
-from jmmctap.auth import job_principal
 from jmmctap.compression import Coding, compress_stream
 from jmmctap.db.pools import Pools
 from jmmctap.settings import Settings
@@ -52,7 +51,7 @@ class JobExecutor:
         sources = {name: self.files.upload_path(job.job_id, name) for name in job.upload_files}
         coding = Coding("gzip", self.settings.gzip_level) if self.settings.gzip_level > 0 else None
         async with open_query(
-            self.pools, self.tap_schema, self.settings, request, principal=job_principal(job.owner_id),
+            self.pools, self.tap_schema, self.settings, request, principal=job.principal,
             timeout_s=timeout_s, files=sources, job_id=job.job_id, on_connection=on_backend,
             label=f"job {job.job_id}", client="uws",
         ) as prepared:

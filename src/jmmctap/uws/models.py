@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.errors import JobStateError  # defined with every public error; re-exported here
 
 __all__ = [
@@ -109,6 +110,13 @@ class Job:
     error: JobError | None = None
     worker_id: int | None = None
     backend_pid: int | None = None
+    owner_groups: frozenset[str] = frozenset()
+    """The owner's groups when the job was created: the job's query runs for them (row-level security)."""
+
+    @property
+    def principal(self) -> Principal:
+        """Who the job belongs to and runs for: its creator, as it was when it created the job."""
+        return ANONYMOUS if self.owner_id is None else Principal(self.owner_id, self.owner_groups)
 
     def parameter_map(self) -> Mapping[str, list[str]]:
         """Parameters as ``jmmctap.dali.parse_tap_parameters`` takes them: name → values in order."""

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import anyio
 
+from jmmctap.acl.principal import groups_of
 from jmmctap.auth import Principal
 from jmmctap.dali import MAX_RUNID_CHARS, TAP_SINGLE_VALUED, check_single_valued, check_text, single_value
 from jmmctap.errors import NotFoundError, UsageError
@@ -130,6 +131,7 @@ class JobService:
             phase=ExecutionPhase.QUEUED if phase_value else ExecutionPhase.PENDING,
             run_id=None if run_id is None else check_text(run_id, "RUNID", MAX_RUNID_CHARS),
             owner_id=principal.name,
+            owner_groups=groups_of(principal),
             creation_time=now,
             start_time=None,
             end_time=None,
@@ -148,22 +150,30 @@ class JobService:
         return job
 
     async def get(self, job_id: str, principal: Principal) -> Job:
-        """The job, if it exists and belongs to ``principal`` (anonymous jobs to the anonymous caller).
+        """The job, if ``principal`` may see it: its owner's, or an anonymous job (to whoever has its URL).
+
+        A job of another user is "not found", exactly like a job that never existed, rather than 403
+        Forbidden: a 403 would confirm that the id exists and whose it is. Every read and change of a job
+        (phase, parameters, results, files, deletion) goes through this check.
 
         Raises
         ------
         NotFoundError
-            No such job for this owner.
+            No such job, or another user's.
         """
         job = await self.store.get(job_id) if _JOB_ID.fullmatch(job_id) else None
-        if job is None or job.owner_id != principal.name:
+        if job is None or (job.owner_id is not None and job.owner_id != principal.name):
             raise NotFoundError(f"no job {job_id!r}")
         return job
 
     async def list_jobs(
         self, principal: Principal, phases: Sequence[str], after: str | None, last: str | None
     ) -> list[JobRef]:
-        """The owner's jobs filtered by ``PHASE`` (repeatable), ``AFTER`` and ``LAST`` (UWS §2.2.2.1)."""
+        """The caller's jobs filtered by ``PHASE`` (repeatable), ``AFTER`` and ``LAST`` (UWS §2.2.2.1).
+
+        An anonymous caller gets an empty list: anonymous jobs belong to nobody, so listing them would show
+        every anonymous caller's jobs to all (each is reached by its unguessable URL only).
+        """
         try:
             wanted = [ExecutionPhase(p.upper()) for p in phases]
         except ValueError:
@@ -177,6 +187,8 @@ class JobService:
             if not 0 < count <= MAX_LAST:
                 raise UsageError(f"LAST must be an integer from 1 to {MAX_LAST}")
         since = parse_instant(after) if after is not None else None
+        if principal.name is None:
+            return []
         return await self.store.list_jobs(principal.name, wanted, since, count)
 
     async def run(self, job_id: str, principal: Principal) -> None:
@@ -207,7 +219,7 @@ class JobService:
         await cancel_backend(self.query_conninfo, stopped)
 
     async def delete(self, job_id: str, principal: Principal) -> None:
-        """Forget the job: stop it if it runs, delete its row and files."""
+        """Forget the job (the caller's, or an anonymous one): stop it if it runs, delete its row and files."""
         stopped = await self.store.delete(job_id, principal.name) if _JOB_ID.fullmatch(job_id) else None
         if stopped is None:
             raise NotFoundError(f"no job {job_id!r}")

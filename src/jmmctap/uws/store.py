@@ -50,7 +50,7 @@ _RECONNECT_S = 1.0
 _ACTIVE = ["PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED"]
 
 _JOB_SELECT = """
-SELECT j.job_id, j.phase, j.run_id, j.owner_id, j.creation_time, j.start_time, j.end_time,
+SELECT j.job_id, j.phase, j.run_id, j.owner_id, j.owner_groups, j.creation_time, j.start_time, j.end_time,
        j.execution_duration, j.destruction, j.quote, j.error_message, j.error_type, j.error_detail,
        j.result_mime, j.result_size, j.result_rows, j.result_overflow, j.worker_id, j.backend_pid,
        ARRAY(SELECT p.name FROM uws.parameter p WHERE p.job_id = j.job_id ORDER BY p.position) AS param_names,
@@ -141,9 +141,9 @@ class JobStore:
         async with self._connection() as conn:  # one statement: one round trip, atomic
             await conn.execute(
                 "WITH job AS ("
-                "  INSERT INTO uws.job (job_id, run_id, owner_id, phase, creation_time, queued_time,"
+                "  INSERT INTO uws.job (job_id, run_id, owner_id, owner_groups, phase, creation_time, queued_time,"
                 "                       execution_duration, destruction, quote)"
-                "  VALUES (%(id)s, %(run)s, %(owner)s, %(phase)s, %(created)s,"
+                "  VALUES (%(id)s, %(run)s, %(owner)s, %(groups)s, %(phase)s, %(created)s,"
                 "          CASE WHEN %(phase)s = 'QUEUED' THEN now() END, %(duration)s, %(destruction)s, %(quote)s)"
                 "  RETURNING job_id),"
                 " params AS ("
@@ -153,7 +153,8 @@ class JobStore:
                 " INSERT INTO uws.upload_file (job_id, name, size)"
                 " SELECT job.job_id, u.name, u.size"
                 " FROM job, unnest(%(files)s::text[], %(sizes)s::bigint[]) AS u(name, size)",
-                {"id": job.job_id, "run": job.run_id, "owner": job.owner_id, "phase": job.phase.value,
+                {"id": job.job_id, "run": job.run_id, "owner": job.owner_id, "groups": sorted(job.owner_groups),
+                 "phase": job.phase.value,
                  "created": job.creation_time, "duration": job.execution_duration_s, "destruction": job.destruction,
                  "quote": job.quote, "names": [p.name for p in job.parameters],
                  "values": [p.value for p in job.parameters], "files": [name for name, _ in upload_sizes],
@@ -169,14 +170,14 @@ class JobStore:
         return None if row is None else _convert_job(row)
 
     async def list_jobs(
-        self, owner_id: str | None, phases: Sequence[ExecutionPhase] = (), after: datetime | None = None,
+        self, owner_id: str, phases: Sequence[ExecutionPhase] = (), after: datetime | None = None,
         last: int | None = None,
     ) -> list[JobRef]:
         """The owner's jobs, newest first, filtered as UWS §2.2.2.1 says (ARCHIVED only when asked for)."""
         async with self._connection() as conn:
             cursor = await conn.execute(
                 "SELECT job_id, phase, run_id, owner_id, creation_time FROM uws.job"
-                " WHERE owner_id IS NOT DISTINCT FROM %(owner)s"
+                " WHERE owner_id = %(owner)s"
                 "   AND (CASE WHEN %(phases)s::text[] IS NULL THEN phase <> 'ARCHIVED'"
                 "        ELSE phase = ANY(%(phases)s::text[]) END)"
                 "   AND (%(after)s::timestamptz IS NULL OR creation_time > %(after)s::timestamptz)"
@@ -251,10 +252,13 @@ class JobStore:
             return Stopped(job_id, ExecutionPhase(row[0]), row[1], row[2])
 
     async def delete(self, job_id: str, owner_id: str | None = None) -> Stopped | None:
-        """Forget the owner's job (its parameters go with it); None when there is no such job."""
+        """Forget the job if ``owner_id`` may (its owner's, or an anonymous one); None when there is no such job.
+
+        Its parameters go with it.
+        """
         async with self._connection() as conn:
             cursor = await conn.execute(
-                "DELETE FROM uws.job WHERE job_id = %s AND owner_id IS NOT DISTINCT FROM %s"
+                "DELETE FROM uws.job WHERE job_id = %s AND (owner_id IS NULL OR owner_id = %s)"
                 " RETURNING job_id, phase, backend_pid, clock_timestamp()",
                 [job_id, owner_id],
             )
@@ -429,6 +433,7 @@ def _convert_job(row: dict[str, Any]) -> Job:
         phase=ExecutionPhase(row["phase"]),
         run_id=row["run_id"],
         owner_id=row["owner_id"],
+        owner_groups=frozenset(row["owner_groups"]),
         creation_time=row["creation_time"],
         start_time=row["start_time"],
         end_time=row["end_time"],

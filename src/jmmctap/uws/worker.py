@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from jmmctap.auth import job_principal
 from jmmctap.errors import JmmctapError
 from jmmctap.uws.events import JobEvents, PhaseWatch
 from jmmctap.uws.joblog import log_transition
@@ -91,7 +90,7 @@ class Worker:
             if job is None:
                 await self.events.wait_queue(timeout_s=_QUEUE_RECHECK_S)
                 continue
-            log_transition(job.job_id, ExecutionPhase.EXECUTING.value, job_principal(job.owner_id),
+            log_transition(job.job_id, ExecutionPhase.EXECUTING.value, job.principal,
                            worker=self.worker_id)
             await self._run_job(job)
 
@@ -151,13 +150,13 @@ class Worker:
     async def _complete(self, job: Job, result: JobResult) -> None:
         """EXECUTING → COMPLETED, logged here: the caller may be cancelled as soon as it is announced."""
         if await self.store.complete(job.job_id, self.worker_id, result):
-            log_transition(job.job_id, ExecutionPhase.COMPLETED.value, job_principal(job.owner_id),
+            log_transition(job.job_id, ExecutionPhase.COMPLETED.value, job.principal,
                            rows=result.rows, bytes=result.size)
 
     async def _fail(self, job: Job, error: JobError) -> None:
         """EXECUTING → ERROR, logged here for the same reason."""
         if await self.store.fail(job.job_id, error, self.worker_id):
-            log_transition(job.job_id, ExecutionPhase.ERROR.value, job_principal(job.owner_id), error=error.message)
+            log_transition(job.job_id, ExecutionPhase.ERROR.value, job.principal, error=error.message)
 
     def _backend_recorder(self, job_id: str) -> Callable[[int], Awaitable[None]]:
         async def record(pid: int) -> None:
