@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -76,8 +77,10 @@ async def run_job_as(app: Starlette, principal: Principal, adql: str, *, uploads
             job = await service.wait(job.job_id, principal, "10", None)
     if job.result is None:
         return job, None
-    path = context_of(app).results.result_path(job.job_id)
-    return job, parse_single_table(io.BytesIO(path.read_bytes())).to_table()
+    stored = context_of(app).results.stored_result(job.job_id)
+    assert stored is not None, "a job with a result has its file"
+    data = stored.path.read_bytes()
+    return job, parse_single_table(io.BytesIO(gzip.decompress(data) if stored.gzipped else data)).to_table()
 
 
 @contextlib.contextmanager
