@@ -33,6 +33,8 @@ class ExpressionCompiler:
         self.scope = Scope()
         self.clause = "SELECT"
         self.in_aggregate = False
+        self.leakproof_joins = False
+        """Set once a table under row-level security is read: crossmatch circles must be LEAKPROOF."""
 
     # implemented by QueryCompiler
     def subquery(self, query: s.Query) -> tuple[str, list[Value]]:
@@ -175,7 +177,8 @@ class ExpressionCompiler:
 
     def _comparison(self, node: s.Comparison) -> Value:
         left, right = self.value(node.left), self.value(node.right)
-        rewritten = _predicate_rewrite(node.op, left, right) or _distance_rewrite(node.op, left, right)
+        rewritten = (_predicate_rewrite(node.op, left, right)
+                     or _distance_rewrite(node.op, left, right, leakproof=self.leakproof_joins))
         if rewritten is not None:
             return Value(rewritten, Kind.CONDITION, aggregate=left.aggregate or right.aggregate)
         left, right = self._comparable(left, right, node, ordering=node.op not in ("=", "<>"))
@@ -327,7 +330,7 @@ def _predicate_rewrite(op: str, left: Value, right: Value) -> str | None:
     return None
 
 
-def _distance_rewrite(op: str, left: Value, right: Value) -> str | None:
+def _distance_rewrite(op: str, left: Value, right: Value, *, leakproof: bool) -> str | None:
     """``DISTANCE(p, q) < r`` → ``p <@ scircle(q, radians(r))`` (ADQL 2.1 §4.2.7: make it fast), both ways
     round when both points vary (``geometry.point_in_circle``).
 
@@ -343,7 +346,7 @@ def _distance_rewrite(op: str, left: Value, right: Value) -> str | None:
     if radius.number is None or not 0 <= radius.number <= MAX_CIRCLE_RADIUS_DEG:
         return None
     point, centre, centre_varies = distance
-    return point_in_circle(point, centre, radius.sql, centre_varies=centre_varies)
+    return point_in_circle(point, centre, radius.sql, centre_varies=centre_varies, leakproof=leakproof)
 
 
 _DISPATCH: dict[type, Callable[[ExpressionCompiler, Any], Value]] = {

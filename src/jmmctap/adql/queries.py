@@ -340,6 +340,7 @@ class QueryCompiler(ExpressionCompiler):
                 return self._relation(sql, alias or cte.ident, None, cte.ident.text, sql_alias, cte.compiled.outputs)
         table = self._find_table(item)
         self.tables.add(table.name)
+        self.leakproof_joins |= table.name in self.tap_schema.row_secured
         sql_alias = q(alias.text) if alias is not None else q(table.db_table)
         sql = f"{q(table.db_schema)}.{q(table.db_table)}" + (f" AS {sql_alias}" if alias is not None else "")
         outputs, columns = _TABLE_COLUMNS.get(table, sql_alias)

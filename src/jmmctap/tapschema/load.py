@@ -43,6 +43,10 @@ _QUERIES = (
     " ELSE has_table_privilege('acl.table_grant', 'SELECT') END",
 )
 
+_SECURED = ("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relrowsecurity")
+"""Relations under row-level security (pg_class is readable by every role)."""
+
 _GRANTS = "SELECT table_name, array_agg(group_name ORDER BY group_name) FROM acl.table_grant GROUP BY table_name"
 
 
@@ -58,7 +62,7 @@ def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
 def _read(conn: psycopg.Connection[Any]) -> TapSchema:
     schemas, tables, columns, keys, generation, readable = [conn.execute(q).fetchall() for q in _QUERIES]
     grants = conn.execute(_GRANTS).fetchall() if readable[0][0] else []
-    return _build(schemas, tables, columns, keys, generation, grants)
+    return _build(schemas, tables, columns, keys, generation, grants, conn.execute(_SECURED).fetchall())
 
 
 async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
@@ -73,7 +77,8 @@ async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema
 async def _read_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
     schemas, tables, columns, keys, generation, readable = [await (await conn.execute(q)).fetchall() for q in _QUERIES]
     grants = await (await conn.execute(_GRANTS)).fetchall() if readable[0][0] else []
-    return _build(schemas, tables, columns, keys, generation, grants)
+    secured = await (await conn.execute(_SECURED)).fetchall()
+    return _build(schemas, tables, columns, keys, generation, grants, secured)
 
 
 def _build(
@@ -83,6 +88,7 @@ def _build(
     keys: list[tuple[Any, ...]],
     generation: list[tuple[Any, ...]],
     grants: list[tuple[Any, ...]],
+    secured: list[tuple[Any, ...]],
 ) -> TapSchema:
     by_table: dict[str, list[Column]] = defaultdict(list)
     for (table_name, name, datatype, arraysize, xtype, description, utype, unit, ucd,
@@ -92,12 +98,14 @@ def _build(
             description=description, utype=utype, unit=unit, ucd=ucd, indexed=bool(indexed),
             principal=bool(principal), std=bool(std), column_index=column_index,
         ))
+    published = tuple(
+        Table(schema_name, name, table_type, description, utype, index, nrows, tuple(by_table[name]))
+        for schema_name, name, table_type, description, utype, index, nrows in tables
+    )
+    relations = {(schema, name) for schema, name in secured}
     return TapSchema(
         schemas=tuple(Schema(name, description, utype, index) for name, description, utype, index in schemas),
-        tables=tuple(
-            Table(schema_name, name, table_type, description, utype, index, nrows, tuple(by_table[name]))
-            for schema_name, name, table_type, description, utype, index, nrows in tables
-        ),
+        tables=published,
         keys=tuple(
             Key(key_id, from_table, target_table, tuple(zip(from_cols, target_cols, strict=True)),
                 description, utype)
@@ -105,4 +113,5 @@ def _build(
         ),
         generation=int(generation[0][0]),
         grants={name: frozenset(groups) for name, groups in grants},
+        row_secured=frozenset(t.name for t in published if (t.db_schema, t.db_table) in relations),
     )

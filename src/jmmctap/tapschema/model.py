@@ -160,6 +160,9 @@ class TapSchema:
     """``tap_schema.generation`` when this copy was read (sql/0019); 0 when not read from a database."""
     grants: Mapping[str, frozenset[str]] = field(default_factory=dict, compare=False)
     """Tables (``table_name``) readable by the listed groups only (``acl.table_grant``, sql/0025)."""
+    row_secured: frozenset[str] = field(default_factory=frozenset, compare=False)
+    """Tables under row-level security when this copy was read: their crossmatches need LEAKPROOF
+    functions to keep the index (``adql.geometry.point_in_circle``)."""
     _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
     _views: dict[frozenset[str], TapSchema] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -185,7 +188,7 @@ class TapSchema:
             view = TapSchema(
                 schemas=tuple(s for s in self.schemas if s.name not in emptied), tables=tables,
                 keys=tuple(k for k in self.keys if k.from_table not in hidden and k.target_table not in hidden),
-                generation=self.generation,
+                generation=self.generation, row_secured=self.row_secured,
             )
             if len(self._views) >= _VIEWS_KEPT:
                 self._views.clear()
