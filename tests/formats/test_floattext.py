@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from jmmctap.formats.cells import compile_cells
-from jmmctap.formats.floattext import array_cells, float32_texts, float64_texts
+from jmmctap.formats.floattext import array_cells, float_texts
 from jmmctap.results import ResultColumn
 
 
@@ -17,7 +17,7 @@ def _spell(value: object) -> str:
 def test_doubles_read_back_exactly_in_their_shortest_form() -> None:
     rng = np.random.default_rng(7)
     values = [*(rng.standard_normal(5000) * 10.0 ** rng.integers(-300, 300, 5000)).tolist(), 5e-324, -0.0, 0.1]
-    texts = float64_texts(values, _spell)
+    texts = float_texts(values, np.float64, _spell)
     assert [float(t) for t in texts] == values
     assert [_digits(t) for t in texts] == [_digits(repr(v)) for v in values]  # Python's repr is the shortest
 
@@ -30,16 +30,16 @@ def _digits(text: str) -> str:
 def test_float4_values_read_back_as_the_same_float32_without_double_noise() -> None:
     rng = np.random.default_rng(8)
     stored = (rng.standard_normal(5000) * 10.0 ** rng.integers(-37, 38, 5000)).astype(np.float32)
-    texts = float32_texts(stored.astype(np.float64).tolist(), _spell)  # as psycopg hands float4 over
+    texts = float_texts(stored.astype(np.float64).tolist(), np.float32, _spell)  # as psycopg hands float4 over
     assert np.array_equal(np.array(texts, dtype=np.float32), stored)
-    assert float32_texts([0.10000000149011612], _spell) == ["0.1"]
+    assert float_texts([0.10000000149011612], np.float32, _spell) == ["0.1"]
 
 
 def test_nulls_and_non_finite_values_are_spelled_by_the_caller() -> None:
     values = [1.5, None, float("nan"), float("inf"), float("-inf"), 2.0]
-    assert float64_texts(values, _spell) == ["1.5", "NULL", "<nan>", "<inf>", "<-inf>", "2.0"]
-    assert float32_texts(values, _spell) == ["1.5", "NULL", "<nan>", "<inf>", "<-inf>", "2.0"]
-    assert float64_texts([], _spell) == []
+    assert float_texts(values, np.float64, _spell) == ["1.5", "NULL", "<nan>", "<inf>", "<-inf>", "2.0"]
+    assert float_texts(values, np.float32, _spell) == ["1.5", "NULL", "<nan>", "<inf>", "<-inf>", "2.0"]
+    assert float_texts([], np.float64, _spell) == []
 
 
 @pytest.mark.parametrize("datatype", ["float", "double"])
@@ -55,7 +55,7 @@ def test_whole_batches_of_fixed_arrays_give_the_same_cells_as_the_element_path()
     rows = (rng.standard_normal((50, 12)) * 1e3).astype(np.float32).astype(np.float64).tolist()
     whole = array_cells(rows, np.float32)
     assert whole is not None
-    assert whole == [" ".join(float32_texts(row, _spell)) for row in rows]
+    assert whole == [" ".join(float_texts(row, np.float32, _spell)) for row in rows]
     assert array_cells([[1.0, 2.0], [3.0]], np.float64) is None  # ragged: the element path writes it
     assert array_cells([[1.0, None]], np.float64) is None
     assert array_cells([[1.0], None], np.float64) is None

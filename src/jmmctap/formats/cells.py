@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from jmmctap.formats.floattext import array_cells, float32_texts, float64_texts
+from jmmctap.formats.floattext import array_cells, float_texts
 from jmmctap.results import ResultColumn
 
 __all__ = [
@@ -109,9 +109,8 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
     if has_items(column):
         element = _element_formatter(column.datatype)
         null = _blank_array(column) if blank_fixed_arrays else ""
-        if column.datatype in _FLOAT_ELEMENTS:
-            texts_of, dtype = _FLOAT_ELEMENTS[column.datatype]
-            return _float_arrays(texts_of, element, null, dtype)
+        if column.datatype in _FLOAT_DTYPES:
+            return _float_arrays(_FLOAT_DTYPES[column.datatype], element, null)
         return lambda values: [null if v is None else " ".join(map(element, flatten(v))) for v in values]
     if column.datatype == "boolean":
         return _booleans
@@ -150,7 +149,7 @@ def _integers(values: Sequence[Any]) -> list[str]:
 
 def _doubles(values: Sequence[Any]) -> list[str]:
     try:
-        return float64_texts(values, _scalar_text)
+        return float_texts(values, np.float64, _scalar_text)
     except (TypeError, ValueError):  # not numbers (should not happen): one at a time
         return [_scalar_text(v) for v in values]
 
@@ -158,17 +157,13 @@ def _doubles(values: Sequence[Any]) -> list[str]:
 def _floats(values: Sequence[Any]) -> list[str]:
     # float4 values reach Python as doubles (0.1 → 0.10000000149011612): written as float32, they print as 0.1
     try:
-        return float32_texts(values, _scalar_text)
+        return float_texts(values, np.float32, _scalar_text)
     except (TypeError, ValueError):
         return [_scalar_text(v) for v in values]
 
 
 def _scalar_text(value: Any) -> str:
     return "" if value is None else format_float(value)
-
-
-def _is_finite_text(text: str) -> bool:
-    return text[-1:].isdigit() or text == ""
 
 
 def _strings(values: Sequence[Any]) -> list[str]:
@@ -179,10 +174,7 @@ def _strings(values: Sequence[Any]) -> list[str]:
     return list(values)
 
 
-def _float_arrays(
-    texts_of: Callable[[list[Any], Callable[[Any], str]], list[str]], element: Callable[[Any], str], null: str,
-    dtype: type[np.floating[Any]],
-) -> CellConverter:
+def _float_arrays(dtype: type[np.floating[Any]], element: Callable[[Any], str], null: str) -> CellConverter:
     """Float arrays of a whole batch formatted in one call (``floattext``), then cut into cells."""
 
     def convert(values: Sequence[Any]) -> list[str]:
@@ -199,7 +191,7 @@ def _float_arrays(
                 flat.extend(items)
                 counts.append(len(items))
         try:
-            texts = texts_of(flat, element)
+            texts = float_texts(flat, dtype, element)
         except (TypeError, ValueError):  # an element numpy cannot read as a number: one at a time
             texts = list(map(element, flat))
         cells, at = [], 0
@@ -214,9 +206,8 @@ def _float_arrays(
     return convert
 
 
-_FLOAT_ELEMENTS: dict[str, tuple[Callable[[list[Any], Callable[[Any], str]], list[str]], type[np.floating[Any]]]] = {
-    "float": (float32_texts, np.float32), "double": (float64_texts, np.float64),
-}
+_FLOAT_DTYPES: dict[str, type[np.floating[Any]]] = {"float": np.float32, "double": np.float64}
+"""Element types of the float arrays formatted a batch at a time (``floattext``)."""
 
 
 def _element_formatter(datatype: str) -> Callable[[Any], str]:

@@ -15,24 +15,16 @@ from typing import Any
 import numpy as np
 import orjson
 
-__all__ = ["array_cells", "float32_texts", "float64_texts"]
+__all__ = ["array_cells", "float_texts"]
 
 _NULL = "null"
 
 
-def float32_texts(values: Sequence[Any], spell: Callable[[Any], str]) -> list[str]:
-    """``values`` (floats or None) as float32 text; ``spell`` writes None, NaN and infinities."""
-    return _texts(np.array(values, dtype=np.float32), values, spell)
-
-
-def float64_texts(values: Sequence[Any], spell: Callable[[Any], str]) -> list[str]:
-    """``values`` (floats or None) as double text; ``spell`` writes None, NaN and infinities."""
-    return _texts(np.array(values, dtype=np.float64), values, spell)
-
-
-def _texts(numbers: np.ndarray, values: Sequence[Any], spell: Callable[[Any], str]) -> list[str]:
-    if not len(numbers):
+def float_texts(values: Sequence[Any], dtype: type[np.floating[Any]], spell: Callable[[Any], str]) -> list[str]:
+    """``values`` (floats or None) as ``dtype`` (float32 or float64) text; ``spell`` writes None, NaN and infinities."""
+    if len(values) == 0:
         return []
+    numbers = np.array(values, dtype=dtype)
     texts = orjson.dumps(numbers, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
     if _NULL in texts:  # None, NaN or an infinity somewhere
         texts = [spell(v) if t == _NULL else t for t, v in zip(texts, values, strict=True)]
