@@ -41,11 +41,10 @@ _QUERIES = (
     # through row-level security instead, already without what its principal may not see)
     "SELECT CASE WHEN to_regclass('acl.table_grant') IS NULL THEN false"
     " ELSE has_table_privilege('acl.table_grant', 'SELECT') END",
+    # relations under row-level security (pg_class is readable by every role)
+    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " WHERE c.relrowsecurity",
 )
-
-_SECURED = ("SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relrowsecurity")
-"""Relations under row-level security (pg_class is readable by every role)."""
 
 _GRANTS = "SELECT table_name, array_agg(group_name ORDER BY group_name) FROM acl.table_grant GROUP BY table_name"
 
@@ -60,9 +59,9 @@ def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
 
 
 def _read(conn: psycopg.Connection[Any]) -> TapSchema:
-    schemas, tables, columns, keys, generation, readable = [conn.execute(q).fetchall() for q in _QUERIES]
+    schemas, tables, columns, keys, generation, readable, secured = [conn.execute(q).fetchall() for q in _QUERIES]
     grants = conn.execute(_GRANTS).fetchall() if readable[0][0] else []
-    return _build(schemas, tables, columns, keys, generation, grants, conn.execute(_SECURED).fetchall())
+    return _build(schemas, tables, columns, keys, generation, grants, secured)
 
 
 async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
@@ -75,9 +74,9 @@ async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema
 
 
 async def _read_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
-    schemas, tables, columns, keys, generation, readable = [await (await conn.execute(q)).fetchall() for q in _QUERIES]
+    schemas, tables, columns, keys, generation, readable, secured = [
+        await (await conn.execute(q)).fetchall() for q in _QUERIES]
     grants = await (await conn.execute(_GRANTS)).fetchall() if readable[0][0] else []
-    secured = await (await conn.execute(_SECURED)).fetchall()
     return _build(schemas, tables, columns, keys, generation, grants, secured)
 
 
