@@ -2,11 +2,16 @@
 
 Every user query runs through ``start``: a pooled connection of the query role, a READ ONLY
 transaction with a statement timeout and the caller's signed principal (``acl.principal``: row-level
-security decides what it sees), a binary server-side cursor. ``start`` executes the query
+security decides what it sees), a server-side cursor read in binary. ``start`` executes the query
 and fetches the first batch before returning, so that errors found by PostgreSQL still become a
 plain HTTP 400 before the first byte is sent (STYLE §5). The stream's ``close`` (always reached:
-end of rows, error, client disconnect) closes the cursor, ends the transaction and gives the
-connection back.
+end of rows, error, client disconnect) ends the transaction and gives the connection back.
+
+Round trips count for short queries (a crossmatch of 20 ms paid seven of them): the connections are in
+autocommit mode so that psycopg sends no BEGIN of its own; the statements that open the transaction
+travel with the metadata lock (``Pin``), and the DECLARE with the first FETCH (a pipeline, which also
+keeps the DECLARE in the extended protocol: one statement, never several). That is three round trips
+to the first rows, and the ROLLBACK of a streamed result comes after its last byte (``defer_close``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 import anyio
 import psycopg
-from psycopg import AsyncConnection, AsyncServerCursor, sql
+from psycopg import AsyncConnection, AsyncCursor, sql
 from psycopg.pq import TransactionStatus
 from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
 
@@ -36,16 +41,18 @@ Setup = Callable[[AsyncConnection[Any]], Awaitable[None]]
 """Work done on the query connection before the read-only transaction (e.g. loading TAP_UPLOAD
 tables into temporary tables); it runs in its own read-write transaction."""
 
-Pin = Callable[[AsyncConnection[Any]], Awaitable[tuple[str, Sequence[ResultColumn]]]]
-"""Run in the read-only transaction just before execution: locks the queried tables and returns
-the SQL and columns to run, translated again if their metadata changed (``tapschema.live.pin_metadata``)."""
+Pin = Callable[[AsyncConnection[Any], sql.Composable], Awaitable[tuple[str, Sequence[ResultColumn]]]]
+"""Opens the read-only transaction (its second argument: the statements to send first, in the same round
+trip) and locks the queried tables; returns the SQL and columns to run, translated again if their
+metadata changed (``tapschema.live.pin_metadata``)."""
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5000
 """Rows fetched from the server-side cursor per round trip (and handed to the writer per batch)."""
 
-_CURSOR_NAME = "jmmctap_result"
+_DECLARE = b"DECLARE jmmctap_result NO SCROLL CURSOR FOR "
+_FETCH = "FETCH FORWARD {} FROM jmmctap_result"
 
 
 class _FloatNumericLoader(NumericLoader):
@@ -61,11 +68,12 @@ class _FloatNumericBinaryLoader(NumericBinaryLoader):
 async def configure_query_connection(conn: AsyncConnection[Any]) -> None:
     """Pool ``configure`` hook: NUMERIC results (SUM, AVG, ROUND...) load as floats.
 
-    ADQL has no decimal type; the resolver declares such columns ``double``.
+    ADQL has no decimal type; the resolver declares such columns ``double``. Autocommit: ``start``
+    begins and ends each transaction itself (see the module docstring).
     """
     conn.adapters.register_loader("numeric", _FloatNumericLoader)
     conn.adapters.register_loader("numeric", _FloatNumericBinaryLoader)
-    await conn.set_autocommit(False)
+    await conn.set_autocommit(True)
 
 
 class QueryStream:
@@ -80,7 +88,7 @@ class QueryStream:
         self,
         gate: QueryGate,
         lease: Lease,
-        cursor: AsyncServerCursor[Any],
+        cursor: AsyncCursor[Any],
         columns: Sequence[ResultColumn],
         query: str,
         maxrec: int,
@@ -95,6 +103,7 @@ class QueryStream:
         self._closed = False
         self._exhausted = False
         self._temporary = temporary
+        self._close_at_end = True
 
     @property
     def columns(self) -> Sequence[ResultColumn]:
@@ -113,32 +122,60 @@ class QueryStream:
         """PostgreSQL pid running the query (``pg_cancel_backend`` target for UWS ABORT)."""
         return self._lease.conn.info.backend_pid
 
+    def defer_close(self) -> None:
+        """Keep the transaction open past the last row, until ``close``: for an owner that always calls it
+        once the response is sent (``tapquery.PreparedQuery``), so that the ROLLBACK is not awaited before
+        the end of the document."""
+        self._close_at_end = False
+
     def set_aside(self) -> None:
         """The client stopped reading: stop counting this query among the active ones (``db.gate``)."""
         self._gate.set_aside(self._lease)
 
-    async def fetch_first(self) -> None:
-        """Fetch the first batch now, so that execution errors surface before any byte is sent."""
-        self._first = await self._fetch()
+    async def declare(self, sql_text: str) -> None:
+        """Declare the cursor and fetch the first batch in one round trip, so that execution errors
+        surface before any byte is sent."""
+        asked = self._asked()
+        conn = self._lease.conn
+        async with conn.pipeline():
+            await conn.execute(_DECLARE + sql_text.encode())
+            if asked:
+                await self._cursor.execute(_FETCH.format(asked), binary=True)
+        self._first = await self._take(asked)
 
     async def batches(self) -> AsyncIterator[Sequence[Row]]:
         """Yield at most ``maxrec`` rows; set ``overflowed`` when a further row existed."""
+        ended = False
         try:
             batch, self._first = self._first, []
             while batch:
                 yield batch
                 batch = await self._fetch()
+            ended = True
         except psycopg.Error as exc:
             raise _user_error(exc) from None
         finally:
-            await self.close()
+            if self._close_at_end or not ended:
+                await self.close()
+
+    def _asked(self) -> int:
+        """Rows the next FETCH asks for: one row beyond MAXREC tells whether rows were dropped."""
+        wanted = self._maxrec + 1 - self._sent
+        if wanted <= 0 or self._closed or self._exhausted:
+            return 0
+        return min(BATCH_ROWS, wanted)
 
     async def _fetch(self) -> list[Row]:
-        wanted = self._maxrec + 1 - self._sent  # one row beyond MAXREC tells whether rows were dropped
-        if wanted <= 0 or self._closed or self._exhausted:
+        asked = self._asked()
+        if asked:
+            await self._cursor.execute(_FETCH.format(asked), binary=True)
+        return await self._take(asked)
+
+    async def _take(self, asked: int) -> list[Row]:
+        """The rows of the FETCH just run for ``asked`` rows, cut at MAXREC."""
+        if not asked:
             return []
-        asked = min(BATCH_ROWS, wanted)
-        rows = await self._cursor.fetchmany(asked)
+        rows = await self._cursor.fetchall()
         self._exhausted = len(rows) < asked  # a short batch is the last: no round trip to learn it
         if self._sent + len(rows) > self._maxrec:
             self._overflowed = True
@@ -211,24 +248,23 @@ async def _run(
 ) -> QueryStream:
     """Run the query on ``lease``'s connection; on any failure the connection is given back first."""
     conn = lease.conn
-    stream = QueryStream(gate, lease, conn.cursor(name=_CURSOR_NAME, binary=True), columns, adql, maxrec,
-                         temporary=setup is not None)
+    stream = QueryStream(gate, lease, conn.cursor(binary=True), columns, adql, maxrec, temporary=setup is not None)
     try:
         if on_connection is not None:
             await on_connection(conn.info.backend_pid)
         if setup is not None:
-            await conn.execute("SET TRANSACTION READ WRITE")
-            await setup(conn)
-            await conn.commit()
-        await conn.execute(  # one round trip for all (no parameters: simple protocol, several statements)
-            sql.SQL("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; {}").format(
-                sql.Literal(max(1, int(timeout_s * 1000))), scope(conn.info.backend_pid))
-        )
+            async with conn.transaction():
+                await conn.execute("SET TRANSACTION READ WRITE")  # the role's sessions default to read only
+                await setup(conn)
+        # no parameters: the simple protocol, several statements in one round trip
+        opening = sql.SQL("BEGIN READ ONLY; SET LOCAL statement_timeout = {}; {}").format(
+            sql.Literal(max(1, int(timeout_s * 1000))), scope(conn.info.backend_pid))
         if pin is not None:
-            sql_text, columns = await pin(conn)
+            sql_text, columns = await pin(conn, opening)
             stream._columns = tuple(columns)
-        await stream._cursor.execute(sql_text.encode())
-        await stream.fetch_first()
+        else:
+            await conn.execute(opening)
+        await stream.declare(sql_text)
         return stream
     except BaseException:
         await stream.close()
@@ -273,7 +309,7 @@ def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError
     return QueryError(f"the query could not be executed (reference {reference})")
 
 
-async def _release(gate: QueryGate, lease: Lease, cursor: AsyncServerCursor[Any], temporary: bool) -> None:
+async def _release(gate: QueryGate, lease: Lease, cursor: AsyncCursor[Any], temporary: bool) -> None:
     """Abort whatever runs on the lease's connection and give it back (the pool discards broken ones)."""
     conn = lease.conn
     try:
@@ -282,11 +318,10 @@ async def _release(gate: QueryGate, lease: Lease, cursor: AsyncServerCursor[Any]
         await conn.rollback()
         if temporary:
             await conn.execute("DISCARD TEMP")  # upload tables never outlive their query
-            await conn.commit()
     except psycopg.Error as exc:
         log.warning("closing a query connection after: %s", exc)
         await conn.close()
     finally:
         with contextlib.suppress(psycopg.Error):
-            await cursor.close()  # after the rollback (or on a closed connection): no round trip
+            await cursor.close()  # a client-side cursor: no round trip
         await gate.release(lease)

@@ -43,6 +43,9 @@ class PreparedQuery:
     send_timeout_s: float
     _handed_over: bool = field(default=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.stream.defer_close()  # closed here or by the response's cleanup, after the last byte
+
     async def __aenter__(self) -> PreparedQuery:
         return self
 

@@ -55,25 +55,29 @@ class Translated(Protocol):
 
 def pin_metadata(
     schema: TapSchema, first: Translated, translate: Callable[[TapSchema], Translated]
-) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[tuple[str, Sequence[ResultColumn]]]]:
+) -> Callable[[psycopg.AsyncConnection[Any], sql.Composable], Awaitable[tuple[str, Sequence[ResultColumn]]]]:
     """A ``query.Pin``: lock the query's tables, then make sure the SQL matches their metadata.
 
-    Runs in the query's READ ONLY transaction before execution. Once the tables are locked (ACCESS
+    Runs in the query's READ ONLY transaction before execution, and sends ``opening`` (the statements
+    that start that transaction) in the same round trip as the lock. Once the tables are locked (ACCESS
     SHARE, as the query itself would) no replace of them can commit until the query ends, so the
     TAP_SCHEMA rows read now describe the rows the query will read. When the generation is still
     ``schema``'s (nearly always) ``first`` runs unchanged; otherwise the metadata is read again in this
     transaction and the ADQL translated again (a table that vanished gives its usual ADQL error).
     """
 
-    async def pin(conn: psycopg.AsyncConnection[Any]) -> tuple[str, Sequence[ResultColumn]]:
+    async def pin(conn: psycopg.AsyncConnection[Any], opening: sql.Composable) -> tuple[str, Sequence[ResultColumn]]:
         translation, described = first, schema
+        pending: sql.Composable | None = opening
         for _ in range(RETRIES + 1):
             locked, lock = _lock_statement(described, translation.tables)
-            # one round trip: the lock, then the generation (a later replace of them must wait for us)
-            statement = sql.SQL("; ").join([lock, sql.SQL(GENERATION_QUERY)]) if lock else sql.SQL(GENERATION_QUERY)
+            # one round trip: the transaction's opening (first time), the lock, then the generation (a later
+            # replace of the tables must wait for us)
+            statement = sql.SQL("; ").join([s for s in (pending, lock, sql.SQL(GENERATION_QUERY)) if s is not None])
+            pending = None
             cursor = await conn.execute(statement)
-            if lock:
-                cursor.nextset()  # the LOCK's result comes first
+            while cursor.nextset():  # the generation is the last result
+                pass
             row = await cursor.fetchone()
             if described is schema and (row is None or int(row[0]) == schema.generation):
                 return translation.sql, translation.columns  # the consistent snapshot is still current
