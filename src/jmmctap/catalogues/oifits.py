@@ -73,6 +73,7 @@ class OifitsProduct:
     version: int
     primary: Mapping[str, object]
     granules: tuple[Granule, ...]
+    array_diameter_m: float | None = None  # smallest positive DIAMETER of the file's OI_ARRAY tables
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def read_oifits(path: Path) -> OifitsProduct:
     if problems:
         raise OifitsError(f"{path.name}: invalid OIFITS: " + "; ".join(problems))
     return OifitsProduct(path.name, len(content), hashlib.md5(content).hexdigest(), version, primary,
-                         tuple(_granules(tables)))
+                         tuple(_granules(tables)), _smallest_diameter(tables))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -218,6 +219,13 @@ def _granule(target: Any, wavelength: _Table, tables: list[_Table], target_id: i
         stations=tuple(name for _, name in sorted(stations.items())), night_id=night,
         min_diameter_m=min(diameters) if diameters else None, **counts,
     )
+
+
+def _smallest_diameter(tables: list[_Table]) -> float | None:
+    diameters = [float(d) for t in tables if t.extname == "OI_ARRAY" and t.data is not None
+                 and "DIAMETER" in t.data.columns.names for d in t.data["DIAMETER"]]
+    positive = [d for d in diameters if np.isfinite(d) and d > 0]
+    return min(positive) if positive else None
 
 
 def _resolution(wavelength: _Table) -> float | None:
