@@ -70,10 +70,14 @@ def telescope_diameter_m(facility: str | None, stations: Sequence[str], measured
 
 
 def longest_wavelength_m(facility: str | None, instrument: str | None) -> float | None:
-    """The longest wavelength of any mode of an instrument (Aspro2 configuration), for exposures of unknown mode."""
+    """The longest wavelength of any mode of an instrument (Aspro2 configuration), for exposures of unknown mode.
+
+    Aspro2 splits some instruments by detector or version (``MATISSE_LM``, ``MATISSE_N``, ``PIONIER_2``):
+    they all count.
+    """
     interferometer, name = _interferometer(facility), (instrument or "").upper()
     longest = [wave_max for (site, ins, _), (_, wave_max, _) in load_instrument_modes().items()
-               if site == interferometer and ins == name]
+               if site == interferometer and (ins == name or ins.startswith(name + "_"))]
     return max(longest) if longest else None
 
 
