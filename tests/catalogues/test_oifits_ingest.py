@@ -12,10 +12,11 @@ from psycopg.rows import dict_row
 
 from jmmctap.catalogues.embargo import Embargo
 from jmmctap.catalogues.eso_ingest import ingest_eso_files
+from jmmctap.catalogues.instruments import KNOWN_INSTRUMENTS
 from jmmctap.catalogues.obscore_l0 import derive_l0_granules
 from jmmctap.catalogues.obscore_store import GranuleOptions
 from jmmctap.catalogues.oifits_ingest import ingest_oifits_files
-from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER, OIFITS_DIR, oifits_files
+from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER, OIFITS_DIR, OIMODELER_DIR, oifits_files, oimodeler_files
 from tests.catalogues.reference import key, product_of, read_reference, reference_files, stored_differences, stored_key
 from tests.support.shared import SAMPLES, needs_shared
 
@@ -25,6 +26,10 @@ MANDATORY = ("dataproduct_type", "calib_level", "obs_collection", "obs_id", "obs
              "access_format", "access_estsize", "target_name", "s_ra", "s_dec", "s_fov", "s_region", "s_resolution",
              "s_xel1", "s_xel2", "t_min", "t_max", "t_exptime", "t_resolution", "t_xel", "em_min", "em_max",
              "em_res_power", "em_xel", "o_ucd", "pol_states", "pol_xel", "facility_name", "instrument_name")
+UNKNOWN_INSTRUMENTS = ("NPOI_2004-01-07", "COAST_NICMOS", "AMBER-like", "H_PRISM")
+"""INSNAMEs (or their start) of the shared files that name no instrument (NPOI and COAST setups, eps Aur's
+26 MIRC setups H_PRISM_v1..., a synthetic file without INSTRUME): their instrument_name stays the INSNAME,
+and the ingest report says so."""
 DATAPRODUCT_TYPES = {"image", "cube", "spectrum", "sed", "timeseries", "visibility", "event", "measurements"}
 
 
@@ -185,3 +190,33 @@ def test_s_region_is_the_polygon_inscribed_in_the_field_of_view(clean_catalogues
     assert fov == pytest.approx(2.4500000108673703e-06 / 1.7999999523162842 * 180 / 3.141592653589793)
     assert vertices == 16
     assert diameter == pytest.approx(fov, rel=1e-6)
+
+
+@needs_shared(OIFITS_DIR, OIMODELER_DIR)
+def test_every_shared_file_gives_truthful_granules_and_reingest_changes_nothing(
+        clean_catalogues: psycopg.Connection[Any]) -> None:
+    conn = clean_catalogues
+    files = oifits_files() + oimodeler_files()
+    assert len(oimodeler_files()) == 47
+    first = ingest_oifits_files(conn, files, GranuleOptions("all", embargo=Embargo(1)))
+    assert first.rejected == ()
+    rows = _rows(conn)
+    assert len(rows) == len(first.granule_ids) == len(set(first.granule_ids))
+    now = datetime.now(UTC)
+    for row in rows:
+        assert row["s_region"] is not None and row["s_fov"] > 0, row["obs_id"]
+        assert row["data_rights"] == ("public" if row["obs_release_date"] <= now else "proprietary"), row["obs_id"]
+        if row["instrument_name"] not in KNOWN_INSTRUMENTS.values():
+            assert row["instrument_name"] == row["instrument_mode"]
+            assert str(row["instrument_mode"]).startswith(UNKNOWN_INSTRUMENTS)
+            assert any(f"/ {row['instrument_mode']} night" in flag and "no known instrument" in flag
+                       for flag in first.flags)
+        assert row["t_exptime"] is None or 0 < row["t_exptime"] <= 15 * 3600
+    pionier = [r for r in rows if str(r["instrument_mode"]).startswith("PIONIER")]
+    assert len(pionier) == 18 + 1 + 2 + 25 + 11 + 3 + 1 and {r["instrument_name"] for r in pionier} == {"PIONIER"}
+    # the implausible exposure times are reported, file and granule named, and not stored
+    assert any(flag.startswith("2012-03-24_ALL_oiDataCalib.fits: HD100546 / PIONIER_Pnat") and "t_exptime" in flag
+               and "longer than a night" in flag for flag in first.flags)
+    again = ingest_oifits_files(conn, files, GranuleOptions("all", embargo=Embargo(1)))
+    assert sorted(again.granule_ids) == sorted(first.granule_ids)
+    assert _rows(conn) == rows
