@@ -2,7 +2,8 @@
 
 One granule per (OI_TARGET row, INSNAME, night) that has data rows, where the night is the MJD
 rounded to the nearest integer (oitools ``OIData.getNightId``). For each granule:
-target_name/s_ra/s_dec from OI_TARGET (TARGET, RAEP0, DECEP0); instrument_name = INSNAME;
+target_name/s_ra/s_dec from OI_TARGET (TARGET, RAEP0, DECEP0); instrument_name = INSNAME (as
+oitools; ``obscore_store`` stores it as instrument_mode and names the instrument);
 nb_channels, em_min, em_max from OI_WAVELENGTH (EFF_WAVE is single precision, kept as such);
 em_res_power = mean of EFF_WAVE/EFF_BAND over the channels; t_min/t_max = extreme MJD and
 t_exptime = the *smallest* INT_TIME of the matching rows of OI_VIS, OI_VIS2, OI_T3 and OI_FLUX;
