@@ -129,8 +129,10 @@ def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
         report = ingest_oifits_files(conn, args.files, options)
     for _, reason in report.rejected:
         print(f"jmmctap: rejected {reason}", file=sys.stderr)
+    for flag in report.flags:
+        print(f"jmmctap: warning: {flag}", file=sys.stderr)
     print(f"{len(report.files)} OIFITS files, {len(report.granule_ids)} granules in ivoa.obscore;"
-          f" {len(report.rejected)} rejected")
+          f" {len(report.rejected)} rejected, {len(report.flags)} value(s) flagged")
     return 1 if report.rejected else 0
 
 

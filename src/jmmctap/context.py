@@ -23,6 +23,7 @@ from jmmctap.accounts.credentials import SECURITY_METHODS
 from jmmctap.accounts.store import AccountStore
 from jmmctap.adql import features as adql_features
 from jmmctap.auth import Authenticator
+from jmmctap.catalogues.data_rights import keep_data_rights_current
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
 from jmmctap.settings import Settings
@@ -89,6 +90,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         # a plain task, not a task group: the block may be left from another task (test fixtures)
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
+        rights = asyncio.create_task(keep_data_rights_current(pools.owner))  # embargoes end while serving
         auth = AccountAuthenticator(AccountStore(pools.owner), settings)
         try:
             files = JobFiles(results_directory(settings))
@@ -102,7 +104,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
                 )
         finally:
             await auth.aclose()
-            for task in (watch, watch_gate):
+            for task in (watch, watch_gate, rights):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

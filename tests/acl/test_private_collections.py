@@ -161,3 +161,22 @@ async def test_a_collection_made_public_is_seen_and_counted_by_everyone(
         store.set_collection(acl_conn, "solo_private", private=True)
     assert await _seen(acl_app, BOB) == PUBLIC
     assert list((await query_as(acl_app, BOB, NROWS))["nrows"]) == [PUBLIC_ROWS]
+
+
+OIDB_COUNT = "SELECT t.obs_collection, COUNT(*) AS n FROM oidb AS t GROUP BY t.obs_collection ORDER BY t.obs_collection"
+"""OiDB's clients query the view oidb.oidb (sql/0031): the same rules must hold through it."""
+
+
+@pytest.mark.parametrize("who", OUTSIDERS.values(), ids=OUTSIDERS.keys())
+async def test_outsiders_see_no_private_row_through_the_oidb_view(acl_app: Starlette, who: Principal) -> None:
+    assert _counts(await query_as(acl_app, who, OIDB_COUNT)) == PUBLIC
+    named = await query_as(acl_app, who, "SELECT t.id FROM oidb AS t WHERE t.obs_collection IN"
+                                         " ('team_private', 'solo_private') OR t.target_name = 'HD45677'")
+    assert len(named) == 0
+
+
+async def test_members_see_their_private_rows_through_the_oidb_view_as_proprietary(acl_app: Starlette) -> None:
+    assert _counts(await query_as(acl_app, ALICE, OIDB_COUNT)) == {**PUBLIC, "team_private": 2}
+    rights = await query_as(acl_app, ALICE, "SELECT DISTINCT obs_collection, data_rights FROM oidb")
+    # released long ago, but a private collection's rows are not public
+    assert {(str(c), str(r)) for c, r in rights} == {("pionier_public", "public"), ("team_private", "proprietary")}

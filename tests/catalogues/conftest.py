@@ -15,6 +15,8 @@ from tests.support.shared import SAMPLES, SHARED, shared_files
 ESO_DIR = SAMPLES / "eso"
 """Every file of shared/data/eso, shipped byte for byte as the ESO samples."""
 OIFITS_DIR = SHARED / "data" / "oifits"
+OIMODELER_DIR = OIFITS_DIR / "oimodeler"
+"""47 real VLTI products with full ESO primary headers (PIONIER, MATISSE, AMBER)."""
 GRAVITY_HEADER = ESO_DIR / "GRAVITY_2016-06-23_IRAS17216-3801_primary.hdr"
 
 
@@ -25,6 +27,11 @@ def eso_files() -> list[Path]:
 def oifits_files() -> list[Path]:
     """The shared OIFITS files (none without ../shared: their tests carry ``needs_shared(OIFITS_DIR)``)."""
     return [p for p in shared_files(OIFITS_DIR) if p.suffix in (".fits", ".oifits")]
+
+
+def oimodeler_files() -> list[Path]:
+    """The real products of shared/data/oifits/oimodeler (none without ../shared)."""
+    return shared_files(OIMODELER_DIR, "*.fits")
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ from jmmctap.settings import Settings
 
 SAMPLES = resource_dir("ingest") / "samples" / "jsdc"
 TEST_RECNO = 9_000_000
-"""Test-only JSDC stars get recno above this (the samples use 1-120 and 1001)."""
+"""Test-only JSDC stars get recno above this (the samples use 1-120, 1001 and 2001-2080)."""
+ACHERNAR_SPELLINGS = {"ALP_ERI", "alp_Eri", "ACHERNAR", "Achernar"}
+"""OBJECT of the four shipped PIONIER headers of Achernar."""
 
 
 def _example(example_id: str) -> str:
@@ -71,7 +73,7 @@ def test_a_broken_file_is_refused(tmp_path: Path) -> None:
 def linked_test_stars(owner_conn: psycopg.Connection[Any], settings: Settings) -> Any:
     """The samples, plus two test-only JSDC stars 1 arcsec from the GC IRS 7 and HD 45677 targets.
 
-    No real JSDC row lies near the sample exposures' targets, so the link is exercised with these.
+    Of the sample targets only Achernar has a real JSDC row, so the link is also exercised with these.
     """
     load_samples(owner_conn, settings)
     targets = dict(owner_conn.execute(
@@ -89,28 +91,35 @@ def linked_test_stars(owner_conn: psycopg.Connection[Any], settings: Settings) -
     link_targets_to_jsdc(owner_conn)
 
 
-async def test_exposures_of_stars_larger_than_2_mas_in_one_adql_join(
+async def test_exposures_of_large_stars_in_one_adql_join(
         linked_test_stars: dict[str, int], owner_conn: psycopg.Connection[Any], client: httpx.AsyncClient) -> None:
     links = owner_conn.execute(
         "SELECT target_name, jsdc_recno, jsdc_match, round(jsdc_separation::numeric, 3) FROM obsportal.targets"
-        " WHERE jsdc_recno IS NOT NULL ORDER BY target_name").fetchall()
+        " WHERE jsdc_recno > %s ORDER BY target_name", [TEST_RECNO]).fetchall()
     assert links == [("GC_IRS7", TEST_RECNO + 1, "unique", 1), ("HD45677", TEST_RECNO + 2, "unique", 1)]
     expected = {r[0] for r in owner_conn.execute(
-        "SELECT exp_id FROM obsportal.exposures WHERE target_id = %s", [linked_test_stars["GC_IRS7"]]).fetchall()}
-    assert len(expected) == 50
+        "SELECT exp_id FROM obsportal.exposures WHERE target_id = %s OR target_name = ANY(%s)",
+        [linked_test_stars["GC_IRS7"], list(ACHERNAR_SPELLINGS)]).fetchall()}
+    assert len(expected) == 50 + 4
 
     response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": _example(
         "obsportal-exposures-of-large-stars"), "FORMAT": "votable/td"})
     assert response.status_code == 200, response.text
     table = parse(io.BytesIO(response.content)).get_first_table().to_table()
     assert set(table["exp_id"]) == expected  # HD 45677's star (0.4 mas) is left out
-    assert set(table["LDD"]) == {3.2} and list(table["exp_mjd_start"]) == sorted(table["exp_mjd_start"])
+    assert set(table["LDD"]) == {3.2, 1.778622} and list(table["exp_mjd_start"]) == sorted(table["exp_mjd_start"])
 
 
-async def test_without_a_linked_star_the_join_is_empty(
+async def test_the_example_returns_achernars_exposures_with_its_jsdc_diameter_after_load_samples(
         owner_conn: psycopg.Connection[Any], settings: Settings, client: httpx.AsyncClient) -> None:
-    load_samples(owner_conn, settings)  # the real samples: no JSDC star near any sample target
+    load_samples(owner_conn, settings)
     response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": _example(
-        "obsportal-exposures-of-large-stars"), "FORMAT": "csv"})
-    assert response.status_code == 200
-    assert response.text.strip().count("\n") == 0  # header only
+        "obsportal-exposures-of-large-stars"), "FORMAT": "votable/td"})
+    assert response.status_code == 200, response.text
+    table = parse(io.BytesIO(response.content)).get_first_table().to_table()
+    # four spellings of the name in the headers, one target, the real JSDC v2 values (Hom et al. 2025 copy)
+    assert set(table["header_name"]) == ACHERNAR_SPELLINGS and len(table) == 4
+    assert set(table["target_name"]) == {"ALP_ERI"}  # the first exposure names the target
+    assert set(table["Name"]) == {"* alf Eri"}
+    assert set(table["LDD"]) == {1.778622} and set(table["e_LDD"]) == {0.19813}
+    assert set(table["instrument_name"]) == {"PIONIER"}

@@ -43,7 +43,7 @@ def test_all_six_catalogue_schemas_are_published_with_rows(samples: psycopg.Conn
     counts = _counts(samples)
     for schema in CATALOGUE_SCHEMAS:
         assert any(n > 0 for t, n in counts.items() if t.startswith(schema + ".")), schema
-    assert counts["jsdc.jsdc_v2"] == 121 and counts["jmdc.jmdc"] == 1239
+    assert counts["jsdc.jsdc_v2"] == 121 + 80 and counts["jmdc.jmdc"] == 1239
     assert counts["badcal.valid_stars"] == 3 and counts["spica.spica_proto_wp5"] == 42
 
 
@@ -123,6 +123,33 @@ def test_jsdc_sample_rows_are_the_first_rows_of_the_real_searchcal_file(samples:
         row = source[recno - 1]
         assert (name, ldd, e_ldd, calflag) == (row["Name"], float(row["LDD"]), float(row["e_LDD"]), int(row["CalFlag"]))
         assert math.isclose(kmag, float(row["K"]), rel_tol=1e-6)
+
+
+def test_the_real_jsdc_values_load_with_the_columns_they_lack_left_null(samples: psycopg.Connection[Any]) -> None:
+    achernar = samples.execute(
+        'SELECT recno, "Name", "RAJ2000", "DEJ2000", "LDD", "e_LDD", "LDDCHI", "UDDK", "Vmag", "CalFlag", "SpType",'
+        ' "UDDL", "LDD_origin" FROM jsdc.jsdc_v2 WHERE "Name" = %s', ["* alf Eri"]).fetchone()
+    assert achernar is not None
+    assert achernar[:8] == (2071, "* alf Eri", 24.42852283, -57.23675281, 1.778622, 0.19813, 0.00121582, 1.763356)
+    assert achernar[8:] == (None,) * 5  # not in the source: no invented magnitude, flag, type or origin
+    counted = samples.execute('SELECT count(*), count("LDD"), count("Vmag") FROM jsdc.jsdc_v2'
+                              " WHERE recno BETWEEN 2001 AND 2080").fetchone()
+    assert counted == (80, 80, 0)
+
+
+@needs_shared(SHARED / "data/catalogs/jsdc-values/RefStar_S10_amendGrade.csv")
+def test_the_jsdc_values_sample_is_the_real_file(samples: psycopg.Connection[Any]) -> None:
+    import csv
+
+    with (SHARED / "data/catalogs/jsdc-values/RefStar_S10_amendGrade.csv").open(newline="") as handle:
+        real = {r["main_id"]: r for r in csv.DictReader(handle) if r["st_ldd"].strip()}
+    stored = samples.execute('SELECT "Name", "LDD", "e_LDD", "LDDCHI", "UDDB" FROM jsdc.jsdc_v2'
+                             " WHERE recno BETWEEN 2001 AND 2080").fetchall()
+    assert {name for name, *_ in stored} == set(real)
+    for name, ldd, e_ldd, chi2, uddb in stored:
+        row = real[name]
+        assert (ldd, e_ldd, chi2) == (float(row["st_ldd"]), float(row["st_ldderr1"]), float(row["st_lddchi"]))
+        assert uddb == (float(row["st_uddb"]) if row["st_uddb"].strip() else None)
 
 
 @needs_shared(SHARED / "data/catalogs/jmdc/JMDC_final_lddUpdated.fits")

@@ -1,6 +1,7 @@
 """Load the JSDC, JMDC, BadCal and SPICA samples of ``ingest/samples/`` (see its README).
 
-JSDC rows come from real SearchCal/GetStar VOTables (``jmmctap.catalogues.jsdc``), BadCal reports
+JSDC rows come from real SearchCal/GetStar VOTables (``jmmctap.catalogues.jsdc``) and from the real
+II/346 values of 80 bright stars (VizieR labels, ``jsdc_vizier``), BadCal reports
 from a CSV, JMDC and SPICA through the votable2tap ingester. Every step is idempotent: rows are
 upserted by key, and a file table is ingested again only when its files changed since its last
 ingest (checksums in ``jmmctap.ingest_log``). Ingested tables get the column metadata their files
@@ -28,7 +29,8 @@ from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["JSDC_SAMPLES", "TABLE_SAMPLES", "TableSample", "load_catalogue_samples"]
 
-JSDC_SAMPLES = (("SearchCal-ETA_TAU-first120.scvot", 1), ("getstar-Sirius.vot", 1001))
+JSDC_SAMPLES = (("SearchCal-ETA_TAU-first120.scvot", 1), ("getstar-Sirius.vot", 1001),
+                ("jsdc_v2_values_Hom2025.vot", 2001))
 """JSDC sample files in ``jsdc/`` and the recno of their first row (stable keys across reloads)."""
 
 

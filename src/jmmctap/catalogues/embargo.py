@@ -1,11 +1,13 @@
-"""Proprietary periods and release dates, as OiDB computes them.
+"""Proprietary periods and release dates, as OiDB computes them, and the rights they give.
 
 OiDB (``modules/collection.xqm: collection:get-embargo``) gives each collection type an embargo:
 ``suv`` 2 years, ``pionier`` 1 year, ``eso`` 1 year, ``chara`` 18 months, anything else none.
-A granule of an embargoed collection is ``secure`` and released at the end of its observation
-plus the embargo (``granule:do-create``), no earlier than the collection's own release date; the
-embargo does not apply to products that are not science (``dataproduct_category`` other than
-SCIENCE or empty). Enforcing it on queries is not done here.
+A granule is released at the end of its observation plus the embargo (``granule:do-create``), no
+earlier than the collection's own release date; the embargo does not apply to products that are
+not science (``dataproduct_category`` other than SCIENCE or empty). Its ``data_rights`` is
+``public`` once released and ``proprietary`` before (ObsCore 1.1 B.4.4; OiDB wrote ``secure``
+forever): the value depends on the time of the question, so the stored one is refreshed as time
+passes (``data_rights``). Enforcing the embargo on files is not done here.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "add_embargo",
     "embargo_for",
     "mjd_to_datetime",
+    "rights_at",
     "rights_for",
 ]
 
@@ -77,19 +80,23 @@ def add_embargo(instant: datetime, embargo: Embargo) -> datetime:
 
 
 def rights_for(t_max_mjd: float | None, embargo: Embargo, category: str | None = None,
-               collection_release: datetime | None = None) -> Rights:
-    """OiDB's rule: ``secure`` and released at end of observation + embargo, else ``public``.
+               collection_release: datetime | None = None, now: datetime | None = None) -> Rights:
+    """OiDB's release rule: end of observation + embargo; ``public`` once that date has passed.
 
     The embargo is forced to zero for non-science products; the release date is never before
-    ``collection_release``; without ``t_max`` the release date is the collection's (or unknown).
+    ``collection_release``; without ``t_max`` the release date is the collection's (or unknown, and the
+    granule ``proprietary``: ObsCore 1.1 B.4.5). ``now`` defaults to the current time.
     """
     if category and category.upper() != "SCIENCE":
         embargo = Embargo()
-    if embargo.is_zero:
-        release = None if t_max_mjd is None else mjd_to_datetime(t_max_mjd)
-        return Rights("public", _latest(release, collection_release))
-    release = None if t_max_mjd is None else add_embargo(mjd_to_datetime(t_max_mjd), embargo)
-    return Rights("secure", _latest(release, collection_release))
+    end = None if t_max_mjd is None else mjd_to_datetime(t_max_mjd)
+    release = _latest(None if end is None else add_embargo(end, embargo), collection_release)
+    return Rights(rights_at(release, now or datetime.now(UTC)), release)
+
+
+def rights_at(release: datetime | None, now: datetime) -> str:
+    """``public`` when the release date has passed at ``now``, else ``proprietary`` (unknown: never released)."""
+    return "public" if release is not None and release <= now else "proprietary"
 
 
 def _latest(first: datetime | None, second: datetime | None) -> datetime | None:

@@ -5,8 +5,11 @@ exposure share obs_id), collection ``eso_vlti_import`` / ``chara_import`` (OiDB'
 t_min/t_max = exposure start/end, t_exptime = their difference in seconds rounded to the
 millisecond, instrument_mode = mode_submode, nb_channels = -1, dataproduct_category =
 upper(obs_type), datapi = the program's PI, access_url = the ESO archive query for VLTI, else the
-ObsPortal detail page; data_rights ``secure`` until exp_date_release. Upserted on OiDB's L0 key
-(obs_id, obs_collection, instrument_mode).
+ObsPortal detail page; data_rights ``proprietary`` until exp_date_release, ``public`` after (OiDB
+wrote ``secure`` forever; see ``data_rights``). s_fov / s_region: the diffraction beam of the
+smallest telescope of the stations at the longest wavelength of the mode (or of the instrument
+when the mode is unknown), as for the OIFITS products (``field_of_view``). Upserted on OiDB's L0
+key (obs_id, obs_collection, instrument_mode).
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from typing import Any
 
 import psycopg
 
+from jmmctap.catalogues.data_rights import refresh_data_rights
+from jmmctap.catalogues.field_of_view import (
+    circle_polygon,
+    field_of_view_deg,
+    longest_wavelength_m,
+    telescope_diameter_m,
+)
 from jmmctap.catalogues.obscore_store import PUBLISHER_DID_PREFIX
 
 __all__ = ["L0_COLLECTIONS", "derive_l0_granules"]
@@ -51,7 +61,8 @@ SELECT id, %(did)s || id, 'visibility', 0, collection, exp_header_id,
        exp_mjd_start, coalesce(exp_mjd_end, exp_mjd_start),
        round(((coalesce(exp_mjd_end, exp_mjd_start) - exp_mjd_start) * 86400)::numeric, 3),
        em_min, em_max, em_res_power, interferometer_name, instrument_name, 'JMMC ObsPortal', exp_date_release,
-       'secure', nullif(mode, ''), interferometer_stations, -1, obs_program, obs_program_pi_coi, upper(obs_type)
+       CASE WHEN exp_date_release <= now() THEN 'public' ELSE 'proprietary' END, nullif(mode, ''),
+       interferometer_stations, -1, obs_program, obs_program_pi_coi, upper(obs_type)
 FROM numbered
 WHERE exp_mjd_start IS NOT NULL
 ON CONFLICT (obs_id, obs_collection, instrument_mode) WHERE calib_level = 0 DO UPDATE SET
@@ -74,6 +85,12 @@ WHERE (o.access_url, o.target_name, o.s_ra, o.s_dec, o.t_min, o.t_max, o.t_expti
 """
 
 
+_GRANULES = """
+    SELECT o.id, o.s_ra, o.s_dec, o.facility_name, o.instrument_name, o.interferometer_stations, o.em_max, o.s_fov
+    FROM ivoa.obscore o JOIN obsportal.exposures e ON o.obs_id = e.exp_header_id
+    WHERE o.calib_level = 0 AND e.exp_id = ANY(%s)"""
+
+
 def derive_l0_granules(conn: psycopg.Connection[Any], exp_ids: Sequence[str]) -> int:
     """Upsert the L0 granules of the given exposures (caller's transaction); returns how many changed.
 
@@ -84,4 +101,23 @@ def derive_l0_granules(conn: psycopg.Connection[Any], exp_ids: Sequence[str]) ->
         "exp_ids": list(exp_ids), "collections": json.dumps(L0_COLLECTIONS), "did": PUBLISHER_DID_PREFIX,
         "eso": _ESO_ARCHIVE_QUERY, "detail": _OBSPORTAL_DETAIL,
     })
-    return cursor.rowcount
+    changed = cursor.rowcount
+    ids = _set_regions(conn, exp_ids)
+    refresh_data_rights(conn, ids=ids)
+    return changed
+
+
+def _set_regions(conn: psycopg.Connection[Any], exp_ids: Sequence[str]) -> list[int]:
+    """Fill s_fov and s_region of the L0 granules of the exposures where they changed; returns the granule ids."""
+    rows = conn.execute(_GRANULES, [list(exp_ids)]).fetchall()
+    updates = []
+    for granule_id, ra, dec, facility, instrument, stations, em_max, old_fov in rows:
+        wavelength = em_max if em_max is not None else longest_wavelength_m(facility, instrument)
+        fov = field_of_view_deg(wavelength, telescope_diameter_m(facility, (stations or "").split()))
+        if fov != old_fov:
+            region = None if fov is None or ra is None or dec is None else circle_polygon(ra, dec, fov / 2)
+            updates.append((fov, region, granule_id))
+    if updates:
+        with conn.cursor() as cur:
+            cur.executemany("UPDATE ivoa.obscore SET s_fov = %s, s_region = %s::spoly WHERE id = %s", updates)
+    return [int(row[0]) for row in rows]

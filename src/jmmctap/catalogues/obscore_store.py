@@ -1,13 +1,15 @@
 """Storage of OIFITS granules in ``ivoa.obscore`` (calibration levels 1 to 3).
 
-A granule is identified by (obs_collection, obs_id, calib_level, target_name, instrument_name,
-night): re-ingesting a file updates its granules in place, keeping their ``id`` and
-``obs_publisher_did`` (``ivo://jmmc.fr/oidb?<id>``) and their submission date.
+A granule is identified by (obs_collection, obs_id, calib_level, target_name, INSNAME, night):
+re-ingesting a file updates its granules in place, keeping their ``id`` and ``obs_publisher_did``
+(``ivo://jmmc.fr/oidb?<id>``) and their submission date. The INSNAME is stored in
+``instrument_mode``; ``instrument_name`` is the instrument (``instruments``). ``s_region`` is the
+field of view around the target (``field_of_view``), and implausible values of the file
+(``granule_checks``) are stored as NULL; ``granule_flags`` says which and why.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +20,9 @@ import psycopg
 from psycopg import sql
 
 from jmmctap.catalogues.embargo import Embargo, rights_for
+from jmmctap.catalogues.field_of_view import circle_polygon, field_of_view_deg, telescope_diameter_m
+from jmmctap.catalogues.granule_checks import implausible_values
+from jmmctap.catalogues.instruments import instrument_of
 from jmmctap.catalogues.oifits import Granule, OifitsProduct
 
 __all__ = [
@@ -25,6 +30,7 @@ __all__ = [
     "PUBLISHER_DID_PREFIX",
     "GranuleOptions",
     "circle_polygon",
+    "granule_flags",
     "granule_values",
     "next_granule_id",
     "upsert_granules",
@@ -55,11 +61,11 @@ class GranuleOptions:
 _UPDATABLE = (
     "dataproduct_type", "access_url", "access_format", "access_estsize", "s_ra", "s_dec", "s_fov", "s_region",
     "s_xel1", "s_xel2", "t_min", "t_max", "t_exptime", "em_min", "em_max", "em_res_power", "em_xel",
-    "facility_name", "obs_creator_name", "obs_release_date", "data_rights", "bib_reference", "quality_level",
-    "interferometer_stations", "nb_channels", "nb_vis", "nb_vis2", "nb_t3", "keywords", "progid", "datapi",
-    "access_md5", "dataproduct_category", "proposal_subid", "procsoft",
+    "facility_name", "instrument_name", "obs_creator_name", "obs_release_date", "data_rights", "bib_reference",
+    "quality_level", "interferometer_stations", "nb_channels", "nb_vis", "nb_vis2", "nb_t3", "keywords", "progid",
+    "datapi", "access_md5", "dataproduct_category", "proposal_subid", "procsoft",
 )
-_KEY = ("obs_collection", "obs_id", "calib_level", "target_name", "instrument_name")
+_KEY = ("obs_collection", "obs_id", "calib_level", "target_name", "instrument_mode")
 
 
 def _build_upsert() -> sql.Composed:
@@ -68,7 +74,7 @@ def _build_upsert() -> sql.Composed:
     values[names.index("s_region")] = sql.SQL("%(s_region)s::spoly")
     return sql.SQL(
         "INSERT INTO ivoa.obscore ({columns}) VALUES ({values})"
-        " ON CONFLICT (obs_collection, obs_id, calib_level, target_name, instrument_name, night_id)"
+        " ON CONFLICT (obs_collection, obs_id, calib_level, target_name, instrument_mode, night_id)"
         " WHERE calib_level > 0 DO UPDATE SET {updates} RETURNING id"
     ).format(
         columns=sql.SQL(", ").join(sql.Identifier(n) for n in names),
@@ -78,20 +84,6 @@ def _build_upsert() -> sql.Composed:
 
 
 _UPSERT = _build_upsert()
-
-
-def circle_polygon(ra_deg: float, dec_deg: float, radius_deg: float, vertices: int = 16) -> str:
-    """pgSphere polygon literal inscribed in a circle of the sky (ADQL regions are pgSphere polygons here)."""
-    lat, lon, radius = math.radians(dec_deg), math.radians(ra_deg), math.radians(radius_deg)
-    points = []
-    for k in range(vertices):
-        bearing = 2 * math.pi * k / vertices
-        vertex_lat = math.asin(math.sin(lat) * math.cos(radius)
-                               + math.cos(lat) * math.sin(radius) * math.cos(bearing))
-        vertex_lon = lon + math.atan2(math.sin(bearing) * math.sin(radius) * math.cos(lat),
-                                      math.cos(radius) - math.sin(lat) * math.sin(vertex_lat))
-        points.append(f"({math.degrees(vertex_lon) % 360!r}d,{math.degrees(vertex_lat)!r}d)")
-    return "{" + ",".join(points) + "}"
 
 
 def next_granule_id(conn: psycopg.Connection[Any]) -> int:
@@ -106,16 +98,14 @@ def granule_values(product: OifitsProduct, granule: Granule, options: GranuleOpt
     primary = product.primary
     category = _category(primary)
     rights = rights_for(granule.t_max, options.embargo, category, options.collection_release)
-    # the interferometric field is the telescopes' diffraction beam, about lambda / D
-    fov = math.degrees(granule.em_max / granule.min_diameter_m) if granule.min_diameter_m else None
-    return {
+    values: dict[str, object] = {
         "obs_collection": options.collection, "obs_id": _obs_id(product), "calib_level": options.calib_level,
-        "target_name": granule.target_name, "instrument_name": granule.instrument_name,
+        "target_name": granule.target_name, "instrument_mode": granule.instrument_name,
+        "instrument_name": _instrument(product, granule),
         "dataproduct_type": "visibility",
         "access_url": options.access_url_base + quote(product.name) if options.access_url_base else None,
         "access_format": OIFITS_MIME_TYPE, "access_estsize": product.size_bytes // 1000,
-        "s_ra": granule.s_ra, "s_dec": granule.s_dec, "s_fov": fov,
-        "s_region": None if fov is None else circle_polygon(granule.s_ra, granule.s_dec, fov / 2),
+        "s_ra": granule.s_ra, "s_dec": granule.s_dec,
         "s_xel1": -1, "s_xel2": -1, "t_min": granule.t_min, "t_max": granule.t_max, "t_exptime": granule.t_exptime,
         "em_min": granule.em_min, "em_max": granule.em_max, "em_res_power": granule.em_res_power,
         "em_xel": granule.nb_channels, "facility_name": granule.facility_name or None,
@@ -130,6 +120,26 @@ def granule_values(product: OifitsProduct, granule: Granule, options: GranuleOpt
         "access_md5": product.md5, "dataproduct_category": category,
         "proposal_subid": _text(primary.get("SPICADB-ID")), "procsoft": _text(primary.get("PROCSOFT")),
     }
+    for doubt in implausible_values(granule):
+        values.update(dict.fromkeys(doubt.columns))
+    # the interferometric field is the telescopes' diffraction beam, about lambda / D
+    fov = field_of_view_deg(_float(values["em_max"]), _diameter(product, granule))
+    ra, dec = _float(values["s_ra"]), _float(values["s_dec"])
+    values["s_fov"] = fov
+    values["s_region"] = None if fov is None or ra is None or dec is None else circle_polygon(ra, dec, fov / 2)
+    return values
+
+
+def granule_flags(product: OifitsProduct, granule: Granule) -> list[str]:
+    """What the ingest report says about a granule: each value not stored as a fact, and why."""
+    where = f"{product.name}: {granule.target_name} / {granule.instrument_name} night {granule.night_id}: "
+    flags = [f"{where}{doubt.reason}: {', '.join(doubt.columns)} stored as NULL"
+             for doubt in implausible_values(granule)]
+    if instrument_of(granule.instrument_name, _text(product.primary.get("INSTRUME"))) is None:
+        flags.append(f"{where}no known instrument in INSNAME or INSTRUME: instrument_name is the INSNAME")
+    if _diameter(product, granule) is None:
+        flags.append(f"{where}no telescope diameter (OI_ARRAY, stations, facility): s_fov and s_region unknown")
+    return flags
 
 
 def upsert_granules(conn: psycopg.Connection[Any], product: OifitsProduct, options: GranuleOptions) -> list[int]:
@@ -150,6 +160,19 @@ def _obs_id(product: OifitsProduct) -> str:
     if arcfile:
         return arcfile.removesuffix(".fits")
     return product.name.rsplit(".", 1)[0] if "." in product.name else product.name
+
+
+def _instrument(product: OifitsProduct, granule: Granule) -> str:
+    return instrument_of(granule.instrument_name, _text(product.primary.get("INSTRUME"))) or granule.instrument_name
+
+
+def _diameter(product: OifitsProduct, granule: Granule) -> float | None:
+    return telescope_diameter_m(granule.facility_name, granule.stations, granule.min_diameter_m,
+                                product.array_diameter_m)
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _category(primary: Mapping[str, object]) -> str | None:

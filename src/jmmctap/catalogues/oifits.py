@@ -2,7 +2,8 @@
 
 One granule per (OI_TARGET row, INSNAME, night) that has data rows, where the night is the MJD
 rounded to the nearest integer (oitools ``OIData.getNightId``). For each granule:
-target_name/s_ra/s_dec from OI_TARGET (TARGET, RAEP0, DECEP0); instrument_name = INSNAME;
+target_name/s_ra/s_dec from OI_TARGET (TARGET, RAEP0, DECEP0); instrument_name = INSNAME (as
+oitools; ``obscore_store`` stores it as instrument_mode and names the instrument);
 nb_channels, em_min, em_max from OI_WAVELENGTH (EFF_WAVE is single precision, kept as such);
 em_res_power = mean of EFF_WAVE/EFF_BAND over the channels; t_min/t_max = extreme MJD and
 t_exptime = the *smallest* INT_TIME of the matching rows of OI_VIS, OI_VIS2, OI_T3 and OI_FLUX;
@@ -73,6 +74,7 @@ class OifitsProduct:
     version: int
     primary: Mapping[str, object]
     granules: tuple[Granule, ...]
+    array_diameter_m: float | None = None  # smallest positive DIAMETER of the file's OI_ARRAY tables
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def read_oifits(path: Path) -> OifitsProduct:
     if problems:
         raise OifitsError(f"{path.name}: invalid OIFITS: " + "; ".join(problems))
     return OifitsProduct(path.name, len(content), hashlib.md5(content).hexdigest(), version, primary,
-                         tuple(_granules(tables)))
+                         tuple(_granules(tables)), _smallest_diameter(tables))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -218,6 +220,13 @@ def _granule(target: Any, wavelength: _Table, tables: list[_Table], target_id: i
         stations=tuple(name for _, name in sorted(stations.items())), night_id=night,
         min_diameter_m=min(diameters) if diameters else None, **counts,
     )
+
+
+def _smallest_diameter(tables: list[_Table]) -> float | None:
+    diameters = [float(d) for t in tables if t.extname == "OI_ARRAY" and t.data is not None
+                 and "DIAMETER" in t.data.columns.names for d in t.data["DIAMETER"]]
+    positive = [d for d in diameters if np.isfinite(d) and d > 0]
+    return min(positive) if positive else None
 
 
 def _resolution(wavelength: _Table) -> float | None:

@@ -1,7 +1,8 @@
 """The ``ingest-oifits`` service: OIFITS files → ObsCore granules in ``ivoa.obscore``.
 
 One call is one transaction; invalid files (``oifits.OifitsError``) are reported in
-``OifitsIngestReport.rejected`` with the reason and leave no row.
+``OifitsIngestReport.rejected`` with the reason and leave no row. Values of valid files that no
+observation can have are stored as NULL and listed in ``OifitsIngestReport.flags``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 
 import psycopg
 
+from jmmctap.catalogues.data_rights import refresh_data_rights
 from jmmctap.catalogues.eso_ingest import record_ingest
-from jmmctap.catalogues.obscore_store import GranuleOptions, upsert_granules
+from jmmctap.catalogues.obscore_store import GranuleOptions, granule_flags, upsert_granules
 from jmmctap.catalogues.oifits import OifitsError, read_oifits
 from jmmctap.tapschema.publish import refresh_row_counts
 
@@ -29,6 +31,8 @@ class OifitsIngestReport:
     files: tuple[str, ...]
     granule_ids: tuple[int, ...]
     rejected: tuple[tuple[str, str], ...]
+    flags: tuple[str, ...] = ()
+    """Values not stored as facts (implausible, or unknown instrument or field of view), one line each."""
 
 
 def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
@@ -48,6 +52,7 @@ def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
     ids: list[int] = []
     files: list[str] = []
     rejected: list[tuple[str, str]] = []
+    flags: list[str] = []
     with conn.transaction():
         for path in paths:
             try:
@@ -56,7 +61,9 @@ def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
                 rejected.append((path.name, exc.message))
                 continue
             ids += upsert_granules(conn, product, options)
+            flags += [flag for granule in product.granules for flag in granule_flags(product, granule)]
             files.append(path.name)
+        refresh_data_rights(conn, ids=ids)  # a private collection keeps its rows proprietary
         record_ingest(conn, "ivoa.obscore", paths, len(ids), started)
         refresh_row_counts(conn, ["ivoa.obscore"])
-    return OifitsIngestReport(tuple(files), tuple(ids), tuple(rejected))
+    return OifitsIngestReport(tuple(files), tuple(ids), tuple(rejected), tuple(flags))

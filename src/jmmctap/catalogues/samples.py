@@ -3,7 +3,9 @@
 ``load_samples`` is idempotent: the catalogue samples (JSDC, JMDC, BadCal, SPICA) are upserted or
 re-ingested only when changed, the ESO ingest is differential and OIFITS granules are updated in
 place, so ``make run`` can call it on every start. JSDC is loaded first so that the exposures'
-targets link to its stars.
+targets link to its stars. The real VLTI products that keep their full ESO primary header (the
+PIONIER files of Achernar, the MATISSE calibrator file) are read twice: as ESO headers, giving
+obsportal exposures (and L0 granules), and as OIFITS products.
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from jmmctap.errors import ConfigError
 from jmmctap.resources import resource_dir
 from jmmctap.settings import Settings
 
-__all__ = ["SAMPLE_COLLECTIONS", "SamplesReport", "load_samples"]
+__all__ = ["ESO_HEADER_PRODUCTS", "SAMPLE_COLLECTIONS", "SamplesReport", "load_samples"]
 
 SAMPLE_COLLECTIONS = {
     "samples_eso": ("eso", ("MATISSE_*.fits", "AMBER_*.fits")),
-    "samples_pionier": ("pionier", ("2012-03-24_ALL_oiDataCalib.fits", "Achernar_*.fits")),
+    "samples_pionier": ("pionier", ("2012-03-24_ALL_oiDataCalib.fits", "Achernar_*.fits", "PIONIER_*.fits")),
 }
 """OIFITS sample collection → (OiDB collection type, file name patterns in ``oifits/``)."""
+
+ESO_HEADER_PRODUCTS = ("PIONIER_*.fits", "MATISSE_Canopus_*.fits")
+"""OIFITS samples in ``oifits/`` whose primary header is a whole ESO exposure header, ingested as exposures too
+(the other ESO products' headers are in ``eso/``)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     root = directory or resource_dir("ingest") / "samples"
     catalogues = load_catalogue_samples(conn, root, (settings or Settings()).query_role)
     exposures = [p for folder in ("eso", "obsportal") for p in sorted((root / folder).iterdir()) if p.is_file()]
+    exposures += sorted(p for pattern in ESO_HEADER_PRODUCTS for p in (root / "oifits").glob(pattern))
     eso = ingest_eso_files(conn, exposures, derive_l0=derive_l0_granules)
     reports = []
     for collection, (collection_type, patterns) in SAMPLE_COLLECTIONS.items():
