@@ -71,7 +71,7 @@ async def search_page(ctx: ProcessContext, principal: Principal, base: str, key:
         except UsageError as exc:
             found["error"] = exc.message
     return render_page("search.html", **_common(schema, principal, base), **found, **_results_context(
-        base, found, values, lambda v: f"/search/{key}?{urllib.parse.urlencode(v)}"),
+        base, found, values, lambda v: f"/search/{key}?{urllib.parse.urlencode(v)}"), result_name=form.title,
         form=form, values=values, default_radius=DEFAULT_RADIUS_ARCMIN)
 
 
@@ -97,7 +97,7 @@ async def adql_page(ctx: ProcessContext, principal: Principal, base: str, values
             found["error"] = exc.message
     examples = publishable_examples(ctx.examples, schema)
     return render_page("adql.html", **_common(schema, principal, base), **found, **_results_context(
-        base, found, values, lambda v: f"/adql?{urllib.parse.urlencode(v)}"),
+        base, found, values, lambda v: f"/adql?{urllib.parse.urlencode(v)}"), result_name="ADQL query",
         query=query, maxrec=maxrec, examples=examples,
         tables=[t for t in schema.tables if t.schema_name != "tap_schema"])
 
