@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from astropy.io.votable import parse_single_table
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from jmmctap.settings import Settings
 from tests.conftest import free_port, server_env, spawn_server, stop_server
@@ -27,7 +28,6 @@ from tests.conftest import free_port, server_env, spawn_server, stop_server
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTEFACTS = Path(os.environ.get("JMMCTAP_TEST_ARTEFACTS", Path(__file__).parents[2] / "test-artefacts")) / "portal"
 
-playwright = pytest.importorskip("playwright.sync_api", reason="playwright is a test dependency (make venv)")
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason="Chromium is not installed: scripts/install-system-deps.sh test installs it"),
@@ -47,34 +47,34 @@ def site(settings: Settings, samples: None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[playwright.Browser]:
-    with playwright.sync_playwright() as p:
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
         launched.close()
 
 
 @pytest.fixture
-def page(browser: playwright.Browser) -> Iterator[playwright.Page]:
+def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     yield opened
     context.close()
 
 
-def _shot(page: playwright.Page, name: str) -> None:
+def _shot(page: Page, name: str) -> None:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTEFACTS / f"{name}.png"), full_page=False)
 
 
-def _column(page: playwright.Page, name: str) -> list[str]:
+def _column(page: Page, name: str) -> list[str]:
     headers = [h.strip() for h in page.locator("table.results thead th a").all_inner_texts()]
     index = headers.index(name)
     return [row.locator("td").nth(index).inner_text() for row in page.locator("table.results tbody tr").all()]
 
 
 def test_from_the_landing_page_a_name_search_finds_achernars_pionier_products_and_downloads_them(
-        site: str, page: playwright.Page) -> None:
+        site: str, page: Page) -> None:
     page.goto(site + "/")
     _shot(page, "1-landing")
     page.get_by_role("link", name="OiDB data products (ObsCore)").first.click()
@@ -94,7 +94,7 @@ def test_from_the_landing_page_a_name_search_finds_achernars_pionier_products_an
     assert len(table) == len(instruments)
 
 
-def test_a_jsdc_search_by_diameter_range(site: str, page: playwright.Page) -> None:
+def test_a_jsdc_search_by_diameter_range(site: str, page: Page) -> None:
     page.goto(site + "/search/jsdc")
     page.get_by_label("Limb-darkened disk diameter minimum").fill("1")
     page.get_by_label("Limb-darkened disk diameter maximum").fill("3")
@@ -106,7 +106,7 @@ def test_a_jsdc_search_by_diameter_range(site: str, page: playwright.Page) -> No
     assert "LDD >= 1.0" in page.locator("#adql").inner_text()  # the form shows the ADQL it ran
 
 
-def test_an_example_runs_from_the_adql_page(site: str, page: playwright.Page) -> None:
+def test_an_example_runs_from_the_adql_page(site: str, page: Page) -> None:
     page.goto(site + "/adql")
     example = page.locator("a.example").first
     expected = example.get_attribute("data-query")
@@ -118,7 +118,7 @@ def test_an_example_runs_from_the_adql_page(site: str, page: playwright.Page) ->
     assert page.locator("table.results tbody tr").count() > 0
 
 
-def test_bad_adql_is_marked_at_its_line_and_column(site: str, page: playwright.Page) -> None:
+def test_bad_adql_is_marked_at_its_line_and_column(site: str, page: Page) -> None:
     page.goto(site + "/adql")
     page.locator("#query").fill("SELECT TOP 3\n  Name\nFROM jsdc.jsdc_v2 WHERE LDD >> 2")
     page.get_by_role("button", name="Run").click()
@@ -157,7 +157,7 @@ class _ConsentingUser:
         self._thread.join(timeout=2)
 
 
-def test_send_to_topcat_broadcasts_the_votable_url_over_samp(site: str, page: playwright.Page,
+def test_send_to_topcat_broadcasts_the_votable_url_over_samp(site: str, page: Page,
                                                                tmp_path: Path) -> None:
     """A real SAMP hub (pyvo.samp, with the Web Profile) and a real receiving client, as TOPCAT would be."""
     from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
