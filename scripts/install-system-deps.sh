@@ -12,7 +12,7 @@ purpose=${1:-run}
 
 packages=(postgresql-15 postgresql-15-pgsphere acl)
 if [ "$purpose" = test ]; then
-    packages+=(stilts)
+    packages+=(stilts chromium)  # chromium: the portal's browser tests (Playwright drives it)
 fi
 
 missing=()

@@ -12,15 +12,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import open_process_context
+from jmmctap.endpoints import portal, status, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
-from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
+from jmmctap.portal.render import STATIC_DIR
 from jmmctap.settings import Settings
 
 __all__ = ["create_app"]
@@ -81,6 +83,13 @@ def create_app(settings: Settings) -> Starlette:
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
+        Route("/", portal.landing, methods=["GET"]),
+        Route("/tap", portal.tap_root, methods=["GET"]),
+        Route("/search/{family:path}", portal.search, methods=["GET"]),
+        Route("/adql", portal.adql, methods=["GET"]),
+        Route("/jobs", portal.jobs, methods=["GET"]),
+        Route("/login", portal.login, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan,
