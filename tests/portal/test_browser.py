@@ -26,6 +26,8 @@ from jmmctap.settings import Settings
 from tests.conftest import free_port, server_env, spawn_server, stop_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ACHERNAR_NAMES = {"ACHERNAR", "ALP_ERI", "ALF_ERI", "HD10144", "HD_10144", "HR472", "HR_472"}
+"""Names of Achernar in the sample files, upper-cased."""
 ARTEFACTS = Path(os.environ.get("JMMCTAP_TEST_ARTEFACTS", Path(__file__).parents[2] / "test-artefacts")) / "portal"
 
 pytestmark = [
@@ -85,7 +87,8 @@ def test_from_the_landing_page_a_name_search_finds_achernars_pionier_products_an
     _shot(page, "2-obscore-achernar")
     instruments = _column(page, "instrument_name")
     assert instruments and all("PIONIER" in i for i in instruments)
-    assert all("ACHERNAR" in t.upper() for t in _column(page, "target_name"))
+    # the cone finds Achernar under every name its files give it
+    assert {t.upper().replace(" ", "_") for t in _column(page, "target_name")} <= ACHERNAR_NAMES
     href = page.get_by_role("link", name="VOTable", exact=True).get_attribute("href")
     assert href is not None
     download = page.request.get(href)
