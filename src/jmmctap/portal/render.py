@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,7 +38,8 @@ def _environment() -> jinja2.Environment:
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
     )
     env.filters["cell"] = format_cell
-    env.globals.update(header_title=header_title, links_of=links_of)
+    env.globals.update(header_title=header_title, links_of=links_of, preview_of=preview_of,
+                       datalink_of=datalink_of)
     return env
 
 
@@ -78,6 +80,26 @@ def header_title(column: ResultColumn) -> str:
     parts = [column.description or "", f"unit: {column.unit}" if column.unit else "",
              f"UCD: {column.ucd}" if column.ucd else ""]
     return " — ".join(p for p in parts if p)
+
+
+_PRODUCT = re.compile(r"/products/([0-9a-f]{64})/[^/]+\Z")
+"""The path of a stored product file (``products/store.py``): its quick-look plot is ``/previews/{sha256}.png``."""
+
+
+def preview_of(columns: Sequence[ResultColumn], row: Sequence[Any]) -> str | None:
+    """The quick-look plot of an ObsCore row whose file this service keeps, else None."""
+    for column, value in zip(columns, row, strict=False):
+        if column.name == "access_url" and isinstance(value, str) and (found := _PRODUCT.search(value)):
+            return f"/previews/{found.group(1)}.png"
+    return None
+
+
+def datalink_of(columns: Sequence[ResultColumn], row: Sequence[Any]) -> str | None:
+    """The DataLink ``{links}`` URL of an ObsCore row (by its publisher DID), else None."""
+    for column, value in zip(columns, row, strict=False):
+        if column.name == "obs_publisher_did" and isinstance(value, str) and value:
+            return "/datalink/links?" + urllib.parse.urlencode({"ID": value})
+    return None
 
 
 def links_of(columns: Sequence[ResultColumn], row: Sequence[Any]) -> Mapping[str, str]:

@@ -141,7 +141,6 @@ def _results_context(base: str, found: Mapping[str, Any], values: Mapping[str, s
         "downloads": download_links(base, adql) if adql else [],
         "samp_url": sync_url(base, adql, "votable") if adql else "",
         "sort_url": sort_url, "page_url": page_url, "offset": offset, "page_rows": PAGE_ROWS,
-        "preview_column": None,
     }
 
 
