@@ -131,6 +131,7 @@ def build_records(inputs: RecordInputs) -> list[Record]:
     tap = _resource("vs:CatalogService", identity, identity.tap,
                     [("IsServiceFor", [(identity.catalogues[n].text.title, i) for n, i in catalogue_ids.items()])])
     add_capabilities(tap, inputs.tap, f"{root}/tap", others=False)
+    _split_security_methods(tap)
     _add_tableset(tap, inputs.tap_schema)
     records.append(_finish(tap, "vs:CatalogService", identity, identity.tap))
 
@@ -246,6 +247,28 @@ def _add_relationship(content: etree._Element, kind: str, related: Sequence[tupl
             resource.set("ivo-id", ivo_id)
         if alt_identifier:
             resource.set("altIdentifier", alt_identifier)
+
+
+def _split_security_methods(element: etree._Element) -> None:
+    """One ``securityMethod`` per interface, as VOResource 1.2 requires: TAP 1.1 §2.4 lists every method of a
+    URL in one interface (an empty one for anonymous access); here anonymous access is the interface without
+    ``securityMethod`` and each other method a twin interface with the same URL."""
+    for interface in list(element.iterfind("capability/interface")):
+        methods = interface.findall("securityMethod")
+        if not methods:
+            continue
+        ids = [m.get("standardID") for m in methods]
+        for method in methods:
+            interface.remove(method)
+        named = [i for i in ids if i]
+        if None not in ids and named:  # no anonymous access: the interface itself takes the first method
+            etree.SubElement(interface, "securityMethod", standardID=named.pop(0))
+        parent = interface.getparent()
+        position = parent.index(interface)
+        for offset, standard_id in enumerate(named, start=1):
+            twin = copy.deepcopy(interface)
+            etree.SubElement(twin, "securityMethod", standardID=standard_id)
+            parent.insert(position + offset, twin)
 
 
 def _add_tableset(element: etree._Element, tap_schema: TapSchema) -> None:
