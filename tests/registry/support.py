@@ -24,6 +24,10 @@ RECORD_SCHEMAS = (RI, VS, TR, CS, VG)
 OAI_SCHEMAS = (OAI, OAI_DC, *RECORD_SCHEMAS)
 
 
+_COMPACT = etree.XMLParser(remove_blank_text=True)
+"""Indentation is not content."""
+
+
 def assert_valid_oai(body: bytes) -> etree._Element:
     """Validate an OAI-PMH response, records and Identify description included (strict ``any``)."""
     return assert_valid(body, *OAI_SCHEMAS, voresource="VOResource-v1.2.xsd")
@@ -54,6 +58,7 @@ def capabilities_of(resource: etree._Element) -> list[tuple[object, ...]]:
             methods = [m.get("standardID") for m in interface.findall("securityMethod")] or [None]
             interfaces += [(interface.get(XSI_TYPE), interface.get("role"), interface.get("version"),
                             interface.findtext("accessURL"), method) for method in methods]
-        others = [etree.tostring(c, method="c14n", exclusive=True) for c in capability if c.tag != "interface"]
+        others = [etree.tostring(etree.fromstring(etree.tostring(c), _COMPACT), method="c14n", exclusive=True)
+                  for c in capability if c.tag != "interface"]
         found.append((capability.get("standardID"), capability.get(XSI_TYPE), sorted(interfaces, key=str), others))
     return found

@@ -61,7 +61,8 @@ def format_datestamp(value: datetime) -> str:
 
 def new_response(base_url: str, now: datetime, arguments: Mapping[str, str] | None) -> etree._Element:
     """The ``OAI-PMH`` root with ``responseDate`` and ``request`` (attributes only for a valid request)."""
-    root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={None: OAI_NS, "xsi": _XSI})
+    # a prefix, not the default namespace: the unqualified elements of the records must stay unqualified
+    root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={"oai": OAI_NS, "xsi": _XSI})
     root.set(f"{{{_XSI}}}schemaLocation", f"{OAI_NS} http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd")
     etree.SubElement(root, f"{{{OAI_NS}}}responseDate").text = format_datestamp(now)
     request = etree.SubElement(root, f"{{{OAI_NS}}}request", dict(arguments or {}))
