@@ -61,7 +61,7 @@ def test_a_mistake_is_a_config_error_naming_the_entry(tmp_path: Path, change: An
 
 
 def test_missing_or_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="missing.yaml"):
+    with pytest.raises(ConfigError, match=r"missing\.yaml"):
         load_identity(tmp_path / "missing.yaml")
     (tmp_path / "bad.yaml").write_text("authority: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
@@ -72,6 +72,6 @@ async def test_server_refuses_to_start_with_a_broken_identity_file(tmp_path: Pat
     content = _shipped()
     content["contact"].pop("email")
     app = create_app(replace(settings, registry_file=_write(tmp_path, content)))
-    with pytest.raises(ConfigError, match="contact.email: is required"):
+    with pytest.raises(ConfigError, match=r"contact\.email: is required"):
         async with LifespanManager(app):
             pass

@@ -34,7 +34,7 @@ from tests.registry.support import (
 )
 from tests.support.xsd import assert_valid
 
-O = f"{{{OAI}}}"
+N = f"{{{OAI}}}"
 
 
 @pytest.fixture
@@ -57,15 +57,15 @@ async def _headers(client: httpx.AsyncClient, **params: str) -> list[etree._Elem
     root = await _oai(client, verb="ListIdentifiers", metadataPrefix="ivo_vor", **params)
     while True:
         assert not oai_errors(root), etree.tostring(root)
-        found += root.iter(f"{O}header")
-        token = root.find(f"{O}ListIdentifiers/{O}resumptionToken")
+        found += root.iter(f"{N}header")
+        token = root.find(f"{N}ListIdentifiers/{N}resumptionToken")
         if token is None or not token.text:
             return found
         root = await _oai(client, verb="ListIdentifiers", resumptionToken=token.text)
 
 
 def _stamps(headers: list[etree._Element]) -> dict[str, tuple[str, str | None]]:
-    return {h.findtext(f"{O}identifier") or "": (h.findtext(f"{O}datestamp") or "", h.get("status"))
+    return {h.findtext(f"{N}identifier") or "": (h.findtext(f"{N}datestamp") or "", h.get("status"))
             for h in headers}
 
 
@@ -76,29 +76,29 @@ def _second(text: str) -> datetime:
 async def test_identify_declares_persistent_deletions_and_embeds_the_registry_record(
         oai_client: httpx.AsyncClient, registry_settings: Settings) -> None:
     root = await _oai(oai_client, verb="Identify")
-    identify = root.find(f"{O}Identify")
+    identify = root.find(f"{N}Identify")
     assert identify is not None
-    assert identify.findtext(f"{O}baseURL") == f"{PUBLIC}/oai"
-    assert identify.findtext(f"{O}protocolVersion") == "2.0"
-    assert identify.findtext(f"{O}deletedRecord") == "persistent"
-    assert identify.findtext(f"{O}granularity") == "YYYY-MM-DDThh:mm:ssZ"
-    assert identify.findtext(f"{O}adminEmail") == "jmmc-user-support@jmmc.fr"
+    assert identify.findtext(f"{N}baseURL") == f"{PUBLIC}/oai"
+    assert identify.findtext(f"{N}protocolVersion") == "2.0"
+    assert identify.findtext(f"{N}deletedRecord") == "persistent"
+    assert identify.findtext(f"{N}granularity") == "YYYY-MM-DDThh:mm:ssZ"
+    assert identify.findtext(f"{N}adminEmail") == "jmmc-user-support@jmmc.fr"
     (registry,) = identify.iter(f"{{{RI}}}Resource")
     assert registry.get(XSI_TYPE) == "vg:Registry"
     assert registry.findtext("managedAuthority") == "jmmc.fr"
-    request = root.find(f"{O}request")
+    request = root.find(f"{N}request")
     assert request is not None and (request.text, request.get("verb")) == (f"{PUBLIC}/oai", "Identify")
 
 
 async def test_metadata_formats_are_ivo_vor_and_oai_dc(oai_client: httpx.AsyncClient) -> None:
     for params in ({}, {"identifier": "ivo://jmmc.fr/tap"}):
         root = await _oai(oai_client, verb="ListMetadataFormats", **params)
-        assert [f.findtext(f"{O}metadataPrefix") for f in root.iter(f"{O}metadataFormat")] == ["ivo_vor", "oai_dc"]
+        assert [f.findtext(f"{N}metadataPrefix") for f in root.iter(f"{N}metadataFormat")] == ["ivo_vor", "oai_dc"]
 
 
 async def test_the_one_set_is_ivo_managed(oai_client: httpx.AsyncClient) -> None:
     root = await _oai(oai_client, verb="ListSets")
-    assert [s.findtext(f"{O}setSpec") for s in root.iter(f"{O}set")] == ["ivo_managed"]
+    assert [s.findtext(f"{N}setSpec") for s in root.iter(f"{N}set")] == ["ivo_managed"]
 
 
 async def test_every_record_is_served_in_both_formats_with_the_same_datestamp(oai_client: httpx.AsyncClient) -> None:
@@ -110,7 +110,7 @@ async def test_every_record_is_served_in_both_formats_with_the_same_datestamp(oa
         root = await _oai(oai_client, verb="GetRecord", identifier=identifier, metadataPrefix="ivo_vor")
         resource = record_of(root)
         assert resource.findtext("identifier") == identifier
-        assert resource.get("updated") == root.findtext(f"{O}GetRecord/{O}record/{O}header/{O}datestamp") \
+        assert resource.get("updated") == root.findtext(f"{N}GetRecord/{N}record/{N}header/{N}datestamp") \
             == headers[identifier][0]
         assert resource.get("status") == "active"
         dc = await _oai(oai_client, verb="GetRecord", identifier=identifier, metadataPrefix="oai_dc")
@@ -124,13 +124,14 @@ async def test_list_records_follows_resumption_tokens_through_every_record(oai_c
     root = await _oai(oai_client, verb="ListRecords", metadataPrefix="ivo_vor", set="ivo_managed")
     tokens = 0
     while True:
-        records = root.findall(f"{O}ListRecords/{O}record")
+        records = root.findall(f"{N}ListRecords/{N}record")
         assert 0 < len(records) <= PAGE_SIZE
-        seen += [r.findtext(f"{O}header/{O}identifier") or "" for r in records]
-        token = root.find(f"{O}ListRecords/{O}resumptionToken")
+        seen += [r.findtext(f"{N}header/{N}identifier") or "" for r in records]
+        token = root.find(f"{N}ListRecords/{N}resumptionToken")
         if token is None or not token.text:
             break
-        assert (token.get("completeListSize"), token.get("cursor")) == (str(len(expected)), str(len(seen) - len(records)))
+        assert (token.get("completeListSize"), token.get("cursor")) == (
+            str(len(expected)), str(len(seen) - len(records)))
         tokens += 1
         root = await _oai(oai_client, verb="ListRecords", resumptionToken=token.text)
     assert tokens >= 1 and token is not None  # the last part carries an empty token (OAI-PMH §3.5)
@@ -169,7 +170,7 @@ async def test_each_mistake_gets_its_oai_error_code(oai_client: httpx.AsyncClien
                                                     code: str) -> None:
     root = await _oai(oai_client, **params)
     assert oai_errors(root) == [code]
-    request = root.find(f"{O}request")
+    request = root.find(f"{N}request")
     assert request is not None and request.text == f"{PUBLIC}/oai"
     if code in ("badVerb", "badArgument"):
         assert dict(request.attrib) == {}  # OAI-PMH §3.2: no arguments echoed for an illegal request
@@ -195,15 +196,16 @@ async def test_a_new_catalogue_gets_a_record_and_stays_as_a_deleted_record_once_
     assert _second(stamps["ivo://jmmc.fr/tap"][0]) >= before  # its tableset changed
     since = await _headers(oai_client, **{"from": stamps[TEST_CATALOGUE][0]})
     assert {TEST_CATALOGUE, "ivo://jmmc.fr/tap"} <= set(_stamps(since))
-    assert all(_second(h.findtext(f"{O}datestamp") or "") >= _second(stamps[TEST_CATALOGUE][0]) for h in since)
+    assert all(_second(h.findtext(f"{N}datestamp") or "") >= _second(stamps[TEST_CATALOGUE][0]) for h in since)
 
     drop_test_tables(clean_tables)
     after = _stamps(await _headers(oai_client))
     assert after[TEST_CATALOGUE][1] == "deleted"
     root = await _oai(oai_client, verb="GetRecord", identifier=TEST_CATALOGUE, metadataPrefix="ivo_vor")
-    record = root.find(f"{O}GetRecord/{O}record")
-    assert record is not None and record.find(f"{O}metadata") is None
-    assert record.find(f"{O}header") is not None and record.find(f"{O}header").get("status") == "deleted"  # type: ignore[union-attr]
+    record = root.find(f"{N}GetRecord/{N}record")
+    assert record is not None and record.find(f"{N}metadata") is None
+    header = record.find(f"{N}header")
+    assert header is not None and header.get("status") == "deleted"
 
 
 async def test_until_a_day_includes_that_whole_day(oai_client: httpx.AsyncClient) -> None:
