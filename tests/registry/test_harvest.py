@@ -6,6 +6,8 @@ requests go to its real address, with the paths the records give.
 
 from __future__ import annotations
 
+import io
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -110,3 +112,17 @@ def _owner(settings: Settings) -> str:
     from jmmctap.db.connect import conninfos
 
     return conninfos(settings).owner
+
+
+def test_pyvo_reads_the_capabilities_of_the_registry_and_of_a_cone_search(registry_server: str) -> None:
+    from pyvo.io import vosi
+
+    for path, standard, url in (("/oai/capabilities", "ivo://ivoa.net/std/Registry", f"{PUBLIC}/oai"),
+                                ("/scs/jsdc/capabilities", "ivo://ivoa.net/std/ConeSearch", f"{PUBLIC}/scs/jsdc?")):
+        body = httpx.get(f"{registry_server}{path}").content
+        with warnings.catch_warnings():  # pyvo knows no vg:Harvest nor cs:ConeSearch type: generic capabilities
+            warnings.simplefilter("ignore")
+            capabilities = vosi.parse_capabilities(io.BytesIO(body))
+        found = {c.standardid: [i.accessurls[0].content for i in c.interfaces] for c in capabilities}
+        assert found[standard] == [url]
+        assert found["ivo://ivoa.net/std/VOSI#capabilities"] == [f"{PUBLIC}{path}"]
