@@ -19,7 +19,7 @@ from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import open_process_context
-from jmmctap.endpoints import portal, status, tap, uws, vosi
+from jmmctap.endpoints import oai, portal, status, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.portal.render import STATIC_DIR
@@ -83,6 +83,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
+        Route("/scs/{catalogue}/capabilities", scs_endpoint.capabilities, methods=["GET"]),
+        Route("/oai", oai.oai, methods=["GET", "POST"]),
+        Route("/oai/capabilities", oai.capabilities, methods=["GET"]),
         Route("/", portal.landing, methods=["GET"]),
         Route("/tap", portal.tap_root, methods=["GET"]),
         Route("/search/{family:path}", portal.search, methods=["GET"]),

@@ -14,6 +14,7 @@ from jmmctap.accounts import cli as accounts_cli
 from jmmctap.acl import cli as acl_cli
 from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
+from jmmctap.registry import cli as registry_cli
 from jmmctap.settings import Settings
 
 __all__ = ["main"]
@@ -238,6 +239,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _COMMANDS.update(accounts_cli.register(sub))  # user, group, token
     acl_cli.register(sub, _COMMANDS)  # grant, collection, delegation, datapi
+    registry_cli.register(sub, _COMMANDS)  # registry show|list
     return parser
 
 

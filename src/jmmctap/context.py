@@ -26,6 +26,7 @@ from jmmctap.auth import Authenticator
 from jmmctap.catalogues.data_rights import keep_data_rights_current
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
+from jmmctap.registry import RegistryService, load_identity
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
 from jmmctap.tapschema.live import LiveTapSchema
@@ -38,7 +39,7 @@ from jmmctap.uws.service import JobService
 from jmmctap.vosi import Example, TapCapabilities, describe_tap_service, read_examples
 from jmmctap.vosi.capabilities import Capability, DataModel, Limits
 
-__all__ = ["ProcessContext", "context_of", "open_process_context"]
+__all__ = ["ProcessContext", "context_of", "describe_service", "open_process_context"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +66,8 @@ class ProcessContext:
     """What ``/tap/capabilities`` declares (fixed for the life of the process)."""
     examples: tuple[Example, ...]
     """The DALI examples shipped with the service (shown when their tables are published)."""
+    registry: RegistryService
+    """The VO publishing registry (/oai): records of every service and catalogue, dated in the database."""
 
 
 @contextlib.asynccontextmanager
@@ -83,6 +86,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
     jmmctap.errors.ConfigError
         The database is not reachable or not initialised.
     """
+    identity = load_identity(settings.registry_file)  # a mistake in it stops the start, not the first harvest
     pools = await open_pools(settings)
     try:
         async with pools.owner.connection() as conn:
@@ -95,12 +99,14 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         try:
             files = JobFiles(results_directory(settings))
             executor = JobExecutor(pools, tap_schema, settings, files)
+            capabilities = describe_service(settings)
+            registry = RegistryService(identity, settings, capabilities, tap_schema.fresh, pools.owner.connection)
             async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
                 yield ProcessContext(
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
                     jobs=runtime.service, results=files, worker_id=runtime.worker_id,
-                    started_at=datetime.now(UTC), capabilities=_describe_service(settings),
-                    examples=tuple(read_examples()),
+                    started_at=datetime.now(UTC), capabilities=capabilities,
+                    examples=tuple(read_examples()), registry=registry,
                 )
         finally:
             await auth.aclose()
@@ -127,7 +133,7 @@ def context_of(holder: HTTPConnection | Starlette) -> ProcessContext:
     return found
 
 
-def _describe_service(settings: Settings) -> TapCapabilities:
+def describe_service(settings: Settings) -> TapCapabilities:
     """VOSI capabilities from the registries of the output formats and of the ADQL engine's features."""
     return describe_tap_service(
         settings,

@@ -11,14 +11,15 @@ from pathlib import Path
 
 from jmmctap.errors import ConfigError
 
-__all__ = ["resource_dir"]
+__all__ = ["PROJECT_ROOT", "resource_dir"]
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The top of the source tree jmmctap runs from."""
 
 
 def resource_dir(name: str) -> Path:
     """Return the top-level project directory ``name``; raise ``ConfigError`` when absent."""
-    path = _PROJECT_ROOT / name
+    path = PROJECT_ROOT / name
     if not path.is_dir():
         raise ConfigError(f"{path} is missing: install jmmctap from its source tree ('make run')")
     return path

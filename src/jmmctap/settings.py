@@ -144,6 +144,16 @@ class Settings:
     login_failure_refill_s: float = field(
         default=6.0, metadata={"help": "After the burst, one more failed login is allowed every this many seconds."}
     )
+    registry_file: Path | None = field(
+        default=None,
+        metadata={"help": "YAML identity of the VO publishing registry (authority, publisher, contact, titles of"
+                          " each resource); default: registry.yaml of the source tree. Validated at start."},
+    )
+    oai_page_size: int = field(
+        default=100,
+        metadata={"help": "Records per OAI-PMH list response at /oai; longer lists continue with a resumption"
+                          " token."},
+    )
     log_format: str = field(
         default="text",
         metadata={"help": "Log format: `text` (time, level, logger, key=value pairs) or `json` (an object a line)."},
@@ -209,7 +219,7 @@ _MINIMA: dict[str, int] = {
     "port": 0, "maxrec_default": 0, "maxrec_hard": 0, "pool_size": 1,
     "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
     "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "gzip_level": 0,
-    "login_failures_burst": 1,
+    "login_failures_burst": 1, "oai_page_size": 1,
 }
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
 

@@ -9,9 +9,10 @@ from jmmctap import dali, scs
 from jmmctap.context import context_of
 from jmmctap.endpoints.caller import caller_of
 from jmmctap.endpoints.coding import accepted_coding, document_response
-from jmmctap.errors import JmmctapError
+from jmmctap.errors import JmmctapError, NotFoundError
+from jmmctap.vosi.conesearch import write_cone_capabilities
 
-__all__ = ["cone_search"]
+__all__ = ["capabilities", "cone_search"]
 
 
 async def cone_search(request: Request) -> Response:
@@ -30,3 +31,12 @@ async def cone_search(request: Request) -> Response:
         status = 200 if exc.http_status == 400 else exc.http_status  # SCS clients read the body, not the status
         return document_response(request, scs.write_scs_error(exc.message), scs.MEDIA_TYPE, status_code=status,
                                  headers=exc.http_headers)
+
+
+async def capabilities(request: Request) -> Response:
+    """VOSI capabilities of one cone search: the ``cs:ConeSearch`` capability of its registry record."""
+    catalogue = scs.find_catalogue(request.path_params["catalogue"])
+    cone = context_of(request).registry.cone_capability(catalogue.name)
+    if cone is None:
+        raise NotFoundError(f"the cone search {catalogue.name} is not described in the registry identity file")
+    return document_response(request, write_cone_capabilities(cone), "text/xml")

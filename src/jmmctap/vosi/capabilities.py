@@ -25,6 +25,7 @@ __all__ = [
     "Limits",
     "OutputFormat",
     "TapCapabilities",
+    "add_capabilities",
     "describe_tap_service",
     "vosi_capabilities",
     "write_capabilities",
@@ -190,10 +191,28 @@ def write_capabilities(service: TapCapabilities, base_url: str) -> bytes:
         The UTF-8 document, root ``vosi:capabilities``.
     """
     root = etree.Element(f"{{{CAPABILITIES_NS}}}capabilities", nsmap=_NSMAP)
-    _add_tap(root, service, base_url)
-    for capability in (*vosi_capabilities(base_url, service.examples), *service.others):
-        _add_capability(root, capability, base_url, service.security_methods)
+    add_capabilities(root, service, base_url)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)  # type: ignore[no-any-return]
+
+
+def add_capabilities(parent: etree._Element, service: TapCapabilities, base_url: str, *, others: bool = True) -> None:
+    """Append the ``capability`` elements of the TAP service to ``parent``.
+
+    The VOSI document and the service's VOResource record (``jmmctap.registry``) both call this, so
+    they declare the same capabilities. ``parent``'s namespace map must bind ``vr``, ``vs`` and ``tr``.
+
+    Parameters
+    ----------
+    parent
+        ``vosi:capabilities`` or a VOResource ``Resource``.
+    service, base_url
+        As for ``write_capabilities``.
+    others
+        False leaves out the capabilities of other services (the cone searches have records of their own).
+    """
+    _add_tap(parent, service, base_url)
+    for capability in (*vosi_capabilities(base_url, service.examples), *(service.others if others else ())):
+        _add_capability(parent, capability, base_url, service.security_methods)
 
 
 def _add_interface(capability: etree._Element, attributes: dict[str, str], url: str, use: str,
