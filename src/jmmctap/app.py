@@ -17,9 +17,9 @@ from starlette.routing import Route
 from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
-from jmmctap.context import open_process_context
+from jmmctap.context import context_of, open_process_context
+from jmmctap.endpoints import catalogs, openapi, status, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
-from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.settings import Settings
 
@@ -35,8 +35,15 @@ async def _render_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JmmctapError)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    if _is_catalog_api(request):  # JMMC's catalogAPI: X-HTTP-Error-Description and JSON (a2p2)
+        return catalogs.error_response(exc)
     return Response(formats.write_error(exc.message), status_code=exc.http_status, media_type=_VOTABLE,
                     headers=dict(exc.http_headers))
+
+
+def _is_catalog_api(request: Request) -> bool:
+    prefix = context_of(request).settings.catalogs_path
+    return request.url.path == prefix or request.url.path.startswith(prefix + "/")
 
 
 async def _render_database_down(request: Request, exc: Exception) -> Response:
@@ -48,6 +55,8 @@ async def _render_database_down(request: Request, exc: Exception) -> Response:
 async def _render_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log the traceback, tell the client only that it happened."""
     log.exception("%s %s crashed", request.method, request.url.path, exc_info=exc)
+    if _is_catalog_api(request):
+        return catalogs.error_response(JmmctapError("internal error of the service; it has been logged"))
     return Response(formats.write_error("internal error of the service; it has been logged"), status_code=500,
                     media_type=_VOTABLE)
 
@@ -81,6 +90,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
+        *catalogs.routes(settings.catalogs_path),
+        Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan,
