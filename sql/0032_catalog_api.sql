@@ -32,8 +32,8 @@ CREATE TABLE catalog_api.audit (
     table_name text NOT NULL,
     row_key    text,                                -- NULL for a delegation
     action     text NOT NULL CHECK (action IN ('update', 'insert', 'delegate', 'undelegate')),
-    old_values jsonb,                               -- the changed columns before (NULL for an insert)
-    new_values jsonb NOT NULL
+    old_values jsonb,                               -- the columns that changed, before (NULL: an insert)
+    new_values jsonb NOT NULL                       -- and after (an insert: every column given)
 );
 CREATE INDEX ON catalog_api.audit (table_name, row_key);
 
@@ -211,8 +211,10 @@ BEGIN
         END IF;
         INSERT INTO catalog_api.audit (user_name, table_name, row_key, action, old_values, new_values)
         VALUES (me.user_name, catalog_name, new_row ->> cat.key_column, CASE WHEN adding THEN 'insert' ELSE 'update' END,
-                (SELECT jsonb_object_agg(k, old_row -> k) FROM unnest(cols) k WHERE old_row IS NOT NULL),
-                (SELECT jsonb_object_agg(k, new_row -> k) FROM unnest(cols) k));
+                CASE WHEN NOT adding THEN (SELECT coalesce(jsonb_object_agg(k, old_row -> k), '{}') FROM unnest(cols) k
+                                           WHERE old_row -> k IS DISTINCT FROM new_row -> k) END,
+                (SELECT coalesce(jsonb_object_agg(k, new_row -> k), '{}') FROM unnest(cols) k
+                 WHERE old_row IS NULL OR old_row -> k IS DISTINCT FROM new_row -> k));
         keys := keys || jsonb_build_array(new_row -> cat.key_column);
     END LOOP;
     RETURN keys;

@@ -2,7 +2,8 @@
 
 This is the first of two checks, the one that names the column in its message: PostgreSQL checks the value
 again when the SECURITY DEFINER function writes it (column type, typmod, CHECK constraints, sql/0032).
-Numbers may come as JSON strings, as JMMC's catalogAPI accepted them ("2" for a short).
+Numbers may come as JSON strings, as JMMC's catalogAPI accepted them ("2" for a short). An empty string is
+NULL, as in VOTable: a2p2 sends back the ``""`` astropy reads for a NULL text cell.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def check_value(column: Column, value: Any) -> Any:
     UsageError
         The value is not of the column's type, out of its range, too long, or the column is not writable here.
     """
-    if value is None:
+    if value is None or value == "":
         return None
     if column.xtype and column.xtype.lower() not in ("timestamp", "adql:timestamp"):
         raise UsageError(f"column {column.db_name} ({column.xtype}) cannot be written through the catalog API")
