@@ -174,7 +174,9 @@ def _translate(exc: psycopg.Error) -> JmmctapError:
         return _STATUS_OF_STATE[state](primary)
     if state.startswith(("22", "23")):  # invalid value, out of range, NOT NULL, CHECK, unique key
         detail = exc.diag.message_detail
-        return UsageError(f"{primary} ({detail})" if detail else primary)
+        if detail and not detail.startswith("Failing row contains"):  # the row itself tells the caller nothing
+            return UsageError(f"{primary} ({detail})")
+        return UsageError(primary)
     if state.startswith(("08", "53", "57")) or isinstance(exc, psycopg.OperationalError):
         log.error("catalog API: database unavailable %s: %s", state, primary)
         return ServiceUnavailableError("the database cannot do this now; try again later")

@@ -62,4 +62,5 @@ async def openapi_json(request: Request) -> Response:
     """The OpenAPI document, its server being this service's root URL."""
     ctx = context_of(request)
     document = describe_api(ctx.settings.catalogs_path, service_root(request, ctx.settings))
-    return Response(orjson.dumps(document), media_type=MEDIA_TYPE)
+    # YAML reads the status codes as integers; OpenAPI writes them as strings
+    return Response(orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS), media_type=MEDIA_TYPE)
