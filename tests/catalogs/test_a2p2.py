@@ -18,7 +18,7 @@ from tests.support.spica import PIS
 # pyvo never closes its streamed responses (see tests/uws/test_pyvo.py): their sockets go to the collector
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning")
 
-CAROL_ROW, DAN_ROW = 4, 5
+CAROL_ROW, DAN_ROW, CAROL_OTHER_ROW = 4, 5, 10
 """Rows of PIS[0] (Carol PI) and PIS[1] (Dan PI): spicadb_id n belongs to PIS[(n - 1) % 3]."""
 
 
@@ -58,7 +58,7 @@ def test_a2p2_lists_describes_and_reads_the_catalog(catalog_server: str, people:
 
 def test_a_pi_updates_own_rows_and_a_delegated_co_i_too_while_others_get_403(
         catalog_server: str, people: dict[str, TestAccount], catalog_conn: psycopg.Connection[Any]) -> None:
-    mark = audit_mark(catalog_conn)
+    mark, before = audit_mark(catalog_conn), _priority(catalog_conn, CAROL_ROW)
     carol = _catalog(catalog_server, people["carol"])
     rows = carol.tableToDict(carol.getTable())  # the a2p2 way: read through TAP, edit, send back
     mine = [r for r in rows if r["spicadb_id"] == CAROL_ROW]
@@ -85,7 +85,7 @@ def test_a_pi_updates_own_rows_and_a_delegated_co_i_too_while_others_get_403(
     assert _priority(catalog_conn, CAROL_ROW) == 3
 
     assert audit_since(catalog_conn, mark) == [
-        ("carol", "update", str(CAROL_ROW), {"priority_pi": 0}, {"priority_pi": 2}),
+        ("carol", "update", str(CAROL_ROW), {"priority_pi": before}, {"priority_pi": 2}),
         ("carol", "delegate", None, None, {"pi": "carol", "coi": "dave"}),
         ("dave", "update", str(CAROL_ROW), {"priority_pi": 2}, {"priority_pi": 3}),
     ]
@@ -111,8 +111,8 @@ def test_a_co_i_loses_the_right_when_the_delegation_is_removed(
         catalog_server: str, people: dict[str, TestAccount], catalog_conn: psycopg.Connection[Any]) -> None:
     carol, dave = _catalog(catalog_server, people["carol"]), _catalog(catalog_server, people["dave"])
     carol.updateDelegations([{"catalogs": SPICA, "coi": ["dave"]}])
-    dave.updateRow(CAROL_ROW, {"priority_pi": 1})
+    dave.updateRow(CAROL_OTHER_ROW, {"priority_pi": 1})
     carol.updateDelegations([{"catalogs": SPICA, "coi": ["dave"], "action": "remove"}])
     assert carol.getDelegations() == []
-    assert _refusal(dave.updateRow, CAROL_ROW, {"priority_pi": 2})[0] == "status_code is 403"
-    assert _priority(catalog_conn, CAROL_ROW) == 1
+    assert _refusal(dave.updateRow, CAROL_OTHER_ROW, {"priority_pi": 2})[0] == "status_code is 403"
+    assert _priority(catalog_conn, CAROL_OTHER_ROW) == 1

@@ -53,7 +53,7 @@ def test_the_key_is_made_unique_by_an_index(catalog_conn: psycopg.Connection[Any
 
 
 @pytest.mark.parametrize(("key", "pi_columns", "why"), [
-    ("progname", ["piname"], "duplicate values"),  # every target is in programme WP5
+    ("piname", ["piname"], "duplicate values"),  # each PI has several targets
     ("no_such_key", ["piname"], "no column 'no_such_key'"),
     ("spicadb_id", ["pi_name"], "no column 'pi_name'"),
     ("spicadb_id", [], "at least one --pi-column"),

@@ -64,11 +64,11 @@ def test_a_pi_cannot_give_a_row_away_but_an_admin_changes_any_row(
         api: str, people: dict[str, TestAccount], catalog_conn: psycopg.Connection[Any]) -> None:
     _refused(httpx.put(f"{api}/spica/{CAROL_ROW}", json={"piname": "Dan PI"}, auth=people["carol"].basic), 403,
              "must name you")
-    mark = audit_mark(catalog_conn)
-    response = httpx.put(f"{api}/{SPICA}/{DAN_ROW}", json={"priority_pi": 5}, headers=people["root"].bearer)
+    mark, before = audit_mark(catalog_conn), _priority(catalog_conn, DAN_ROW)
+    response = httpx.put(f"{api}/{SPICA}/{DAN_ROW}", json={"priority_pi": before + 1}, headers=people["root"].bearer)
     assert response.status_code == 204, response.text
-    assert audit_since(catalog_conn, mark) == [("root", "update", str(DAN_ROW), {"priority_pi": 0},
-                                                {"priority_pi": 5})]
+    assert audit_since(catalog_conn, mark) == [("root", "update", str(DAN_ROW), {"priority_pi": before},
+                                                {"priority_pi": before + 1})]
 
 
 def test_changes_need_a_login_and_unknown_names_are_404(api: str, people: dict[str, TestAccount]) -> None:
