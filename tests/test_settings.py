@@ -53,6 +53,9 @@ def test_bad_number_is_a_config_error() -> None:
     ("JMMCTAP_LOG_FORMAT", "xml", "text, json"),
     ("JMMCTAP_LOG_LEVEL", "LOUD", "DEBUG"),
     ("JMMCTAP_PUBLIC_URL", "tap.jmmc.fr", "http"),
+    ("JMMCTAP_CATALOGS_PATH", "catalogs", "absolute URL path"),
+    ("JMMCTAP_CATALOGS_PATH", "/catalogs/", "trailing slash"),
+    ("JMMCTAP_CATALOGS_PATH", "/tap/catalogs", "/tap"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str, why: str) -> None:
     with pytest.raises(ConfigError) as raised:

@@ -18,8 +18,8 @@ from starlette.staticfiles import StaticFiles
 from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
-from jmmctap.context import open_process_context
-from jmmctap.endpoints import oai, portal, status, tap, uws, vosi
+from jmmctap.context import context_of, open_process_context
+from jmmctap.endpoints import catalogs, oai, openapi, portal, status, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.portal.render import STATIC_DIR
@@ -37,8 +37,15 @@ async def _render_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, JmmctapError)
     if exc.http_status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+    if _is_catalog_api(request):  # JMMC's catalogAPI: X-HTTP-Error-Description and JSON (a2p2)
+        return catalogs.error_response(exc)
     return Response(formats.write_error(exc.message), status_code=exc.http_status, media_type=_VOTABLE,
                     headers=dict(exc.http_headers))
+
+
+def _is_catalog_api(request: Request) -> bool:
+    prefix = context_of(request).settings.catalogs_path
+    return request.url.path == prefix or request.url.path.startswith(prefix + "/")
 
 
 async def _render_database_down(request: Request, exc: Exception) -> Response:
@@ -50,6 +57,8 @@ async def _render_database_down(request: Request, exc: Exception) -> Response:
 async def _render_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log the traceback, tell the client only that it happened."""
     log.exception("%s %s crashed", request.method, request.url.path, exc_info=exc)
+    if _is_catalog_api(request):
+        return catalogs.error_response(JmmctapError("internal error of the service; it has been logged"))
     return Response(formats.write_error("internal error of the service; it has been logged"), status_code=500,
                     media_type=_VOTABLE)
 
@@ -93,6 +102,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/jobs", portal.jobs, methods=["GET"]),
         Route("/login", portal.login, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        *catalogs.routes(settings.catalogs_path),
+        Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan,

@@ -12,6 +12,7 @@ import psycopg
 from jmmctap import __version__
 from jmmctap.accounts import cli as accounts_cli
 from jmmctap.acl import cli as acl_cli
+from jmmctap.catalogs import cli as catalogs_cli
 from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
 from jmmctap.registry import cli as registry_cli
@@ -240,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     _COMMANDS.update(accounts_cli.register(sub))  # user, group, token
     acl_cli.register(sub, _COMMANDS)  # grant, collection, delegation, datapi
     registry_cli.register(sub, _COMMANDS)  # registry show|list
+    catalogs_cli.register(sub, _COMMANDS)  # catalog
     return parser
 
 

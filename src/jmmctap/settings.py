@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -154,6 +155,11 @@ class Settings:
         metadata={"help": "Records per OAI-PMH list response at /oai; longer lists continue with a resumption"
                           " token."},
     )
+    catalogs_path: str = field(
+        default="/catalogs",
+        metadata={"help": "URL path of the catalog API (JMMC's catalogAPI for a2p2): `/catalogs` or another"
+                          " absolute path, without a trailing slash."},
+    )
     log_format: str = field(
         default="text",
         metadata={"help": "Log format: `text` (time, level, logger, key=value pairs) or `json` (an object a line)."},
@@ -193,6 +199,10 @@ class Settings:
         if not self.login_failure_refill_s > 0:
             raise _invalid("login_failure_refill_s", self.login_failure_refill_s,
                            "must be a positive number of seconds")
+        if not _PATH.match(self.catalogs_path) or self.catalogs_path.split("/")[1] in _RESERVED_PATHS:
+            raise _invalid("catalogs_path", self.catalogs_path,
+                           "must be an absolute URL path like /catalogs, without a trailing slash, outside "
+                           + ", ".join(f"/{p}" for p in sorted(_RESERVED_PATHS)))
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise _invalid("public_url", self.public_url, "must be an http:// or https:// URL")
 
@@ -224,6 +234,13 @@ _MINIMA: dict[str, int] = {
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
 
 _MAX_PORT = 65535
+
+_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+"""An absolute URL path of plain segments (``catalogs_path``)."""
+
+_RESERVED_PATHS = frozenset({"tap", "scs", "health", "openapi.json", "oai", "search", "adql", "jobs", "login", "static",
+                             "products", "previews", "datalink"})
+"""First path segments the service uses itself."""
 
 _MAX_GZIP_LEVEL = 9
 """zlib's highest compression level."""

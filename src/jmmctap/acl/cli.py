@@ -74,7 +74,8 @@ def _delegation(args: argparse.Namespace, settings: Settings) -> int:
             for d in store.list_delegations(conn, args.pi):
                 print(f"{d.pi} -> {d.coi}: {d.scope}")
             return 0
-        delegation = store.Delegation(args.pi, args.coi, args.collection, args.progid, args.proposal_subid)
+        catalog = store.resolve_table_name(conn, args.catalog)[0] if args.catalog else None
+        delegation = store.Delegation(args.pi, args.coi, args.collection, args.progid, args.proposal_subid, catalog)
         if args.action == "add":
             added = store.add_delegation(conn, delegation)
             print(f"{delegation.coi} sees the rows of data PI {delegation.pi} ({delegation.scope})"
@@ -140,6 +141,8 @@ def register(sub: Any, commands: MutableMapping[str, Command]) -> None:
         scope.add_argument("--collection", metavar="C", help="only the PI's rows of this collection")
         scope.add_argument("--progid", metavar="P", help="only the PI's rows of this programme")
         scope.add_argument("--proposal-subid", metavar="S", help="only the PI's rows of this proposal_subid")
+        scope.add_argument("--catalog", metavar="SCHEMA.TABLE",
+                           help="only changing the PI's rows of this catalog (catalog API; no ivoa.obscore right)")
     lister = actions.add_parser("list", help="the delegations")
     lister.add_argument("--pi", help="of this PI only")
     commands["delegation"] = _delegation

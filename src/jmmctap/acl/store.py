@@ -51,19 +51,21 @@ class Collection:
 
 @dataclass(frozen=True)
 class Delegation:
-    """Data PI ``pi`` lets ``coi`` see the PI's rows: all, or those of one collection, progid or proposal_subid."""
+    """Data PI ``pi`` lets ``coi`` see the PI's rows: all, or those of one collection, progid or proposal_subid;
+    or change the PI's rows of one catalog (``catalog``, a TAP_SCHEMA table_name: ``jmmctap.catalogs``)."""
 
     pi: str
     coi: str
     collection: str | None = None
     progid: str | None = None
     proposal_subid: str | None = None
+    catalog: str | None = None
 
     @property
     def scope(self) -> str:
         """The rows concerned, for listings."""
         for label, value in (("collection", self.collection), ("progid", self.progid),
-                             ("proposal_subid", self.proposal_subid)):
+                             ("proposal_subid", self.proposal_subid), ("catalog", self.catalog)):
             if value is not None:
                 return f"{label} {value}"
         return "all rows"
@@ -119,9 +121,10 @@ def add_delegation(conn: psycopg.Connection[Any], delegation: Delegation) -> boo
     _check(delegation)
     with conn.transaction():
         cursor = conn.execute(
-            "INSERT INTO acl.delegation (pi, coi, collection, progid, proposal_subid) VALUES (%s, %s, %s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
-            [delegation.pi, delegation.coi, delegation.collection, delegation.progid, delegation.proposal_subid],
+            "INSERT INTO acl.delegation (pi, coi, collection, progid, proposal_subid, catalog)"
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [delegation.pi, delegation.coi, delegation.collection, delegation.progid, delegation.proposal_subid,
+             delegation.catalog],
         )
         return cursor.rowcount == 1
 
@@ -131,8 +134,10 @@ def remove_delegation(conn: psycopg.Connection[Any], delegation: Delegation) -> 
     with conn.transaction():
         cursor = conn.execute(
             "DELETE FROM acl.delegation WHERE pi = %s AND coi = %s AND collection IS NOT DISTINCT FROM %s"
-            " AND progid IS NOT DISTINCT FROM %s AND proposal_subid IS NOT DISTINCT FROM %s",
-            [delegation.pi, delegation.coi, delegation.collection, delegation.progid, delegation.proposal_subid],
+            " AND progid IS NOT DISTINCT FROM %s AND proposal_subid IS NOT DISTINCT FROM %s"
+            " AND catalog IS NOT DISTINCT FROM %s",
+            [delegation.pi, delegation.coi, delegation.collection, delegation.progid, delegation.proposal_subid,
+             delegation.catalog],
         )
         return cursor.rowcount > 0
 
@@ -140,8 +145,8 @@ def remove_delegation(conn: psycopg.Connection[Any], delegation: Delegation) -> 
 def list_delegations(conn: psycopg.Connection[Any], pi: str | None = None) -> list[Delegation]:
     """The delegations (of one PI when given), by PI and co-I."""
     rows = conn.execute(
-        "SELECT pi, coi, collection, progid, proposal_subid FROM acl.delegation"
-        " WHERE %(pi)s::text IS NULL OR pi = %(pi)s ORDER BY pi, coi, collection, progid, proposal_subid",
+        "SELECT pi, coi, collection, progid, proposal_subid, catalog FROM acl.delegation"
+        " WHERE %(pi)s::text IS NULL OR pi = %(pi)s ORDER BY pi, coi, collection, progid, proposal_subid, catalog",
         {"pi": pi},
     ).fetchall()
     return [Delegation(*row) for row in rows]
@@ -221,6 +226,8 @@ def _check(delegation: Delegation) -> None:
         raise UsageError("a delegation needs a PI and a co-I")
     if delegation.pi == delegation.coi:
         raise UsageError("a PI cannot delegate to itself")
-    scopes = [s for s in (delegation.collection, delegation.progid, delegation.proposal_subid) if s is not None]
+    scopes = [s for s in (delegation.collection, delegation.progid, delegation.proposal_subid, delegation.catalog)
+              if s is not None]
     if len(scopes) > 1:
-        raise UsageError("a delegation is for all the PI's rows or for one collection, progid or proposal_subid")
+        raise UsageError("a delegation is for all the PI's rows or for one collection, progid, proposal_subid"
+                         " or catalog")
