@@ -18,8 +18,8 @@ from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import open_process_context
+from jmmctap.endpoints import badcal, status, tables, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
-from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.settings import Settings
 
@@ -81,6 +81,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
+        *tables.routes("/tables"),
+        *badcal.routes("/badcal/reports"),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan,

@@ -15,6 +15,7 @@ from jmmctap.acl import cli as acl_cli
 from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
 from jmmctap.settings import Settings
+from jmmctap.submissions import cli as submissions_cli
 
 __all__ = ["main"]
 
@@ -236,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _COMMANDS.update(accounts_cli.register(sub))  # user, group, token
     acl_cli.register(sub, _COMMANDS)  # grant, collection, delegation, datapi
+    submissions_cli.register(sub, _COMMANDS)  # badcal, writer
     return parser
 
 
