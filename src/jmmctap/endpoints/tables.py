@@ -54,7 +54,7 @@ async def put_table(request: Request) -> Response:
     principal = await ctx.auth.principal_of(request)
     require_login(principal, "upload tables")
     async with spool_body(request, ctx.settings.table_upload_max_bytes) as body:
-        upload = parse_table_upload(request.path_params["table"], body.fields)
+        upload = parse_table_upload(request.path_params["table"], body.fields, body.filename)
         outcome = await ingest_upload(ctx.settings, principal, upload, body.path)
     location = f"{service_root(request, ctx.settings)}/tap/tables/{quote(outcome.report.table_name, safe='.')}"
     return JSONResponse(outcome.as_json(), status_code=201 if outcome.created else 200,

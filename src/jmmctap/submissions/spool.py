@@ -39,6 +39,8 @@ class SpooledBody:
     size_bytes: int
     fields: Mapping[str, str]
     """Parameter names lower-cased; a form field wins over the query string."""
+    filename: str | None = None
+    """The file part's name in a form (for messages), None for a plain body."""
 
 
 @contextlib.asynccontextmanager
@@ -65,15 +67,16 @@ async def spool_body(request: Request, max_bytes: int, directory: Path | None = 
     fd, name = tempfile.mkstemp(prefix="jmmctap-table-", dir=directory)
     path = Path(name)
     try:
+        filename = None
         with os.fdopen(fd, "wb") as out:
             if request.headers.get("content-type", "").startswith("multipart/form-data"):
-                await _spool_form(request, out, max_bytes, fields)
+                filename = await _spool_form(request, out, max_bytes, fields)
             else:
                 await _spool_raw(request, out, max_bytes)
             size = out.tell()
         if size == 0:
             raise UsageError("the request holds no table: send a VOTable or FITS file as the body")
-        yield SpooledBody(path, size, fields)
+        yield SpooledBody(path, size, fields, filename)
     finally:
         path.unlink(missing_ok=True)
 
@@ -102,7 +105,7 @@ async def _spool_raw(request: Request, out: BinaryIO, max_bytes: int) -> None:
         out.write(chunk)  # to the page cache: microseconds for a chunk of the ASGI server's size
 
 
-async def _spool_form(request: Request, out: BinaryIO, max_bytes: int, fields: dict[str, str]) -> None:
+async def _spool_form(request: Request, out: BinaryIO, max_bytes: int, fields: dict[str, str]) -> str | None:
     limit_body(request, max_bytes + FORM_OVERHEAD_BYTES)
     try:
         # Starlette spools each file part to a SpooledTemporaryFile (on disk past 1 MiB), never whole in memory
@@ -119,5 +122,6 @@ async def _spool_form(request: Request, out: BinaryIO, max_bytes: int, fields: d
             if isinstance(item, str):
                 _add(fields, key, item)
         await anyio.to_thread.run_sync(shutil.copyfileobj, files[0].file, out, _COPY_CHUNK_BYTES)
+        return files[0].filename
     finally:
         await form.close()

@@ -16,6 +16,8 @@ The loader is synchronous (psycopg, COPY); it runs in a worker thread on a conne
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,10 @@ import psycopg
 from jmmctap.acl.principal import personal_group
 from jmmctap.acl.writers import may_write_schema, user_schema
 from jmmctap.auth import Principal
+from jmmctap.dali import MAX_NAME_CHARS, check_text
 from jmmctap.db.connect import connect, conninfos
 from jmmctap.errors import ConflictError, ForbiddenError, NotFoundError, UsageError
-from jmmctap.ingest import MODES, IngestReport, ingest_files, parse_target
+from jmmctap.ingest import MODES, IngestError, IngestReport, ingest_files, parse_target
 from jmmctap.ingest.drop import drop_table
 from jmmctap.ingest.loader import table_exists
 from jmmctap.ingest.pipeline import TargetTable
@@ -49,6 +52,8 @@ class TableUpload:
     table: str
     mode: str
     description: str | None = None
+    label: str = "the uploaded file"
+    """How messages name the file (the client's file name in a form); never the spool file's path."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class UploadOutcome:
                 "seconds": round(r.seconds, 3)}
 
 
-def parse_table_upload(table: str, fields: dict[str, str] | Any) -> TableUpload:
+def parse_table_upload(table: str, fields: Mapping[str, str], filename: str | None = None) -> TableUpload:
     """The upload asked for by the URL's table and the ``mode``/``description`` parameters (default ``create``).
 
     Raises
@@ -80,7 +85,8 @@ def parse_table_upload(table: str, fields: dict[str, str] | Any) -> TableUpload:
     description = fields.get("description") or None
     if description is not None and len(description) > MAX_DESCRIPTION_CHARS:
         raise UsageError(f"the description is longer than {MAX_DESCRIPTION_CHARS} characters")
-    return TableUpload(table, mode, description)
+    label = check_text(filename.strip(), "the file name", MAX_NAME_CHARS) if filename and filename.strip() else None
+    return TableUpload(table, mode, description, label or "the uploaded file")
 
 
 async def ingest_upload(settings: Settings, principal: Principal, upload: TableUpload, path: Path) -> UploadOutcome:
@@ -130,10 +136,13 @@ def _ingest(settings: Settings, principal: Principal, upload: TableUpload, path:
             if not existed and target.db_schema == user_schema(login):  # private from its first moment
                 conn.execute("INSERT INTO acl.table_grant (table_name, group_name) VALUES (%s, %s)"
                              " ON CONFLICT DO NOTHING", [target.table_name, personal_group(login)])
-            report = ingest_files(conn, [path], target.table_name, mode=upload.mode, description=upload.description,
-                                  query_role=settings.query_role, limits=UPLOAD_LIMITS,
-                                  ingested_by=f"http:{login}")
-    return UploadOutcome(report, created=not existed)
+            try:
+                report = ingest_files(conn, [path], target.table_name, mode=upload.mode,
+                                      description=upload.description, query_role=settings.query_role,
+                                      limits=UPLOAD_LIMITS, ingested_by=f"http:{login}")
+            except IngestError as exc:  # the reader names the spool file: name the client's instead
+                raise IngestError(exc.message.replace(str(path), upload.label)) from None
+    return UploadOutcome(dataclasses.replace(report, files=(upload.label,)), created=not existed)
 
 
 def _drop(settings: Settings, principal: Principal, table: str) -> None:
