@@ -172,7 +172,8 @@ def test_another_user_cannot_write_or_drop_the_owners_schema_nor_see_its_tables(
 
     for outsider in (bob, None):  # private to its owner until granted: unknown to anyone else
         assert "unknown table" in error_text(tap(root, outsider, "SELECT * FROM user_alice.mine"))
-        assert "user_alice" not in httpx.get(f"{root}/tap/tables", auth=outsider.basic if outsider else None).text
+        for listing in ("/tap/tables", "/health"):
+            assert "user_alice" not in httpx.get(root + listing, auth=outsider.basic if outsider else None).text
     assert count(root, alice, "user_alice.mine") == 10
 
 
@@ -193,6 +194,7 @@ def test_a_grant_shares_an_uploaded_table_and_a_delete_unpublishes_it(
     for reader in (alice, carol):
         assert "unknown table" in error_text(tap(root, reader, "SELECT * FROM user_alice.shared"))
     assert httpx.delete(f"{root}/tables/user_alice.shared", auth=alice.basic).status_code == 404
+    assert "user_alice" not in httpx.get(f"{root}/health", auth=alice.basic).text  # nor its schema, nor its log
 
 
 def test_a_writer_grant_opens_a_shared_schema_to_a_group_whose_tables_follow_the_usual_rules(
