@@ -213,6 +213,9 @@ def test_a_writer_grant_opens_a_shared_schema_to_a_group_whose_tables_follow_the
     assert count(root, None, "team_uploads.stars") == 10  # public, as `jmmctap ingest` would publish it
     assert put_file(root, "team_uploads.stars", small, erin, mode="append").status_code == 403
     assert put_file(root, "team_uploads.stars", small, dave, mode="append").json()["total_rows"] == 20
+    assert "team_uploads: uploaders" in run_cli("writer", "list", env=server_env(settings)).stdout
+    assert run_cli("writer", "remove", "team_uploads", "uploaders", env=server_env(settings)).returncode == 0
+    assert httpx.delete(f"{root}/tables/team_uploads.stars", auth=dave.basic).status_code == 403
 
 
 def test_a_form_upload_takes_its_mode_and_description_from_the_fields(
