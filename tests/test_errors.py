@@ -22,7 +22,7 @@ from jmmctap.settings import Settings
 EXPECTED_STATUS = {
     "JmmctapError": 500, "ConfigError": 500, "MissingDependencyError": 500, "UsageError": 400, "AdqlError": 400,
     "QueryError": 400, "IngestError": 400, "OifitsError": 400, "AuthenticationError": 401, "ForbiddenError": 403,
-    "JobStateError": 403, "NotFoundError": 404, "ServiceError": 500, "PayloadTooLargeError": 413,
+    "JobStateError": 403, "NotFoundError": 404, "ConflictError": 409, "ServiceError": 500, "PayloadTooLargeError": 413,
     "TooManyRequestsError": 429, "ServiceUnavailableError": 503, "MetadataChangedError": 503,
 }
 

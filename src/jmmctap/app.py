@@ -19,7 +19,7 @@ from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import context_of, open_process_context
-from jmmctap.endpoints import catalogs, oai, openapi, portal, status, tap, uws, vosi
+from jmmctap.endpoints import badcal, catalogs, oai, openapi, portal, status, tables, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.portal.render import STATIC_DIR
@@ -104,6 +104,8 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
         *catalogs.routes(settings.catalogs_path),
         Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
+        *tables.routes("/tables"),
+        *badcal.routes("/badcal/reports"),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan,

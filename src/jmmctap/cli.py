@@ -17,6 +17,7 @@ from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
 from jmmctap.registry import cli as registry_cli
 from jmmctap.settings import Settings
+from jmmctap.submissions import cli as submissions_cli
 
 __all__ = ["main"]
 
@@ -242,6 +243,7 @@ def _parser() -> argparse.ArgumentParser:
     acl_cli.register(sub, _COMMANDS)  # grant, collection, delegation, datapi
     registry_cli.register(sub, _COMMANDS)  # registry show|list
     catalogs_cli.register(sub, _COMMANDS)  # catalog
+    submissions_cli.register(sub, _COMMANDS)  # badcal, writer
     return parser
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "TapRequest",
     "check_single_valued",
     "check_text",
+    "limit_body",
     "max_body_bytes",
     "parse_maxrec",
     "parse_tap_parameters",
@@ -93,7 +94,7 @@ async def read_parameters(
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             if max_body is not None:
-                _limit_body(request, max_body)
+                limit_body(request, max_body)
             try:
                 form = await request.form()
             except JmmctapError:
@@ -124,8 +125,14 @@ def _add(params: dict[str, list[str]], name: str, value: str) -> None:
     params.setdefault(name.upper(), []).append(value)
 
 
-def _limit_body(request: Request, limit: int) -> None:
-    """Refuse a body announced larger than ``limit``, and stop reading one that grows past it."""
+def limit_body(request: Request, limit: int) -> None:
+    """Refuse a body announced larger than ``limit``, and stop reading one that grows past it.
+
+    Raises
+    ------
+    PayloadTooLargeError
+        At once for a ``Content-Length`` over the limit; else from the read that passes it.
+    """
     declared = request.headers.get("content-length", "")
     if declared.strip().isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"the request body is larger than the limit of {limit} bytes")

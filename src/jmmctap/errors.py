@@ -16,6 +16,7 @@
     ├── ForbiddenError (403)          the caller may not do this
     ├── JobStateError (403)           not allowed in the job's current phase (UWS 1.1 §2.2)
     ├── NotFoundError (404)           unknown job, table, result
+    ├── ConflictError (409)           the resource's state forbids it (a table to create exists already)
     └── ServiceError (500)            our fault or the database's; details only in the log
         └── ServiceUnavailableError (503)  database down, restarting or saturated; ``Retry-After``
             └── MetadataChangedError (503)  TAP_SCHEMA kept changing while a query started; try again
@@ -32,6 +33,7 @@ __all__ = [
     "AdqlError",
     "AuthenticationError",
     "ConfigError",
+    "ConflictError",
     "ForbiddenError",
     "IngestError",
     "JmmctapError",
@@ -155,6 +157,12 @@ class NotFoundError(JmmctapError):
     """The addressed resource does not exist (HTTP 404)."""
 
     http_status = 404
+
+
+class ConflictError(JmmctapError):
+    """The request conflicts with the resource's current state (HTTP 409, RFC 9110 §15.5.10)."""
+
+    http_status = 409
 
 
 class ServiceError(JmmctapError):

@@ -81,7 +81,8 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
     """Probe the database, summarise the published content (cheap: no table is scanned) and the query pool.
 
     ``tap_schema`` is what the caller may see, and ``hidden`` the tables it may not: their ingests are
-    left out. Row counts are ``tap_schema.tables.nrows``, which never count rows some caller cannot see.
+    left out, as are those of tables no longer published. Row counts are ``tap_schema.tables.nrows``, which
+    never count rows some caller cannot see.
     """
     reachable, version = await probe(pools)
     ingests: list[IngestSummary] = []
@@ -90,7 +91,9 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
             with anyio.fail_after(3):
                 async with pools.owner.connection() as conn:
                     cursor = await conn.execute(_LAST_INGESTS)
-                    ingests = [IngestSummary(*row) for row in await cursor.fetchall() if row[0] not in hidden]
+                    # only tables the caller sees now: a dropped private table's name must not outlive it here
+                    ingests = [IngestSummary(*row) for row in await cursor.fetchall()
+                               if row[0] not in hidden and tap_schema.table(row[0]) is not None]
         except (psycopg.Error, TimeoutError):
             reachable = False
     schemas = tuple(

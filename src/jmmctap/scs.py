@@ -1,4 +1,4 @@
-"""Simple Cone Search 1.03 on the ObsPortal exposures and on JSDC (for Aspro2 and VO clients).
+"""Simple Cone Search 1.03 on the ObsPortal exposures, JSDC and BadCal (for Aspro2 and VO clients).
 
 A cone request becomes an ADQL query written here from fixed column lists and the validated
 numbers (RA, DEC, SR are finite floats within their ranges, formatted by ``repr``; no user text
@@ -96,6 +96,11 @@ _JSDC_COLUMNS = (
     "j.UDDH", "j.UDDK", "j.UDDL", "j.UDDM", "j.UDDN",
 )
 
+_BADCAL_COLUMNS = (
+    "b.name", "b.obs_date", "b.interferometer", "b.insname", "b.baseline", "b.wavelength", "b.user_name",
+    "b.user_affiliation", "b.user_comment", "b.sub_date",
+)
+
 CATALOGUES = (
     ConeCatalogue(
         name="obsportal", title="ObsPortal exposures (VLTI, CHARA observation logs)", table="obsportal.exposures",
@@ -110,6 +115,11 @@ CATALOGUES = (
         from_clause="jsdc.jsdc_v2 AS j", id_expression="CAST(j.recno AS VARCHAR)", id_name="id",
         id_description="JSDC record number (recno) as text, the SCS record identifier",
         ra="j.RAJ2000", dec="j.DEJ2000", default_columns=_JSDC_COLUMNS,
+    ),
+    ConeCatalogue(  # accepted reports only: pending and rejected ones never reach the table (submissions/)
+        name="badcal", title="BadCal, bad interferometric calibrators reported by observers",
+        table="badcal.valid_stars", from_clause="badcal.valid_stars AS b", id_expression="b.id", id_name="id",
+        id_description="BadCal report identifier", ra="b.ra", dec="b.dec", default_columns=_BADCAL_COLUMNS,
     ),
 )
 """The SCS endpoints, ``/scs/<name>``."""

@@ -118,6 +118,11 @@ class Settings:
     upload_max_rows: int = field(
         default=1_000_000, metadata={"help": "Largest TAP UPLOAD table accepted, in rows (each upload)."}
     )
+    table_upload_max_bytes: int = field(
+        default=2_000_000_000,
+        metadata={"help": "Largest table file accepted by PUT /tables/SCHEMA.TABLE, in bytes as sent (spooled to a "
+                          "temporary file while it arrives; HTTP 413 past it)."},
+    )
     adql_max_length: int = field(
         default=200_000, metadata={"help": "Longest ADQL query accepted, in characters."}
     )
@@ -228,8 +233,8 @@ class Settings:
 _MINIMA: dict[str, int] = {
     "port": 0, "maxrec_default": 0, "maxrec_hard": 0, "pool_size": 1,
     "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
-    "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "gzip_level": 0,
-    "login_failures_burst": 1, "oai_page_size": 1,
+    "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "table_upload_max_bytes": 1,
+    "gzip_level": 0, "login_failures_burst": 1, "oai_page_size": 1,
 }
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
 

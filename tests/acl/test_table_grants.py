@@ -15,6 +15,7 @@ from lxml import etree
 from starlette.applications import Starlette
 
 from jmmctap.acl import store
+from jmmctap.acl.principal import personal_group
 from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.catalogues.jsdc_ingest import JsdcFile, ingest_jsdc_files
 from jmmctap.context import context_of
@@ -170,3 +171,16 @@ async def test_cone_search_of_a_granted_catalogue_is_for_its_groups_only(
     store.make_table_public(acl_conn, "jsdc.jsdc_v2")
     await live.fresh()
     assert len(await cone_search_as(acl_app, BOB, "jsdc", 101.287, -16.716, 0.1)) == len(rows)
+
+
+async def test_a_table_granted_to_a_personal_group_is_its_users_alone_in_sql_and_adql(
+        acl_settings: Settings, acl_app: Starlette, acl_conn: psycopg.Connection[Any], plans: Path) -> None:
+    """``user:<login>`` (sql/0033) is a group nobody can be put in: only that user reads the table."""
+    store.grant_table(acl_conn, SECRET, [personal_group("bob")])
+    for who, rows in ((BOB, 2), (ALICE, 0), (ANONYMOUS, 0), (Principal("mallory", frozenset({"user:bob"})), 2)):
+        with principal_session(acl_settings, who) as conn:
+            assert conn.execute("SELECT count(*) FROM scratch.plans").fetchone() == (rows,), who
+    assert len(await query_as(acl_app, BOB, f"SELECT * FROM {SECRET}")) == 2
+    assert "unknown table" in await _error(acl_app, ALICE, f"SELECT * FROM {SECRET}")
+    with pytest.raises(psycopg.errors.CheckViolation):  # why mallory cannot exist: no group name holds ':'
+        acl_conn.execute("INSERT INTO jmmctap_accounts.groups (name) VALUES ('user:bob')")

@@ -1,4 +1,5 @@
-"""Simple Cone Search 1.03 on /scs/obsportal and /scs/jsdc: pyvo, UCD1 columns, VERB, errors, capabilities."""
+"""Simple Cone Search 1.03 on /scs/obsportal, /scs/jsdc (and /scs/badcal): pyvo, UCD1 columns, VERB, errors,
+capabilities. BadCal's cone search is told in tests/submissions/test_badcal_reports.py."""
 
 from __future__ import annotations
 
@@ -148,10 +149,11 @@ def test_an_unknown_catalogue_is_not_found(scs_root: str) -> None:
     assert response.status_code == 404 and b'name="Error"' in response.content
 
 
-def test_capabilities_declare_both_cone_searches_and_obscore(scs_root: str) -> None:
+def test_capabilities_declare_every_cone_search_and_obscore(scs_root: str) -> None:
     root = etree.fromstring(httpx.get(f"{scs_root}/tap/capabilities").content)
     urls = root.xpath("//capability[@standardID='ivo://ivoa.net/std/ConeSearch']/interface/accessURL")
     assert [(u.text, u.get("use")) for u in urls] == [(f"{scs_root}/scs/obsportal?", "base"),
-                                                    (f"{scs_root}/scs/jsdc?", "base")]
+                                                    (f"{scs_root}/scs/jsdc?", "base"),
+                                                    (f"{scs_root}/scs/badcal?", "base")]
     models = root.xpath("//*[local-name()='dataModel']/@ivo-id")
     assert "ivo://ivoa.net/std/ObsCore#core-1.1" in models

@@ -23,7 +23,16 @@ from psycopg import sql
 from jmmctap.auth import Principal
 from jmmctap.errors import ConfigError
 
-__all__ = ["MAX_SKEW_S", "PRINCIPAL_SETTING", "PrincipalSigner", "groups_of", "read_signer", "set_local_principal"]
+__all__ = [
+    "MAX_SKEW_S",
+    "PERSONAL_GROUP_PREFIX",
+    "PRINCIPAL_SETTING",
+    "PrincipalSigner",
+    "groups_of",
+    "personal_group",
+    "read_signer",
+    "set_local_principal",
+]
 
 PRINCIPAL_SETTING = "jmmctap.principal"
 """The transaction setting (GUC) carrying the signed principal."""
@@ -33,12 +42,26 @@ MAX_SKEW_S = 60
 checked when its query starts, milliseconds after it is signed: the margin is for the clock of a database
 on another host, and bounds how long a token seen in ``pg_stat_activity`` stays usable on its backend."""
 
+PERSONAL_GROUP_PREFIX = "user:"
+"""A signed-in user is, for table grants, in the group ``user:<login>`` of its own (sql/0033): a real group
+name cannot hold ``:``, so nobody else can be put in it. Tables uploaded into ``user_<login>`` are granted to it."""
+
 _VERSION = "v1"
 
 
+def personal_group(user_name: str) -> str:
+    """The group only ``user_name`` is in (``user:<login>``)."""
+    return PERSONAL_GROUP_PREFIX + user_name
+
+
 def groups_of(principal: Principal) -> frozenset[str]:
-    """The groups whose rights ``principal`` has: none for an anonymous caller, as PostgreSQL sees it too."""
-    return principal.groups if principal.name is not None else frozenset()
+    """The groups whose rights ``principal`` has, its personal group included; none for an anonymous caller.
+
+    PostgreSQL sees the same (``acl.hidden_tables``, sql/0033, adds the personal group of the signed user).
+    """
+    if principal.name is None:
+        return frozenset()
+    return principal.groups | {personal_group(principal.name)}
 
 
 class PrincipalSigner:

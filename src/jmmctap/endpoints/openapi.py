@@ -13,11 +13,12 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 from jmmctap import __version__
 from jmmctap.context import context_of
-from jmmctap.endpoints import catalogs
+from jmmctap.endpoints import badcal, catalogs, tables
 from jmmctap.endpoints.urls import service_root
 
 __all__ = ["MEDIA_TYPE", "describe_api", "openapi_json"]
@@ -34,13 +35,14 @@ _REFUSED = {
 
 
 def describe_api(catalogs_path: str, server_url: str | None = None) -> dict[str, Any]:
-    """The OpenAPI document of the catalog API mounted at ``catalogs_path``."""
+    """The OpenAPI document of the submission API: the catalog API mounted at ``catalogs_path``, table uploads
+    and BadCal reports."""
     base: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "jmmctap catalog API", "version": __version__,
+        "info": {"title": "jmmctap submission API", "version": __version__,
                  "description": "JMMC's catalogAPI (as a2p2's `Catalog` uses it): read catalogs, update the rows"
-                                " you are PI of, manage delegations. Authenticate with Basic (login, password)"
-                                " or Bearer (API token)."},
+                                " you are PI of, manage delegations; upload tables (votable2tap); report bad"
+                                " calibrators. Authenticate with Basic (login, password) or Bearer (API token)."},
         "components": {
             "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
                                 "bearer": {"type": "http", "scheme": "bearer"}},
@@ -55,7 +57,9 @@ def describe_api(catalogs_path: str, server_url: str | None = None) -> dict[str,
     }
     if server_url is not None:
         base["servers"] = [{"url": server_url}]
-    return SchemaGenerator(base).get_schema(routes=list(catalogs.routes(catalogs_path)))
+    routes: list[BaseRoute] = [*catalogs.routes(catalogs_path), *tables.routes("/tables"),
+                               *badcal.routes("/badcal/reports")]
+    return SchemaGenerator(base).get_schema(routes=routes)
 
 
 async def openapi_json(request: Request) -> Response:

@@ -196,12 +196,12 @@ def file_checksum(path: Path) -> str:
 
 
 def log_ingest(conn: psycopg.Connection[Any], table_name: str, mode: str, files: Sequence[str],
-               checksums: Sequence[str], n_rows: int, started_at: datetime) -> None:
-    """Record the ingest in jmmctap.ingest_log (reported by /health)."""
+               checksums: Sequence[str], n_rows: int, started_at: datetime, user: str | None = None) -> None:
+    """Record the ingest in jmmctap.ingest_log (reported by /health); ``user`` defaults to the OS user."""
     conn.execute(
         "INSERT INTO jmmctap.ingest_log (table_name, mode, files, checksums, n_rows, os_user, started_at)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [table_name, mode, list(files), list(checksums), n_rows, _os_user(), started_at],
+        [table_name, mode, list(files), list(checksums), n_rows, user or _os_user(), started_at],
     )
 
 

@@ -22,7 +22,7 @@ from psycopg import sql
 from jmmctap.ingest import loader
 from jmmctap.ingest.columns import MappedColumn, map_fields
 from jmmctap.ingest.groups import group_members
-from jmmctap.ingest.model import IngestError, Row, TableSource
+from jmmctap.ingest.model import IngestError, ReadLimits, Row, TableSource
 from jmmctap.ingest.names import PG_MAX_NAME_BYTES
 from jmmctap.ingest.positions import Positions, find_positions, index_statement, range_statement
 from jmmctap.ingest.report import IngestReport, Progress
@@ -107,6 +107,8 @@ def ingest_files(
     query_role: str = "jmmctap_query",
     progress: bool = False,
     force: bool = False,
+    limits: ReadLimits | None = None,
+    ingested_by: str | None = None,
 ) -> IngestReport:
     """Load one or more VOTable/FITS files into one table and publish it in TAP_SCHEMA.
 
@@ -133,6 +135,10 @@ def ingest_files(
     force
         Allow ingesting into a table a catalogue loader owns (``owners.is_loader_owned``); the
         loaders themselves pass it.
+    limits
+        Bounds on a cell and a row, for files from untrusted senders (HTTP uploads); none for an operator's.
+    ingested_by
+        Who asked, as ``jmmctap.ingest_log.os_user`` records it; default: the OS user running the ingest.
 
     Returns
     -------
@@ -155,14 +161,16 @@ def ingest_files(
             conn = stack.enter_context(psycopg.connect(conninfo_or_connection))
         else:
             conn = conninfo_or_connection
-        return _ingest(conn, [Path(f) for f in files], target, mode, description, table_index, query_role, progress)
+        return _ingest(conn, [Path(f) for f in files], target, mode, description, table_index, query_role, progress,
+                       limits, ingested_by)
 
 
 def _ingest(conn: psycopg.Connection[Any], files: list[Path], target: TargetTable, mode: str,
-            description: str | None, table_index: int, query_role: str, progress: bool) -> IngestReport:
+            description: str | None, table_index: int, query_role: str, progress: bool,
+            limits: ReadLimits | None, ingested_by: str | None) -> IngestReport:
     started_at = datetime.now(UTC)
     start = time.monotonic()
-    sources = [open_source(path, table_index) for path in files]
+    sources = [open_source(path, table_index, limits) for path in files]
     positions = find_positions(target.table_name, _columns(target, sources))
     checksums = [loader.file_checksum(path) for path in files]
     with conn.transaction():
@@ -180,7 +188,7 @@ def _ingest(conn: psycopg.Connection[Any], files: list[Path], target: TargetTabl
         conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(target.db_schema, target.db_table)))
         refresh_row_counts(conn, [target.table_name])
         loader.log_ingest(conn, target.table_name, mode, [str(p.resolve()) for p in files], checksums, rows,
-                          started_at)
+                          started_at, ingested_by)
         total = conn.execute("SELECT nrows FROM tap_schema.tables WHERE table_name = %s",
                              [target.table_name]).fetchone()
     return IngestReport(

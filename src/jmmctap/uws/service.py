@@ -17,7 +17,6 @@ from typing import BinaryIO
 
 import anyio
 
-from jmmctap.acl.principal import groups_of
 from jmmctap.auth import Principal
 from jmmctap.dali import MAX_RUNID_CHARS, TAP_SINGLE_VALUED, check_single_valued, check_text, single_value
 from jmmctap.errors import NotFoundError, UsageError
@@ -131,7 +130,7 @@ class JobService:
             phase=ExecutionPhase.QUEUED if phase_value else ExecutionPhase.PENDING,
             run_id=None if run_id is None else check_text(run_id, "RUNID", MAX_RUNID_CHARS),
             owner_id=principal.name,
-            owner_groups=groups_of(principal),
+            owner_groups=principal.groups if principal.name is not None else frozenset(),  # personal group: derived
             creation_time=now,
             start_time=None,
             end_time=None,
