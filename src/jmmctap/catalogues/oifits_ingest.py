@@ -15,8 +15,9 @@ from typing import Any
 import psycopg
 
 from jmmctap.catalogues.eso_ingest import record_ingest
-from jmmctap.catalogues.obscore_store import GranuleOptions, upsert_granules
+from jmmctap.catalogues.obscore_store import OIFITS_MIME_TYPE, GranuleOptions, upsert_granules
 from jmmctap.catalogues.oifits import OifitsError, read_oifits
+from jmmctap.products.catalog import ProductPublisher, record_granule_files
 from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["OifitsIngestReport", "ingest_oifits_files"]
@@ -32,8 +33,11 @@ class OifitsIngestReport:
 
 
 def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
-                        options: GranuleOptions) -> OifitsIngestReport:
+                        options: GranuleOptions, *, products: ProductPublisher | None = None) -> OifitsIngestReport:
     """Check the OIFITS files and upsert their granules, in one transaction (owner connection).
+
+    With ``products``, each file is kept in the product store and its granules' ``access_url`` is its
+    URL there, unless ``options.access_url_base`` says the files stay remote (hosted collections).
 
     Parameters
     ----------
@@ -43,6 +47,8 @@ def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
         OIFITS files (version 1 or 2).
     options
         Collection, calibration level, embargo and the other submission fields.
+    products
+        The product store and public root (``ProductPublisher.from_settings``); None stores nothing.
     """
     started = datetime.now(UTC)
     ids: list[int] = []
@@ -55,7 +61,13 @@ def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
             except OifitsError as exc:
                 rejected.append((path.name, exc.message))
                 continue
-            ids += upsert_granules(conn, product, options)
+            if products is None or options.access_url_base:
+                ids += upsert_granules(conn, product, options)
+            else:
+                stored, url = products.keep(path)
+                granule_ids = upsert_granules(conn, product, options, url)
+                record_granule_files(conn, granule_ids, stored, path.name, OIFITS_MIME_TYPE)
+                ids += granule_ids
             files.append(path.name)
         record_ingest(conn, "ivoa.obscore", paths, len(ids), started)
         refresh_row_counts(conn, ["ivoa.obscore"])
