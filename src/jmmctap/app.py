@@ -18,8 +18,8 @@ from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import open_process_context
+from jmmctap.endpoints import products, status, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
-from jmmctap.endpoints import status, tap, uws, vosi
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.settings import Settings
 
@@ -81,6 +81,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/tap/examples", vosi.examples, methods=["GET"]),
         *uws.routes("/tap/async"),
         Route("/scs/{catalogue}", scs_endpoint.cone_search, methods=["GET", "POST"]),
+        Route("/products/{sha256}/{name}", products.product_file, methods=["GET", "HEAD"]),
+        Route("/previews/{sha256}.png", products.preview, methods=["GET", "HEAD"]),
+        Route("/datalink/links", products.links, methods=["GET", "POST"]),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan,

@@ -25,6 +25,8 @@ from jmmctap.adql import features as adql_features
 from jmmctap.auth import Authenticator
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
+from jmmctap.products.datalink import DATALINK_STANDARD_ID, LINKS_PATH
+from jmmctap.products.store import ProductStore, open_product_store
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
 from jmmctap.tapschema.live import LiveTapSchema
@@ -64,6 +66,8 @@ class ProcessContext:
     """What ``/tap/capabilities`` declares (fixed for the life of the process)."""
     examples: tuple[Example, ...]
     """The DALI examples shipped with the service (shown when their tables are published)."""
+    products: ProductStore
+    """The product files of ObsCore granules and their quick looks (shared by every process)."""
 
 
 @contextlib.asynccontextmanager
@@ -98,7 +102,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
                     jobs=runtime.service, results=files, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=_describe_service(settings),
-                    examples=tuple(read_examples()),
+                    examples=tuple(read_examples()), products=open_product_store(settings),
                 )
         finally:
             await auth.aclose()
@@ -136,6 +140,7 @@ def _describe_service(settings: Settings) -> TapCapabilities:
         data_models=[DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")],
         upload_methods=UPLOAD_METHODS,
         upload_limit_bytes=Limits(settings.upload_max_bytes, settings.upload_max_bytes),
-        others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
+        others=[*(Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES),
+                Capability(DATALINK_STANDARD_ID, LINKS_PATH)],
         security_methods=SECURITY_METHODS,
     )
