@@ -59,9 +59,6 @@ LINKS_PATH = "/datalink/links"
 MAX_IDS = 1000
 """IDs answered per request; beyond, the response ends with OVERFLOW and pyvo asks the rest in batches."""
 
-_FITS_MEDIA_TYPE = "application/fits"
-"""What an OIFITS file is to DataLink clients (TOPCAT opens it as FITS)."""
-
 _PRODUCT_TYPE = "visibility"
 """content_qualifier of OIFITS files (IVOA product-type vocabulary)."""
 
@@ -200,7 +197,7 @@ def _links_of(granule: GranuleLinks, relatives: Sequence[Relative], root: str) -
     links: list[_Link] = []
     if granule.sha256 is not None and granule.file_name is not None:
         links.append(_Link(did, root + product_path(granule.sha256, granule.file_name), semantics="#this",
-                           description=f"OIFITS file {granule.file_name}", content_type=_FITS_MEDIA_TYPE,
+                           description=f"OIFITS file {granule.file_name}", content_type=granule.media_type,
                            content_length=granule.size_bytes, content_qualifier=_PRODUCT_TYPE))
         links.append(_Link(did, root + preview_path(granule.sha256), semantics="#preview",
                            description="Quick-look plot: VIS2 and closure phase against spatial frequency, uv coverage",
