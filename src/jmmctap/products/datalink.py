@@ -9,8 +9,8 @@ For each asked ID (an ``obs_publisher_did``), in the order asked and consecutive
   same target, night and instrument, as links to their own ``{links}``;
 - ``#documentation``: the collection's page (``jmmctap products document``).
 
-Errors are rows (``error_message``, DataLink §3.4): ``NotFoundFault`` for an unknown ID,
-``AuthenticationFault`` / ``AuthorizationFault`` for a granule under embargo or in a private collection
+Errors are rows (``error_message``, DataLink §3.4): ``NotFoundFault`` for an unknown ID, ``DefaultFault``
+(with ``link_auth`` true, ``link_authorized`` false) for a granule under embargo or in a private collection
 (PostgreSQL decides, ``products.access``). When every asked ID is refused the whole response is refused,
 401 (anonymous, with the accounts' ``WWW-Authenticate``) or 403, as the files are: a client following one
 granule's links, TOPCAT's activation action or ``getdatalink()``, gets the HTTP status it understands,
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from jmmctap.accounts.credentials import CHALLENGES
@@ -174,7 +174,7 @@ async def find_links(pools: Pools, principal: Principal, ids: Sequence[str], at:
     for did in asked:
         granule = by_did.get(did)
         links = (_not_found(did) if granule is None else
-                 _refused(granule, principal) if not granule.open else
+                 _refused(granule, principal, at or datetime.now(UTC)) if not granule.open else
                  _links_of(granule, related.get(did, []), root))
         rows.extend(link.row() for link in links)
     return LinksStream(rows, overflowed)
@@ -184,11 +184,13 @@ def _not_found(did: str) -> list[_Link]:
     return [_Link(did, error_message=f"NotFoundFault: no granule {did} in this service")]
 
 
-def _refused(granule: GranuleLinks, principal: Principal) -> list[_Link]:
+def _refused(granule: GranuleLinks, principal: Principal, at: datetime) -> list[_Link]:
     release = granule.obs_release_date
-    why = f"under embargo until {release:%Y-%m-%d}" if release is not None else "in a private collection"
-    fault = "AuthenticationFault" if principal.anonymous else "AuthorizationFault"
-    return [_Link(granule.obs_publisher_did, error_message=f"{fault}: this granule is {why}",
+    why = (f"under embargo until {release:%Y-%m-%d}" if release is not None and release > at
+           else "in a private collection")
+    need = "log in to reach it" if principal.anonymous else f"{principal} may not reach it"
+    # DataLink 1.1 §3.4 knows no authorization fault: DefaultFault, with link_auth/link_authorized saying it
+    return [_Link(granule.obs_publisher_did, error_message=f"DefaultFault: this granule is {why}; {need}",
                   link_auth="true", link_authorized="false")]
 
 
