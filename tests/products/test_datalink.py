@@ -80,7 +80,8 @@ async def test_a_closed_granule_among_open_ones_is_a_fault_row(
     table = _links(await products_client.get("/datalink/links", params={"ID": [embargoed, released]}))
     closed = table[table["ID"] == embargoed]
     assert len(closed) == 1
-    assert str(closed["error_message"][0]) == "DefaultFault: this granule is under embargo until 2031-06-01; log in to reach it"
+    assert str(closed["error_message"][0]) == (
+        "DefaultFault: this granule is under embargo until 2031-06-01; log in to reach it")
     assert (str(closed["link_auth"][0]), str(closed["link_authorized"][0])) == ("true", "false")
     assert len(table[table["ID"] == released]) >= 2
 
