@@ -1,6 +1,6 @@
-"""Product files of the ObsCore granules: the store, who may fetch them, their DataLink and previews."""
+"""Product files of the ObsCore granules: the store, who may fetch them, their DataLink and quick looks.
 
-from jmmctap.products.catalog import ProductPublisher, public_root
-from jmmctap.products.store import DirectoryStore, ProductStore, StoredFile, open_product_store
+The package imports none of its modules (the CLI starts quickly): import ``jmmctap.products.store`` etc.
+"""
 
-__all__ = ["DirectoryStore", "ProductPublisher", "ProductStore", "StoredFile", "open_product_store", "public_root"]
+__all__: list[str] = []
