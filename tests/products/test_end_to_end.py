@@ -4,6 +4,7 @@ user), served to its data PI and to a co-I delegated with the CLI, and public on
 
 from __future__ import annotations
 
+import gc
 import io
 import shutil
 import subprocess
@@ -26,6 +27,13 @@ from tests.test_cli import run_cli
 pytestmark = pytest.mark.filterwarnings("ignore:unclosed:ResourceWarning")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(autouse=True)
+def _collect_leaked_responses() -> Iterator[None]:
+    """Collect the responses pyvo leaves open while this module's warning filter applies."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="module")
