@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,8 @@ def test_bad_number_is_a_config_error() -> None:
     ("JMMCTAP_CATALOGS_PATH", "catalogs", "absolute URL path"),
     ("JMMCTAP_CATALOGS_PATH", "/catalogs/", "trailing slash"),
     ("JMMCTAP_CATALOGS_PATH", "/tap/catalogs", "/tap"),
+    ("JMMCTAP_CLOCK", "next year", "ISO 8601"),
+    ("JMMCTAP_CLOCK", "2031-01-01T00:00:00", "time zone"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str, why: str) -> None:
     with pytest.raises(ConfigError) as raised:
@@ -67,3 +70,9 @@ def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str, w
 def test_log_settings_have_their_defaults_and_accept_any_case() -> None:
     assert (Settings().log_format, Settings().log_level) == ("text", "INFO")
     assert Settings.from_env({"JMMCTAP_LOG_FORMAT": "json", "JMMCTAP_LOG_LEVEL": "debug"}).log_level == "debug"
+
+
+def test_the_embargo_clock_is_the_databases_unless_set() -> None:
+    assert Settings().embargo_clock is None
+    clock = Settings.from_env({"JMMCTAP_CLOCK": "2031-06-02T00:00:00Z"}).embargo_clock
+    assert clock == datetime(2031, 6, 2, tzinfo=UTC)

@@ -15,6 +15,7 @@ from jmmctap.acl import cli as acl_cli
 from jmmctap.catalogs import cli as catalogs_cli
 from jmmctap.errors import JmmctapError
 from jmmctap.logs import configure_logging
+from jmmctap.products import cli as products_cli
 from jmmctap.registry import cli as registry_cli
 from jmmctap.settings import Settings
 from jmmctap.submissions import cli as submissions_cli
@@ -127,9 +128,11 @@ def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
         access_url_base=args.access_url_base, obs_creator_name=args.creator, bib_reference=args.bibcode,
         datapi=args.datapi, keywords=args.keywords,
     )
+    from jmmctap.products.catalog import ProductPublisher
+
     migrate.init_database(settings)
     with connect(conninfos(settings).owner) as conn:
-        report = ingest_oifits_files(conn, args.files, options)
+        report = ingest_oifits_files(conn, args.files, options, products=ProductPublisher.from_settings(settings))
     for _, reason in report.rejected:
         print(f"jmmctap: rejected {reason}", file=sys.stderr)
     for flag in report.flags:
@@ -216,7 +219,8 @@ def _parser() -> argparse.ArgumentParser:
     oifits.add_argument("--collection", required=True, help="obs_collection of the granules")
     oifits.add_argument("--collection-type", help="OiDB collection type giving the embargo (eso, pionier, chara, suv)")
     oifits.add_argument("--calib-level", type=int, choices=[1, 2, 3], default=2, help="calib_level (default 2)")
-    oifits.add_argument("--access-url-base", help="URL prefix of the files (access_url = prefix + file name)")
+    oifits.add_argument("--access-url-base", help="files stay remote, at this URL prefix (access_url = prefix +"
+                        " file name); default: the service keeps them and serves them at /products/")
     oifits.add_argument("--creator", help="obs_creator_name")
     oifits.add_argument("--bibcode", help="bib_reference")
     oifits.add_argument("--datapi", help="data PI (default: the header's OBS PI-COI NAME)")
@@ -244,6 +248,7 @@ def _parser() -> argparse.ArgumentParser:
     registry_cli.register(sub, _COMMANDS)  # registry show|list
     catalogs_cli.register(sub, _COMMANDS)  # catalog
     submissions_cli.register(sub, _COMMANDS)  # badcal, writer
+    products_cli.register(sub, _COMMANDS)  # products relink|document
     return parser
 
 

@@ -26,6 +26,8 @@ from jmmctap.auth import Authenticator
 from jmmctap.catalogues.data_rights import keep_data_rights_current
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
+from jmmctap.products.datalink import DATALINK_STANDARD_ID, LINKS_PATH
+from jmmctap.products.store import ProductStore, open_product_store
 from jmmctap.registry import RegistryService, load_identity
 from jmmctap.settings import Settings
 from jmmctap.tapschema import load_tap_schema_async
@@ -68,6 +70,8 @@ class ProcessContext:
     """The DALI examples shipped with the service (shown when their tables are published)."""
     registry: RegistryService
     """The VO publishing registry (/oai): records of every service and catalogue, dated in the database."""
+    products: ProductStore
+    """The product files of ObsCore granules and their quick looks (shared by every process)."""
 
 
 @contextlib.asynccontextmanager
@@ -106,7 +110,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
                     jobs=runtime.service, results=files, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=capabilities,
-                    examples=tuple(read_examples()), registry=registry,
+                    examples=tuple(read_examples()), registry=registry, products=open_product_store(settings),
                 )
         finally:
             await auth.aclose()
@@ -144,6 +148,7 @@ def describe_service(settings: Settings) -> TapCapabilities:
         data_models=[DataModel("ivo://ivoa.net/std/ObsCore#core-1.1", "ObsCore-1.1")],
         upload_methods=UPLOAD_METHODS,
         upload_limit_bytes=Limits(settings.upload_max_bytes, settings.upload_max_bytes),
-        others=[Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES],
+        others=[*(Capability(scs.CONE_SEARCH_ID, f"/scs/{c.name}?", use="base") for c in scs.CATALOGUES),
+                Capability(DATALINK_STANDARD_ID, LINKS_PATH)],
         security_methods=SECURITY_METHODS,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 
 from jmmctap.errors import ConfigError
@@ -95,6 +96,16 @@ class Settings:
         default=None,
         metadata={"help": "Directory of async job results and uploads (default $JMMCTAP_HOME/results); "
                           "must be shared by every process using the database."},
+    )
+    products_dir: Path | None = field(
+        default=None,
+        metadata={"help": "Directory of the product files kept by the service, named by their SHA-256 "
+                          "(default $JMMCTAP_HOME/products); shared by every process serving them."},
+    )
+    clock: str | None = field(
+        default=None,
+        metadata={"help": "ISO 8601 date-time at which embargoes on product files are judged instead of the "
+                          "database's now() (tests, or to check a release in advance); unset in production."},
     )
     async_workers: int = field(
         default=4,
@@ -210,6 +221,13 @@ class Settings:
                            + ", ".join(f"/{p}" for p in sorted(_RESERVED_PATHS)))
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise _invalid("public_url", self.public_url, "must be an http:// or https:// URL")
+        if self.clock is not None:
+            try:
+                moment = datetime.fromisoformat(self.clock)
+            except ValueError:
+                raise _invalid("clock", self.clock, "must be an ISO 8601 date-time") from None
+            if moment.tzinfo is None:
+                raise _invalid("clock", self.clock, "must give its time zone (e.g. 2030-01-01T00:00:00Z)")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -223,6 +241,11 @@ class Settings:
             values[f.name] = _convert(f.name, raw, str(f.type))
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def embargo_clock(self) -> datetime | None:
+        """The moment embargoes are judged at (``clock``), None for the database's ``now()``."""
+        return None if self.clock is None else datetime.fromisoformat(self.clock)
 
     @property
     def embedded(self) -> bool:

@@ -21,6 +21,8 @@ from jmmctap.auth import Principal
 from jmmctap.compression import VARY, Coding, compress_stream
 from jmmctap.dali import TapRequest
 from jmmctap.db.pools import Pools
+from jmmctap.products.catalog import public_root
+from jmmctap.products.datalink import datalink_descriptor
 from jmmctap.query import QueryStream, start
 from jmmctap.querylog import QueryLog
 from jmmctap.responses import CleanStreamingResponse
@@ -88,6 +90,7 @@ async def open_query(
     on_connection: Callable[[int], Awaitable[None]] | None = None,
     label: str = "query",
     client: str = "local",
+    service_root: str | None = None,
 ) -> AsyncIterator[PreparedQuery]:
     """Validate the format, open the uploads, translate the ADQL and start the query (nothing sent yet).
 
@@ -100,7 +103,8 @@ async def open_query(
     The metadata is pinned to the tables inside the query's transaction (``tapschema.live``):
     read-your-writes after an ingest, and the old or the new table during a replace, never an error.
     ADQL names resolve among the tables ``principal`` may see, and the query runs for it: PostgreSQL's
-    row-level security filters the rows (``acl``).
+    row-level security filters the rows (``acl``). ``service_root`` (this service's root URL, default
+    ``products.public_root``) is where the DataLink service descriptor of ObsCore results points.
 
     Raises
     ------
@@ -136,6 +140,7 @@ async def open_query(
             await stream.close()
         record.fail(exc)
         raise
-    info = formats.ResultInfo(query=request.query, request_time=datetime.now(UTC))
+    info = formats.ResultInfo(query=request.query, request_time=datetime.now(UTC),
+                              services=(datalink_descriptor(service_root or public_root(settings)),))
     async with PreparedQuery(writer, stream, info, record, settings.send_timeout_s) as prepared:
         yield prepared

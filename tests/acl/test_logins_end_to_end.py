@@ -9,6 +9,7 @@ delegation is added by the CLI). Everything an outsider runs — sync, async, an
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import re
 import time
@@ -71,16 +72,22 @@ def acl_server(acl_settings: Settings, people: dict[str, TestAccount]) -> Iterat
 
 @contextlib.contextmanager
 def _service(url: str, account: TestAccount | None, method: str = "basic") -> Iterator[pyvo.dal.TAPService]:
-    """pyvo's service as ``account`` (anonymous: None), logged in with its password or its token."""
+    """pyvo's service as ``account`` (anonymous: None), logged in with its password or its token.
+
+    The responses pyvo leaves open are collected on exit, while this module's warning filter applies (else
+    the collector may meet them in a later module, whose filter turns the ResourceWarning into an error).
+    """
     if account is None:
         with requests.Session() as session:
             yield pyvo.dal.TAPService(url, session=session)
+        gc.collect()
         return
     auth = account.pyvo_session(method)
     try:
         yield pyvo.dal.TAPService(url, session=auth)
     finally:
         TestAccount.close(auth)
+        gc.collect()
 
 
 def _counts(table: Any) -> dict[str, int]:

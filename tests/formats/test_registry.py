@@ -14,7 +14,8 @@ from jmmctap.formats.votable import VotableWriter
 
 def test_public_names() -> None:
     assert sorted(formats.__all__) == sorted([
-        "DEFAULT", "VOTABLE_NS", "Ending", "OutputFormat", "ResultInfo", "Writer", "all_formats", "get", "write_error",
+        "DEFAULT", "VOTABLE_NS", "Ending", "OutputFormat", "ResultInfo", "ServiceDescriptor", "Writer", "all_formats",
+        "get", "write_error",
     ])
 
 

@@ -93,8 +93,13 @@ def next_granule_id(conn: psycopg.Connection[Any]) -> int:
     return int(row[0])
 
 
-def granule_values(product: OifitsProduct, granule: Granule, options: GranuleOptions) -> dict[str, object]:
-    """The ivoa.obscore column values of one OIFITS granule (without id / publisher DID)."""
+def granule_values(product: OifitsProduct, granule: Granule, options: GranuleOptions,
+                   access_url: str | None = None) -> dict[str, object]:
+    """The ivoa.obscore column values of one OIFITS granule (without id / publisher DID).
+
+    ``access_url``: where the service serves the file it keeps (``jmmctap.products``); else the file stays
+    remote at ``options.access_url_base`` + its name.
+    """
     primary = product.primary
     category = _category(primary)
     rights = rights_for(granule.t_max, options.embargo, category, options.collection_release)
@@ -103,7 +108,8 @@ def granule_values(product: OifitsProduct, granule: Granule, options: GranuleOpt
         "target_name": granule.target_name, "instrument_mode": granule.instrument_name,
         "instrument_name": _instrument(product, granule),
         "dataproduct_type": "visibility",
-        "access_url": options.access_url_base + quote(product.name) if options.access_url_base else None,
+        "access_url": access_url or (options.access_url_base + quote(product.name) if options.access_url_base
+                                     else None),
         "access_format": OIFITS_MIME_TYPE, "access_estsize": product.size_bytes // 1000,
         "s_ra": granule.s_ra, "s_dec": granule.s_dec,
         "s_xel1": -1, "s_xel2": -1, "t_min": granule.t_min, "t_max": granule.t_max, "t_exptime": granule.t_exptime,
@@ -142,11 +148,12 @@ def granule_flags(product: OifitsProduct, granule: Granule) -> list[str]:
     return flags
 
 
-def upsert_granules(conn: psycopg.Connection[Any], product: OifitsProduct, options: GranuleOptions) -> list[int]:
+def upsert_granules(conn: psycopg.Connection[Any], product: OifitsProduct, options: GranuleOptions,
+                    access_url: str | None = None) -> list[int]:
     """Insert or update the granules of one OIFITS product; returns their ids (caller's transaction)."""
     ids = []
     for granule in product.granules:
-        values = granule_values(product, granule, options)
+        values = granule_values(product, granule, options, access_url)
         granule_id = next_granule_id(conn)
         values.update(id=granule_id, obs_publisher_did=f"{PUBLISHER_DID_PREFIX}{granule_id}")
         row = conn.execute(_UPSERT, values).fetchone()

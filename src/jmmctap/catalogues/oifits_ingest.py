@@ -17,8 +17,9 @@ import psycopg
 
 from jmmctap.catalogues.data_rights import refresh_data_rights
 from jmmctap.catalogues.eso_ingest import record_ingest
-from jmmctap.catalogues.obscore_store import GranuleOptions, granule_flags, upsert_granules
+from jmmctap.catalogues.obscore_store import OIFITS_MIME_TYPE, GranuleOptions, granule_flags, upsert_granules
 from jmmctap.catalogues.oifits import OifitsError, read_oifits
+from jmmctap.products.catalog import ProductPublisher, record_granule_files
 from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["OifitsIngestReport", "ingest_oifits_files"]
@@ -36,8 +37,11 @@ class OifitsIngestReport:
 
 
 def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
-                        options: GranuleOptions) -> OifitsIngestReport:
+                        options: GranuleOptions, *, products: ProductPublisher | None = None) -> OifitsIngestReport:
     """Check the OIFITS files and upsert their granules, in one transaction (owner connection).
+
+    With ``products``, each file is kept in the product store and its granules' ``access_url`` is its
+    URL there, unless ``options.access_url_base`` says the files stay remote (hosted collections).
 
     Parameters
     ----------
@@ -47,6 +51,8 @@ def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
         OIFITS files (version 1 or 2).
     options
         Collection, calibration level, embargo and the other submission fields.
+    products
+        The product store and public root (``ProductPublisher.from_settings``); None stores nothing.
     """
     started = datetime.now(UTC)
     ids: list[int] = []
@@ -60,7 +66,13 @@ def ingest_oifits_files(conn: psycopg.Connection[Any], paths: Sequence[Path],
             except OifitsError as exc:
                 rejected.append((path.name, exc.message))
                 continue
-            ids += upsert_granules(conn, product, options)
+            if products is None or options.access_url_base:
+                ids += upsert_granules(conn, product, options)
+            else:
+                stored, url = products.keep(path)
+                granule_ids = upsert_granules(conn, product, options, url)
+                record_granule_files(conn, granule_ids, stored, path.name, OIFITS_MIME_TYPE)
+                ids += granule_ids
             flags += [flag for granule in product.granules for flag in granule_flags(product, granule)]
             files.append(path.name)
         refresh_data_rights(conn, ids=ids)  # a private collection keeps its rows proprietary

@@ -23,6 +23,7 @@ from jmmctap.catalogues.obscore_l0 import derive_l0_granules
 from jmmctap.catalogues.obscore_store import GranuleOptions
 from jmmctap.catalogues.oifits_ingest import OifitsIngestReport, ingest_oifits_files
 from jmmctap.errors import ConfigError
+from jmmctap.products.catalog import ProductPublisher
 from jmmctap.resources import resource_dir
 from jmmctap.settings import Settings
 
@@ -64,7 +65,8 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     conn
         Connection of the owner role on an initialised database.
     settings
-        Service settings (the query role granted the ingested sample tables); default settings if None.
+        Service settings (the query role granted the ingested sample tables, the product store keeping the
+        OIFITS files); default settings and no file kept if None.
     directory
         Samples directory (default: the project's ``ingest/samples``).
 
@@ -78,13 +80,14 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     exposures = [p for folder in ("eso", "obsportal") for p in sorted((root / folder).iterdir()) if p.is_file()]
     exposures += sorted(p for pattern in ESO_HEADER_PRODUCTS for p in (root / "oifits").glob(pattern))
     eso = ingest_eso_files(conn, exposures, derive_l0=derive_l0_granules)
+    products = None if settings is None else ProductPublisher.from_settings(settings)
     reports = []
     for collection, (collection_type, patterns) in SAMPLE_COLLECTIONS.items():
         files = sorted(p for pattern in patterns for p in (root / "oifits").glob(pattern))
         if not files:
             raise ConfigError(f"no sample OIFITS file for {collection} in {root / 'oifits'}")
         options = GranuleOptions(collection, calib_level=2, embargo=embargo_for(collection_type))
-        reports.append(ingest_oifits_files(conn, files, options))
+        reports.append(ingest_oifits_files(conn, files, options, products=products))
     rejected = list(eso.rejected) + [r for report in reports for r in report.rejected]
     if rejected:
         raise ConfigError("sample files rejected: " + "; ".join(reason for _, reason in rejected))

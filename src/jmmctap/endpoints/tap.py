@@ -9,6 +9,7 @@ from jmmctap import dali
 from jmmctap.context import context_of
 from jmmctap.endpoints.caller import caller_of
 from jmmctap.endpoints.coding import accepted_coding
+from jmmctap.endpoints.urls import service_root
 from jmmctap.tapquery import open_query
 
 __all__ = ["sync"]
@@ -24,6 +25,7 @@ async def sync(request: Request) -> Response:
         async with open_query(
             ctx.pools, ctx.tap_schema, ctx.settings, tap_request, principal=principal,
             timeout_s=ctx.settings.query_timeout_s, files=tap_request.files, label=label, client=client,
+            service_root=service_root(request, ctx.settings),
         ) as prepared:
             return prepared.response(coding=accepted_coding(request))
     finally:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from jmmctap.formats.registry import DEFAULT, OutputFormat, all_formats, get
 from jmmctap.formats.votable import VOTABLE_NS, write_error
-from jmmctap.formats.writer import Ending, ResultInfo, Writer
+from jmmctap.formats.writer import Ending, ResultInfo, ServiceDescriptor, Writer
 
 __all__ = [
     "DEFAULT",
@@ -22,6 +22,7 @@ __all__ = [
     "Ending",
     "OutputFormat",
     "ResultInfo",
+    "ServiceDescriptor",
     "Writer",
     "all_formats",
     "get",

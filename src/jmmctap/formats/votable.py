@@ -8,6 +8,7 @@
       <TABLE> <FIELD …/>… <DATA> serialization </DATA> </TABLE>
       <INFO name="QUERY_STATUS" value="OVERFLOW|ERROR">…</INFO>   only when MAXREC cut rows or the query failed
      </RESOURCE>
+     <RESOURCE type="meta" utype="adhoc:service">…</RESOURCE>   DataLink descriptor, when the ID column is there
     </VOTABLE>
 
 pyvo takes the last ``QUERY_STATUS`` of the results RESOURCE (``DALResults._findstatusinfo``), so the
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Protocol
 
-from jmmctap.formats.writer import Ending, ResultInfo, encode_stream
+from jmmctap.formats.writer import Ending, ResultInfo, ServiceDescriptor, encode_stream
 from jmmctap.formats.xmltext import escape_attribute, escape_text, to_ascii
 from jmmctap.results import ResultColumn, ResultStream, Row
 
@@ -102,11 +103,12 @@ class VotableWriter:
     async def _generate(self, stream: ResultStream, info: ResultInfo, columns: Sequence[ResultColumn],
                         body: Body) -> AsyncIterator[bytes]:
         element = self.serialization.element
+        services = _services(info.services, columns)
         yield to_ascii(_header(stream, columns, info, self.serialization.field_content) + _open_data(element))
         async with aclosing(encode_stream(stream, body.encode)) as chunks:
             async for chunk in chunks:
                 if isinstance(chunk, Ending):
-                    yield body.finish() + to_ascii(_close_data(element) + _trailer(chunk))
+                    yield body.finish() + to_ascii(_close_data(element) + _trailer(chunk, services))
                 else:
                     yield chunk
 
@@ -161,7 +163,8 @@ def _header(stream: ResultStream, columns: Sequence[ResultColumn], info: ResultI
             field_content: Callable[[ResultColumn], str]) -> str:
     parts = [_PROLOGUE, _info("QUERY_STATUS", "OK")]
     query = info.query if info.query is not None else stream.query
-    parts.append(_info("QUERY", query))
+    if query:  # a DataLink {links} response answers IDs, not a query
+        parts.append(_info("QUERY", query))
     if info.request_time is not None:
         moment = info.request_time.astimezone(UTC) if info.request_time.tzinfo else info.request_time
         parts.append(_info("request_date", moment.strftime("%Y-%m-%dT%H:%M:%S") + "Z"))
@@ -203,11 +206,40 @@ def _close_data(element: str) -> str:
     return f"</STREAM></{element}></DATA>\n</TABLE>\n"
 
 
-def _trailer(ending: Ending) -> str:
+def _trailer(ending: Ending, services: str = "") -> str:
+    epilogue = f"</RESOURCE>\n{services}</VOTABLE>\n"
     if ending.status == "OK":
-        return _EPILOGUE
+        return epilogue
     message = ending.message or ("rows cut at MAXREC" if ending.status == "OVERFLOW" else "error")
-    return _info("QUERY_STATUS", ending.status, message) + _EPILOGUE
+    return _info("QUERY_STATUS", ending.status, message) + epilogue
+
+
+def _services(services: Sequence[ServiceDescriptor], columns: Sequence[ResultColumn]) -> str:
+    """The ``adhoc:service`` RESOURCEs of the services whose input column is in the result (DataLink 1.1 §4).
+
+    Their ID parameter refers to the column's FIELD by its ID (``ref``): pyvo's ``iter_datalinks`` and
+    TOPCAT's activation actions read each row's value from there.
+    """
+    by_name = {c.name.strip('"').lower(): id_ for c, id_ in zip(columns, field_ids(columns), strict=True)}
+    parts = []
+    for service in services:
+        ref = by_name.get(service.input_column.lower())
+        if ref is None:
+            continue
+        description = f"<DESCRIPTION>{escape_text(service.description)}</DESCRIPTION>\n" if service.description else ""
+        parts.append(
+            '<RESOURCE type="meta" utype="adhoc:service">\n' + description
+            + _param("standardID", service.standard_id) + _param("accessURL", service.access_url)
+            + '<GROUP name="inputParams">\n'
+            + _param(service.input_param, "", ref=ref, ucd="meta.id;meta.main")
+            + "</GROUP>\n</RESOURCE>\n")
+    return "".join(parts)
+
+
+def _param(name: str, value: str, *, ref: str | None = None, ucd: str | None = None) -> str:
+    extra = (f' ucd="{escape_attribute(ucd)}"' if ucd else "") + (f' ref="{escape_attribute(ref)}"' if ref else "")
+    return (f'<PARAM name="{escape_attribute(name)}" datatype="char" arraysize="*"'
+            f' value="{escape_attribute(value)}"{extra}/>\n')
 
 
 def _info(name: str, value: str, content: str = "") -> str:

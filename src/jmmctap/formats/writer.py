@@ -18,12 +18,27 @@ from jmmctap import __version__
 from jmmctap.errors import JmmctapError, ServiceError
 from jmmctap.results import ResultColumn, ResultStream, Row
 
-__all__ = ["CHUNK_ROWS", "Ending", "ResultInfo", "Writer", "encode_stream"]
+__all__ = ["CHUNK_ROWS", "Ending", "ResultInfo", "ServiceDescriptor", "Writer", "encode_stream"]
 
 _log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 4096
 """Rows encoded together into one chunk (about 0.5–1 MiB for 20 columns): batches are merged or split to this size."""
+
+
+@dataclass(frozen=True)
+class ServiceDescriptor:
+    """A service that takes a result column as input (DataLink 1.1 §4 service descriptor, ``adhoc:service``).
+
+    VOTable writers describe it in a ``RESOURCE type="meta"`` when the result has a column named
+    ``input_column``, whose values go in parameter ``input_param``; other formats cannot hold it.
+    """
+
+    standard_id: str
+    access_url: str
+    input_column: str
+    input_param: str = "ID"
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,8 @@ class ResultInfo:
     service_version: str = __version__
     standard_id: str | None = "ivo://ivoa.net/std/TAP"
     extra: tuple[tuple[str, str], ...] = ()
+    services: tuple[ServiceDescriptor, ...] = ()
+    """Services fed by result columns (VOTable ``adhoc:service`` resources), e.g. DataLink on obs_publisher_did."""
 
 
 @dataclass(frozen=True)
