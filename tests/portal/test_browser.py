@@ -89,6 +89,15 @@ def test_from_the_landing_page_a_name_search_finds_achernars_pionier_products_an
     assert instruments and all("PIONIER" in i for i in instruments)
     # the cone finds Achernar under every name its files give it
     assert {t.upper().replace(" ", "_") for t in _column(page, "target_name")} <= ACHERNAR_NAMES
+    preview = page.locator("a.preview").first
+    preview_url = preview.get_attribute("href")
+    assert preview_url is not None and preview_url.startswith("/previews/")
+    with page.expect_response(lambda r: r.url.endswith(preview_url)) as opened:
+        preview.click()
+    assert opened.value.ok and opened.value.headers["content-type"] == "image/png"
+    _shot(page, "2b-preview")
+    page.go_back()
+    page.wait_for_selector("#results")
     href = page.get_by_role("link", name="VOTable", exact=True).get_attribute("href")
     assert href is not None
     download = page.request.get(href)
