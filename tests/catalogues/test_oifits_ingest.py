@@ -16,6 +16,8 @@ from jmmctap.catalogues.instruments import KNOWN_INSTRUMENTS
 from jmmctap.catalogues.obscore_l0 import derive_l0_granules
 from jmmctap.catalogues.obscore_store import GranuleOptions
 from jmmctap.catalogues.oifits_ingest import ingest_oifits_files
+from jmmctap.products.catalog import ProductPublisher
+from jmmctap.products.store import DirectoryStore
 from tests.catalogues.conftest import ESO_DIR, GRAVITY_HEADER, OIFITS_DIR, OIMODELER_DIR, oifits_files, oimodeler_files
 from tests.catalogues.reference import key, product_of, read_reference, reference_files, stored_differences, stored_key
 from tests.support.shared import SAMPLES, needs_shared
@@ -194,17 +196,20 @@ def test_s_region_is_the_polygon_inscribed_in_the_field_of_view(clean_catalogues
 
 @needs_shared(OIFITS_DIR, OIMODELER_DIR)
 def test_every_shared_file_gives_truthful_granules_and_reingest_changes_nothing(
-        clean_catalogues: psycopg.Connection[Any]) -> None:
+        clean_catalogues: psycopg.Connection[Any], tmp_path: Path) -> None:
     conn = clean_catalogues
     files = oifits_files() + oimodeler_files()
     assert len(oimodeler_files()) == 47
-    first = ingest_oifits_files(conn, files, GranuleOptions("all", embargo=Embargo(1)))
+    kept = ProductPublisher(DirectoryStore(tmp_path / "products"), "http://data.example")  # as ingest-oifits keeps them
+    first = ingest_oifits_files(conn, files, GranuleOptions("all", embargo=Embargo(1)), products=kept)
     assert first.rejected == ()
     rows = _rows(conn)
     assert len(rows) == len(first.granule_ids) == len(set(first.granule_ids))
     now = datetime.now(UTC)
     for row in rows:
         assert row["s_region"] is not None and row["s_fov"] > 0, row["obs_id"]
+        assert str(row["access_url"]).startswith("http://data.example/products/"), row["obs_id"]
+        assert row["access_format"] == "application/x-oifits" and row["access_estsize"] > 0, row["obs_id"]
         assert row["data_rights"] == ("public" if row["obs_release_date"] <= now else "proprietary"), row["obs_id"]
         if row["instrument_name"] not in KNOWN_INSTRUMENTS.values():
             assert row["instrument_name"] == row["instrument_mode"]
@@ -217,6 +222,6 @@ def test_every_shared_file_gives_truthful_granules_and_reingest_changes_nothing(
     # the implausible exposure times are reported, file and granule named, and not stored
     assert any(flag.startswith("2012-03-24_ALL_oiDataCalib.fits: HD100546 / PIONIER_Pnat") and "t_exptime" in flag
                and "longer than a night" in flag for flag in first.flags)
-    again = ingest_oifits_files(conn, files, GranuleOptions("all", embargo=Embargo(1)))
+    again = ingest_oifits_files(conn, files, GranuleOptions("all", embargo=Embargo(1)), products=kept)
     assert sorted(again.granule_ids) == sorted(first.granule_ids)
     assert _rows(conn) == rows
