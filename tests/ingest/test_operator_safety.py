@@ -47,10 +47,11 @@ def forced_table(owner_conn: psycopg.Connection[Any]) -> Iterator[str]:
 
 
 def test_every_table_a_loader_fills_is_loader_owned() -> None:
-    declared = [t.name for _, tables, _ in read_declarations() for t in tables if t.schema_name != "tap_schema"]
-    for name in [*declared, *(s.table for s in TABLE_SAMPLES), *LOADER_TABLES]:
-        schema, table = name.split(".")
-        assert is_loader_owned(schema, table), name
+    declared = [(t.db_schema, t.db_table) for _, tables, _ in read_declarations() for t in tables
+                if t.schema_name != "tap_schema"]  # PostgreSQL names: oidb_datalink is published unqualified
+    samples = [tuple(s.table.split(".")) for s in TABLE_SAMPLES]
+    for schema, table in [*declared, *samples, *(tuple(n.split(".")) for n in LOADER_TABLES)]:
+        assert is_loader_owned(schema, table), f"{schema}.{table}"
     assert not is_loader_owned("ivoa", "my_products")  # ivoa is shared: only obscore is a loader's
 
 

@@ -3,17 +3,18 @@
 The catalogue schemas are created by sql/0001 and filled by ``load-samples``, ``ingest-eso``,
 ``ingest-oifits`` and ``ingest-jsdc`` (declared in ``tap_schema/*.yaml`` or loaded from
 ``catalogue_samples.TABLE_SAMPLES``); replacing one of their tables by hand broke the DALI examples
-that rely on them. ``ivoa`` is shared: only ``ivoa.obscore`` is a loader's.
+that rely on them. ``ivoa`` is shared: only ``ivoa.obscore`` is a loader's. OiDB's compatibility views
+(``oidb.oidb``, ``public.oidb_datalink``: sql/0030, sql/0031) are views of it, kept by the migrations.
 """
 
 from __future__ import annotations
 
 __all__ = ["LOADER_COMMANDS", "LOADER_SCHEMAS", "LOADER_TABLES", "is_loader_owned"]
 
-LOADER_SCHEMAS = frozenset({"obsportal", "jsdc", "jmdc", "badcal", "spica"})
+LOADER_SCHEMAS = frozenset({"obsportal", "jsdc", "jmdc", "badcal", "spica", "oidb"})
 """PostgreSQL schemas whose every table a catalogue loader owns."""
 
-LOADER_TABLES = frozenset({("ivoa", "obscore")})
+LOADER_TABLES = frozenset({("ivoa", "obscore"), ("public", "oidb_datalink")})
 """Loader-owned tables in shared schemas, as (schema, table) PostgreSQL names."""
 
 LOADER_COMMANDS = "load-samples, ingest-eso, ingest-oifits, ingest-jsdc"
