@@ -16,9 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from astropy import units
-from astropy.coordinates import SkyCoord
-
 from jmmctap.auth import Principal
 from jmmctap.context import ProcessContext
 from jmmctap.dali import TapRequest
@@ -67,6 +64,9 @@ def parse_coordinates(text: str) -> Position | None:
     if match:
         ra, dec = float(match.group(1)), float(match.group(2))
     elif re.search(r"\d[:hH ]\s*\d", text) and re.search(r"[+-]?\d+[:dD° ]\s*\d", text):
+        from astropy import units  # imported here: astropy.coordinates costs every server 0.4 s and memory
+        from astropy.coordinates import SkyCoord
+
         try:
             coord = SkyCoord(text, unit=(units.hourangle, units.deg), frame="icrs")
         except ValueError:

@@ -99,7 +99,9 @@ async def _caller_transaction(pools: Pools, principal: Principal, label: str,
     conn = lease.conn
     try:
         scope = pools.signer.set_local(principal, conn.info.backend_pid)
-        await conn.execute(sql.SQL("SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; {}").format(
+        # query connections are in autocommit (query.py): the transaction is begun here, in the same round
+        # trip as its settings, so that SET LOCAL applies to the statements that follow
+        await conn.execute(sql.SQL("BEGIN READ ONLY; SET LOCAL statement_timeout = {}; {}").format(
             sql.Literal(int(_TIMEOUT_S * 1000)), scope))
         yield conn
     except psycopg.OperationalError as exc:

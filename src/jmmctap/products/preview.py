@@ -12,15 +12,16 @@ import io
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import numpy as np
 from astropy.io import fits
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from jmmctap.products.store import ProductStore
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["PREVIEW_SUFFIX", "preview_of", "render_preview"]
 
@@ -67,6 +68,10 @@ async def preview_of(store: ProductStore, sha256: str) -> Path | None:
 
 def render_preview(path: Path) -> bytes:
     """The PNG bytes of the three panels for the OIFITS file at ``path``."""
+    # imported here: matplotlib adds ≈30 MB to every server that never renders a quick look
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=_SIZE_IN, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(figure)
     vis2_axes, t3_axes, uv_axes = figure.subplots(1, 3)

@@ -80,6 +80,10 @@ class Limits:
     hard: int | None = None
 
 
+_CONE_SEARCH_ID = "ivo://ivoa.net/std/ConeSearch"
+"""Simple Cone Search (as ``jmmctap.scs.CONE_SEARCH_ID``: the VOSI layer does not import the query path)."""
+
+
 @dataclass(frozen=True)
 class Capability:
     """A non-TAP capability: standard ID, access URL and interface type (``vs:ParamHTTP`` or ``vr:WebBrowser``).
@@ -208,10 +212,12 @@ def add_capabilities(parent: etree._Element, service: TapCapabilities, base_url:
     service, base_url
         As for ``write_capabilities``.
     others
-        False leaves out the capabilities of other services (the cone searches have records of their own).
+        False leaves out the cone searches, services with records of their own; DataLink, which serves the
+        TAP results' links, stays.
     """
     _add_tap(parent, service, base_url)
-    for capability in (*vosi_capabilities(base_url, service.examples), *(service.others if others else ())):
+    kept = service.others if others else tuple(c for c in service.others if c.standard_id != _CONE_SEARCH_ID)
+    for capability in (*vosi_capabilities(base_url, service.examples), *kept):
         _add_capability(parent, capability, base_url, service.security_methods)
 
 
