@@ -19,7 +19,7 @@ from jmmctap import formats, scs
 from jmmctap.accesslog import AccessLogMiddleware
 from jmmctap.accounts.middleware import AuthenticationMiddleware
 from jmmctap.context import context_of, open_process_context
-from jmmctap.endpoints import badcal, catalogs, oai, openapi, portal, products, status, tables, tap, uws, vosi
+from jmmctap.endpoints import badcal, catalogs, oai, oidb, openapi, portal, products, status, tables, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
 from jmmctap.portal.render import STATIC_DIR
@@ -106,6 +106,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi.openapi_json, methods=["GET"]),
         *tables.routes("/tables"),
         *badcal.routes("/badcal/reports"),
+        *oidb.routes("/oidb"),
         Route("/products/{sha256}/{name}", products.product_file, methods=["GET", "HEAD"]),
         Route("/previews/{sha256}.png", products.preview, methods=["GET", "HEAD"]),
         Route("/datalink/links", products.links, methods=["GET", "POST"]),

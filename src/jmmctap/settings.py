@@ -134,6 +134,21 @@ class Settings:
         metadata={"help": "Largest table file accepted by PUT /tables/SCHEMA.TABLE, in bytes as sent (spooled to a "
                           "temporary file while it arrives; HTTP 413 past it)."},
     )
+    oifits_submit_max_bytes: int = field(
+        default=200_000_000,
+        metadata={"help": "Largest OIFITS file accepted by POST /oidb/submit, in bytes: each posted file, or the "
+                          "file fetched from a URL (HTTP 413 past it; a request holds at most 50 files)."},
+    )
+    oifits_submit_url_timeout_s: float = field(
+        default=60.0,
+        metadata={"help": "Longest wait, in seconds, for each step (connect, each read) of fetching an OIFITS "
+                          "file that POST /oidb/submit is given by URL."},
+    )
+    oifits_submit_private_urls: bool = field(
+        default=False,
+        metadata={"help": "Let POST /oidb/submit fetch URLs on loopback, private or link-local addresses "
+                          "(off: the server cannot be used to probe its own network)."},
+    )
     adql_max_length: int = field(
         default=200_000, metadata={"help": "Longest ADQL query accepted, in characters."}
     )
@@ -257,6 +272,7 @@ _MINIMA: dict[str, int] = {
     "port": 0, "maxrec_default": 0, "maxrec_hard": 0, "pool_size": 1,
     "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
     "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "table_upload_max_bytes": 1,
+    "oifits_submit_max_bytes": 1, "oifits_submit_url_timeout_s": 1,
     "gzip_level": 0, "login_failures_burst": 1, "oai_page_size": 1,
 }
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
@@ -267,7 +283,7 @@ _PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
 """An absolute URL path of plain segments (``catalogs_path``)."""
 
 _RESERVED_PATHS = frozenset({"tap", "scs", "health", "openapi.json", "oai", "search", "adql", "jobs", "login", "static",
-                             "products", "previews", "datalink"})
+                             "products", "previews", "datalink", "oidb"})
 """First path segments the service uses itself."""
 
 _MAX_GZIP_LEVEL = 9
@@ -286,6 +302,17 @@ def _convert(name: str, raw: str, type_name: str) -> object:
             return int(raw)
         if type_name.startswith("float"):
             return float(raw)
+        if type_name.startswith("bool"):
+            return _boolean(raw)
     except ValueError:
         raise ConfigError(f"JMMCTAP_{name.upper()}={raw!r} is not a valid {type_name}") from None
     return raw
+
+
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)

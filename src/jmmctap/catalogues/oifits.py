@@ -75,6 +75,8 @@ class OifitsProduct:
     primary: Mapping[str, object]
     granules: tuple[Granule, ...]
     array_diameter_m: float | None = None  # smallest positive DIAMETER of the file's OI_ARRAY tables
+    problems: tuple[str, ...] = ()
+    """Violations of the standard that still leave granules computable, kept when ``read_oifits(tolerate=True)``."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,12 @@ class _Table:
         return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def read_oifits(path: Path) -> OifitsProduct:
+def read_oifits(path: Path, *, tolerate: bool = False) -> OifitsProduct:
     """Check an OIFITS file and compute its granules.
+
+    With ``tolerate`` (OiDB grants published L3 data even if the validator finds errors), the violations
+    that leave the granules computable (OIFITS 2 tables in a version 1 file, an INSNAME in several
+    OI_INSPOL tables) are returned in ``OifitsProduct.problems`` instead of raised.
 
     Raises
     ------
@@ -99,11 +105,12 @@ def read_oifits(path: Path) -> OifitsProduct:
     content = _read_bytes(path)
     primary, tables = _load(path)
     version = 2 if str(primary.get("CONTENT", "")).strip().upper() == "OIFITS2" else 1
-    problems = _problems(tables, version)
-    if problems:
-        raise OifitsError(f"{path.name}: invalid OIFITS: " + "; ".join(problems))
+    structural = _problems(tables)
+    tolerable = _tolerable_problems(tables, version)
+    if structural or (tolerable and not tolerate):
+        raise OifitsError(f"{path.name}: invalid OIFITS: " + "; ".join(tolerable + structural))
     return OifitsProduct(path.name, len(content), hashlib.md5(content).hexdigest(), version, primary,
-                         tuple(_granules(tables)), _smallest_diameter(tables))
+                         tuple(_granules(tables)), _smallest_diameter(tables), tuple(tolerable))
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -127,12 +134,19 @@ def _load(path: Path) -> tuple[dict[str, object], list[_Table]]:
     return primary, tables
 
 
-def _problems(tables: list[_Table], version: int) -> list[str]:
+def _tolerable_problems(tables: list[_Table], version: int) -> list[str]:
     names = [t.extname for t in tables]
     problems = []
     if version == 1:
         problems += [f"{name} table in an OIFITS version 1 file (CONTENT is not OIFITS2)"
                      for name in _V2_ONLY if name in names]
+    return problems + _inspol_problems(tables)
+
+
+def _problems(tables: list[_Table]) -> list[str]:
+    """Violations that leave no granule to compute."""
+    names = [t.extname for t in tables]
+    problems = []
     if names.count("OI_TARGET") != 1:
         problems.append(f"{names.count('OI_TARGET')} OI_TARGET tables (exactly 1 required)")
     if not any(name in DATA_TABLES for name in names):
@@ -146,7 +160,6 @@ def _problems(tables: list[_Table], version: int) -> list[str]:
         missing = [c for c in _REQUIRED_COLUMNS if table.data is None or c not in table.data.columns.names]
         if missing:
             problems.append(f"{table.extname} #{index}: missing column(s) {', '.join(missing)}")
-    problems += _inspol_problems(tables)
     return problems
 
 

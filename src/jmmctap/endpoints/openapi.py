@@ -18,7 +18,7 @@ from starlette.schemas import SchemaGenerator
 
 from jmmctap import __version__
 from jmmctap.context import context_of
-from jmmctap.endpoints import badcal, catalogs, tables
+from jmmctap.endpoints import badcal, catalogs, oidb, tables
 from jmmctap.endpoints.urls import service_root
 
 __all__ = ["MEDIA_TYPE", "describe_api", "openapi_json"]
@@ -35,14 +35,15 @@ _REFUSED = {
 
 
 def describe_api(catalogs_path: str, server_url: str | None = None) -> dict[str, Any]:
-    """The OpenAPI document of the submission API: the catalog API mounted at ``catalogs_path``, table uploads
-    and BadCal reports."""
+    """The OpenAPI document of the submission API: the catalog API mounted at ``catalogs_path``, table uploads,
+    OIFITS submissions and BadCal reports."""
     base: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "jmmctap submission API", "version": __version__,
                  "description": "JMMC's catalogAPI (as a2p2's `Catalog` uses it): read catalogs, update the rows"
-                                " you are PI of, manage delegations; upload tables (votable2tap); report bad"
-                                " calibrators. Authenticate with Basic (login, password) or Bearer (API token)."},
+                                " you are PI of, manage delegations; upload tables (votable2tap); submit OIFITS"
+                                " files (OiDB); report bad calibrators. Authenticate with Basic (login, password)"
+                                " or Bearer (API token)."},
         "components": {
             "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
                                 "bearer": {"type": "http", "scheme": "bearer"}},
@@ -58,7 +59,7 @@ def describe_api(catalogs_path: str, server_url: str | None = None) -> dict[str,
     if server_url is not None:
         base["servers"] = [{"url": server_url}]
     routes: list[BaseRoute] = [*catalogs.routes(catalogs_path), *tables.routes("/tables"),
-                               *badcal.routes("/badcal/reports")]
+                               *badcal.routes("/badcal/reports"), *oidb.routes("/oidb")]
     return SchemaGenerator(base).get_schema(routes=routes)
 
 
