@@ -242,6 +242,9 @@ def test_a_granule_follows_its_collections_embargo_and_its_file_is_refused_to_an
     assert {row["data_rights"] for row in rows} == {"proprietary"}
     assert {row["datapi"] for row in rows} == {alice.name}
     assert httpx.get(rows[0]["access_url"], auth=bob.basic, timeout=60).status_code == 403
+    assert httpx.get(rows[0]["access_url"], timeout=60).status_code == 401
+    mine = httpx.get(rows[0]["access_url"], auth=alice.basic, timeout=60)  # the submitter is its data PI
+    assert mine.status_code == 200 and mine.content.startswith(b"SIMPLE")
     assert submit(server, bob, SHIPPED[:1], collection="sub_embargoed").status_code == 403
 
 
