@@ -52,7 +52,7 @@ async def landing_page(ctx: ProcessContext, principal: Principal, base: str) -> 
         if owner not in latest or ingest.finished_at > latest[owner]:
             latest[owner] = ingest.finished_at
     holdings = [
-        _Holding(s.name, s.description, sum(n or 0 for _, n in s.tables) if s.tables else None,
+        _Holding(s.name, s.description, _total([n for _, n in s.tables]),
                  f"{latest[s.name]:%Y-%m-%d}" if s.name in latest else None)
         for s in health.schemas if s.name != "tap_schema"
     ]
@@ -142,6 +142,12 @@ def _results_context(base: str, found: Mapping[str, Any], values: Mapping[str, s
         "samp_url": sync_url(base, adql, "votable") if adql else "",
         "sort_url": sort_url, "page_url": page_url, "offset": offset, "page_rows": PAGE_ROWS,
     }
+
+
+def _total(counts: list[int | None]) -> int | None:
+    """The rows of a schema: None when no table's count is known (views, such as OiDB's, have none)."""
+    known = [n for n in counts if n is not None]
+    return sum(known) if known else None
 
 
 def _common(schema: TapSchema, principal: Principal, base: str) -> dict[str, Any]:
