@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import ServiceError
+from jmmctap.formats.sqlrecords import SqlRecords
 from jmmctap.query import QueryError, QueryStream, start
 from jmmctap.results import ResultColumn
 from tests.support.pools import open_query_pool
@@ -136,3 +137,28 @@ async def test_setup_tables_are_visible_to_the_query_and_gone_afterwards(pool: Q
     for _ in range(2):  # whichever pooled connection comes next, the table is gone
         with pytest.raises(QueryError):
             await start(pool, "SELECT x FROM pg_temp.up", COLUMN, adql="q", maxrec=10, timeout_s=10)
+
+
+async def test_a_binary_writer_gets_records_built_by_the_database(pool: QueryGate) -> None:
+    stream = await start(pool, "SELECT g FROM generate_series(1, 12001) AS g", COLUMN, adql="q", maxrec=12_000,
+                         timeout_s=10, records=SqlRecords(null_flags=True))
+    rows = await _rows(stream)
+    assert stream.records and stream.overflowed
+    assert rows[:2] == [(b"\x00" + (1).to_bytes(8, "big"),), (b"\x00" + (2).to_bytes(8, "big"),)]
+    assert len(rows) == 12_000
+
+
+async def test_records_stay_values_when_a_type_has_no_sql_form(pool: QueryGate) -> None:
+    stream = await start(pool, "SELECT gen_random_uuid()::text::uuid", (ResultColumn("u", "char", "*"),), adql="q",
+                         maxrec=10, timeout_s=10, records=SqlRecords(null_flags=True))
+    rows = await _rows(stream)
+    assert not stream.records and len(rows) == 1 and not isinstance(rows[0][0], bytes)
+
+
+async def test_a_query_error_with_records_is_the_same_error(pool: QueryGate) -> None:
+    for sql_text in ("SELECT no_such_column FROM generate_series(1, 3) AS g",
+                     "SELECT 1 / (g - 1) FROM generate_series(1, 3) AS g"):
+        with pytest.raises(QueryError):
+            await start(pool, sql_text, COLUMN, adql="q", maxrec=10, timeout_s=10, records=SqlRecords(null_flags=True))
+    stream = await _series(pool, 3, 10)  # and the connections are still good: no prepared statement left behind
+    assert len(await _rows(stream)) == 3

@@ -25,15 +25,16 @@ from typing import Any
 
 import anyio
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor, sql
+from psycopg import AsyncConnection, AsyncCursor, generators, pq, sql
 from psycopg.pq import TransactionStatus
+from psycopg.pq.abc import PGresult
 from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
 
 from jmmctap.acl.principal import PrincipalSigner, set_local_principal
 from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.db.gate import Lease, QueryGate
 from jmmctap.errors import JmmctapError, QueryError, ServiceUnavailableError
-from jmmctap.results import ResultColumn, Row
+from jmmctap.results import RecordBuilder, ResultColumn, Row
 
 __all__ = ["BATCH_ROWS", "Pin", "QueryError", "QueryStream", "Setup", "configure_query_connection", "start"]
 
@@ -104,6 +105,7 @@ class QueryStream:
         self._exhausted = False
         self._temporary = temporary
         self._close_at_end = True
+        self._records = False
 
     @property
     def columns(self) -> Sequence[ResultColumn]:
@@ -116,6 +118,11 @@ class QueryStream:
     @property
     def query(self) -> str:
         return self._query
+
+    @property
+    def records(self) -> bool:
+        """Rows are records PostgreSQL built for the writer (``start``'s ``records``)."""
+        return self._records
 
     @property
     def backend_pid(self) -> int:
@@ -197,7 +204,7 @@ async def start(
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
     on_connection: Callable[[int], Awaitable[None]] | None = None, pin: Pin | None = None,
     label: str = "query", client: str = "local", principal: Principal = ANONYMOUS,
-    signer: PrincipalSigner | None = None,
+    signer: PrincipalSigner | None = None, records: RecordBuilder | None = None,
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
 
@@ -211,6 +218,8 @@ async def start(
     (``tapschema.live.pin_metadata``: lock the tables, translate again if their metadata changed).
     ``principal`` is who the transaction runs for, signed by ``signer`` in the statement that starts it
     (``acl.principal``): PostgreSQL's row-level security decides from it what the query sees.
+    ``records`` is the writer's offer to have the rows built as its records by PostgreSQL
+    (``formats.sqlrecords``); when the result's types allow it, the stream's rows are those records.
 
     Raises
     ------
@@ -230,7 +239,7 @@ async def start(
         try:
             return await _run(gate, lease, sql_text, columns, adql=adql, maxrec=maxrec, timeout_s=timeout_s,
                               setup=setup, on_connection=on_connection, pin=pin,
-                              scope=functools.partial(_scope, principal, signer))
+                              scope=functools.partial(_scope, principal, signer), records=records)
         except psycopg.Error as exc:
             if attempt == 1 and _connection_lost(exc):
                 log.warning("query connection lost (%s); retrying on a new one", exc.sqlstate or exc)
@@ -244,7 +253,7 @@ async def _run(
     gate: QueryGate, lease: Lease, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None,
     on_connection: Callable[[int], Awaitable[None]] | None, pin: Pin | None,
-    scope: Callable[[int], sql.Composed],
+    scope: Callable[[int], sql.Composed], records: RecordBuilder | None = None,
 ) -> QueryStream:
     """Run the query on ``lease``'s connection; on any failure the connection is given back first."""
     conn = lease.conn
@@ -264,11 +273,40 @@ async def _run(
             stream._columns = tuple(columns)
         else:
             await conn.execute(opening)
+        if records is not None and records.may_build(columns):
+            built = records.records_sql(sql_text, columns, await _result_types(conn, sql_text))
+            if built is not None:
+                sql_text, stream._records = built, True
         await stream.declare(sql_text)
         return stream
     except BaseException:
         await stream.close()
         raise
+
+
+async def _result_types(conn: AsyncConnection[Any], sql_text: str) -> list[int]:
+    """The PostgreSQL type OIDs of the query's columns, from parse analysis only (no plan, no execution).
+
+    psycopg has no public call to describe a statement, so libpq's own is used (Parse, then Describe, of
+    the unnamed statement, which psycopg's next extended-protocol query replaces anyway): two short round
+    trips, cheaper than planning the query twice with a ``FETCH 0``. ``pg_prepared_statements`` only
+    shows result types from PostgreSQL 16 on.
+    """
+    pgconn = conn.pgconn
+    pgconn.send_prepare(b"", sql_text.encode())
+    await _command(conn)
+    pgconn.send_describe_prepared(b"")
+    described = await _command(conn)
+    return [described.ftype(i) for i in range(described.nfields)]
+
+
+async def _command(conn: AsyncConnection[Any]) -> PGresult:
+    """The result of the command just sent on ``conn``; its error raised as psycopg raises it."""
+    results: list[PGresult] = await conn.wait(generators.execute(conn.pgconn))
+    for result in results:
+        if result.status == pq.ExecStatus.FATAL_ERROR:
+            raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    return results[-1]
 
 
 def _scope(principal: Principal, signer: PrincipalSigner | None, backend_pid: int) -> sql.Composed:

@@ -116,6 +116,10 @@ class _CountedStream:
     def query(self) -> str:
         return self._stream.query
 
+    @property
+    def records(self) -> bool:
+        return self._stream.records
+
     async def batches(self) -> AsyncIterator[Sequence[Row]]:
         try:
             async for batch in self._stream.batches():

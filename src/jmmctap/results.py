@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["ResultColumn", "ResultStream", "Row"]
+__all__ = ["RecordBuilder", "ResultColumn", "ResultStream", "Row"]
 
 Row = tuple[Any, ...]
 
@@ -52,6 +52,24 @@ class ResultStream(Protocol):
         """The ADQL text, written as an INFO of the result."""
         ...
 
+    @property
+    def records(self) -> bool:
+        """True when each row is one ``bytes`` value, the binary VOTable record PostgreSQL built for the
+        writer that asked for it (``RecordBuilder``); False for rows of values."""
+        ...
+
     def batches(self) -> AsyncIterator[Sequence[Row]]:
         """The rows, a batch at a time; raises ``jmmctap.errors.JmmctapError`` if the query fails midway."""
+        ...
+
+
+class RecordBuilder(Protocol):
+    """A writer's offer to have the database build its records (``formats.sqlrecords``)."""
+
+    def may_build(self, columns: Sequence[ResultColumn]) -> bool:
+        """Whether the declarations allow it at all (checked before asking PostgreSQL for the result types)."""
+        ...
+
+    def records_sql(self, sql_text: str, columns: Sequence[ResultColumn], types: Sequence[int]) -> str | None:
+        """``sql_text`` rewritten to return one record per row, given its PostgreSQL result types (OIDs); or None."""
         ...

@@ -91,6 +91,7 @@ async def open_query(
     label: str = "query",
     client: str = "local",
     service_root: str | None = None,
+    values: bool = False,
 ) -> AsyncIterator[PreparedQuery]:
     """Validate the format, open the uploads, translate the ADQL and start the query (nothing sent yet).
 
@@ -105,6 +106,8 @@ async def open_query(
     ADQL names resolve among the tables ``principal`` may see, and the query runs for it: PostgreSQL's
     row-level security filters the rows (``acl``). ``service_root`` (this service's root URL, default
     ``products.public_root``) is where the DataLink service descriptor of ObsCore results points.
+    The rows are for the writer, which may have PostgreSQL build them as its records (``formats.sqlrecords``);
+    a caller that reads the rows itself asks for ``values``.
 
     Raises
     ------
@@ -131,7 +134,7 @@ async def open_query(
                     pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                     timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label,
                     client=client, pin=pin_metadata(visible, translation, translated), principal=principal,
-                    signer=pools.signer,
+                    signer=pools.signer, records=None if values else formats.record_builder(writer),
                 )
 
             stream = await tap_schema.run(attempt)

@@ -49,6 +49,10 @@ class ListStream:
     def query(self) -> str:
         return self._query
 
+    @property
+    def records(self) -> bool:
+        return False
+
     async def batches(self) -> AsyncIterator[Sequence[Row]]:
         try:
             for start in range(0, len(self._rows), self._batch):

@@ -15,7 +15,7 @@ from jmmctap.formats.votable import VotableWriter
 def test_public_names() -> None:
     assert sorted(formats.__all__) == sorted([
         "DEFAULT", "VOTABLE_NS", "Ending", "OutputFormat", "ResultInfo", "ServiceDescriptor", "Writer", "all_formats",
-        "get", "write_error",
+        "get", "record_builder", "write_error",
     ])
 
 

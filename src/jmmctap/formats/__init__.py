@@ -12,7 +12,7 @@ why the default is VOTable BINARY2.
 
 from __future__ import annotations
 
-from jmmctap.formats.registry import DEFAULT, OutputFormat, all_formats, get
+from jmmctap.formats.registry import DEFAULT, OutputFormat, all_formats, get, record_builder
 from jmmctap.formats.votable import VOTABLE_NS, write_error
 from jmmctap.formats.writer import Ending, ResultInfo, ServiceDescriptor, Writer
 
@@ -26,5 +26,6 @@ __all__ = [
     "Writer",
     "all_formats",
     "get",
+    "record_builder",
     "write_error",
 ]

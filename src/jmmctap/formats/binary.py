@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jmmctap.formats.base64stream import Base64Stream
-from jmmctap.formats.binary2 import BinaryBody, binary_field
+from jmmctap.formats.binary2 import BinaryBody, binary_field, built_records
 from jmmctap.formats.cells import INTEGER_NULLS, array_null, is_array
 from jmmctap.formats.records import compile_records
+from jmmctap.formats.sqlrecords import SqlRecords
 from jmmctap.results import ResultColumn
 
 __all__ = ["BINARY", "Binary"]
@@ -24,10 +25,12 @@ class Binary:
     """The BINARY serialization."""
 
     element = "BINARY"
+    builder = SqlRecords(null_flags=False)
 
-    def start(self, columns: Sequence[ResultColumn]) -> BinaryBody:
-        """A body encoder for these columns."""
-        return BinaryBody(compile_records(columns, null_flags=False), Base64Stream())
+    def start(self, columns: Sequence[ResultColumn], *, built: bool = False) -> BinaryBody:
+        """A body encoder for these columns (``built``: of records PostgreSQL built)."""
+        encode = built_records if built else compile_records(columns, null_flags=False).encode
+        return BinaryBody(encode, Base64Stream())
 
     def declare(self, column: ResultColumn) -> ResultColumn:
         """The FIELD of ``column`` in BINARY (``binary2.binary_field``)."""

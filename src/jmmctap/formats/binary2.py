@@ -28,15 +28,16 @@ array                                           imaginary, real, ...)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from jmmctap.formats.base64stream import Base64Stream
 from jmmctap.formats.cells import COMPLEX, array_null, is_array
-from jmmctap.formats.records import RecordEncoder, array_count, compile_records
+from jmmctap.formats.records import array_count, compile_records
+from jmmctap.formats.sqlrecords import SqlRecords
 from jmmctap.results import ResultColumn, Row
 
-__all__ = ["BINARY2", "Binary2", "binary_field"]
+__all__ = ["BINARY2", "Binary2", "binary_field", "built_records"]
 
 _COMPLEX_PART = {"floatComplex": "float", "doubleComplex": "double"}
 
@@ -68,26 +69,33 @@ def binary_field(column: ResultColumn) -> ResultColumn:
 class BinaryBody:
     """Records of one document, base64-encoded across chunk boundaries."""
 
-    records: RecordEncoder
+    records: Callable[[Sequence[Row]], bytes]
     base64: Base64Stream
 
     def encode(self, rows: Sequence[Row]) -> bytes:
         """Base64 of the records of ``rows`` (a 0–2 byte remainder waits for the next call)."""
-        return self.base64.encode(self.records.encode(rows))
+        return self.base64.encode(self.records(rows))
 
     def finish(self) -> bytes:
         """The last base64 characters."""
         return self.base64.finish()
 
 
+def built_records(rows: Sequence[Row]) -> bytes:
+    """Records that PostgreSQL built (``formats.sqlrecords``): one ``bytes`` value per row, concatenated."""
+    return b"".join([row[0] for row in rows])
+
+
 class Binary2:
     """The BINARY2 serialization."""
 
     element = "BINARY2"
+    builder = SqlRecords(null_flags=True)
 
-    def start(self, columns: Sequence[ResultColumn]) -> BinaryBody:
-        """A body encoder for these columns."""
-        return BinaryBody(compile_records(columns, null_flags=True), Base64Stream())
+    def start(self, columns: Sequence[ResultColumn], *, built: bool = False) -> BinaryBody:
+        """A body encoder for these columns (``built``: of records PostgreSQL built)."""
+        encode = built_records if built else compile_records(columns, null_flags=True).encode
+        return BinaryBody(encode, Base64Stream())
 
     def declare(self, column: ResultColumn) -> ResultColumn:
         """The FIELD of ``column`` in BINARY2 (:func:`binary_field`)."""

@@ -25,8 +25,9 @@ from jmmctap.formats.jsontable import JsonWriter
 from jmmctap.formats.tabledata import TABLEDATA
 from jmmctap.formats.votable import VotableWriter
 from jmmctap.formats.writer import Writer
+from jmmctap.results import RecordBuilder
 
-__all__ = ["DEFAULT", "OutputFormat", "all_formats", "get"]
+__all__ = ["DEFAULT", "OutputFormat", "all_formats", "get", "record_builder"]
 
 DEFAULT = "votable"
 """The format used when the request names none: VOTable BINARY2 (see the module docstring)."""
@@ -119,3 +120,8 @@ def _parameter(text: str) -> tuple[str, str]:
 
 def _supported() -> str:
     return ", ".join(f"{f.mime} ({', '.join(f.aliases)})" for f in _FORMATS)
+
+
+def record_builder(writer: Writer) -> RecordBuilder | None:
+    """How PostgreSQL may build ``writer``'s rows (binary VOTables: ``formats.sqlrecords``), or None."""
+    return writer.builder if isinstance(writer, VotableWriter) else None

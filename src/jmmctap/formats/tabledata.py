@@ -40,9 +40,12 @@ class Tabledata:
     """The TABLEDATA serialization."""
 
     element = "TABLEDATA"
+    builder = None
+    """Text cells are formatted here, never by the database."""
 
-    def start(self, columns: Sequence[ResultColumn]) -> _TabledataBody:
-        """A body encoder for these columns."""
+    def start(self, columns: Sequence[ResultColumn], *, built: bool = False) -> _TabledataBody:
+        """A body encoder for these columns (never of built records: ``builder`` is None)."""
+        assert not built, "TABLEDATA has no records built by the database"
         template = "<TR>" + "".join("<TD>{}</TD>" for _ in columns) + "</TR>\n"
         return _TabledataBody(tuple(compile_cells(c, blank_fixed_arrays=True) for c in columns), template)
 

@@ -27,7 +27,7 @@ from typing import Protocol
 
 from jmmctap.formats.writer import Ending, ResultInfo, ServiceDescriptor, encode_stream
 from jmmctap.formats.xmltext import escape_attribute, escape_text, to_ascii
-from jmmctap.results import ResultColumn, ResultStream, Row
+from jmmctap.results import RecordBuilder, ResultColumn, ResultStream, Row
 
 __all__ = ["VOTABLE_NS", "Body", "Serialization", "VotableWriter", "field_ids", "write_error"]
 
@@ -67,8 +67,14 @@ class Serialization(Protocol):
         """The DATA child: ``TABLEDATA``, ``BINARY`` or ``BINARY2``."""
         ...
 
-    def start(self, columns: Sequence[ResultColumn]) -> Body:
-        """A body encoder for these (declared) columns; raises ``UsageError`` for a column it cannot write."""
+    @property
+    def builder(self) -> RecordBuilder | None:
+        """How PostgreSQL may build this serialization's records (``formats.sqlrecords``), or None."""
+        ...
+
+    def start(self, columns: Sequence[ResultColumn], *, built: bool = False) -> Body:
+        """A body encoder for these (declared) columns, of records PostgreSQL built if ``built``;
+        raises ``UsageError`` for a column it cannot write."""
         ...
 
     def declare(self, column: ResultColumn) -> ResultColumn:
@@ -94,8 +100,13 @@ class VotableWriter:
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
         """The VOTable document of ``stream`` (see the module docstring)."""
         columns = self._declared(stream.columns)
-        body = self.serialization.start(columns)
+        body = self.serialization.start(columns, built=stream.records)
         return self._generate(stream, info, columns, body)
+
+    @property
+    def builder(self) -> RecordBuilder | None:
+        """The serialization's ``RecordBuilder``: the query layer asks PostgreSQL for built records with it."""
+        return self.serialization.builder
 
     def _declared(self, columns: Sequence[ResultColumn]) -> list[ResultColumn]:
         return [self.serialization.declare(_without_unit_arraysize(c)) for c in columns]

@@ -51,7 +51,7 @@ async def run_page(ctx: ProcessContext, principal: Principal, adql: str, rows: i
     request = TapRequest(query=adql, maxrec=rows, response_format="votable")
     async with open_query(ctx.pools, ctx.tap_schema, ctx.settings, request, principal=principal,
                           timeout_s=ctx.settings.query_timeout_s, files={}, label="GET /search",
-                          client=client) as prepared:
+                          client=client, values=True) as prepared:
         stream = prepared.log.watch(prepared.stream)
         found = [tuple(row) async for batch in stream.batches() for row in batch]
         prepared.log.finish("ok")

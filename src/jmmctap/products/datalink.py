@@ -122,6 +122,10 @@ class LinksStream:
     def query(self) -> str:
         return ""
 
+    @property
+    def records(self) -> bool:
+        return False
+
     async def batches(self) -> AsyncIterator[Sequence[Row]]:
         if self._rows:
             yield self._rows
