@@ -5,7 +5,7 @@
 -- an observation block (obsportal.observations), or per exposure when the source gave no OB (ObsPortal exports,
 -- CHARA night logs): obs_id is the ESO header id (DP.ID) of its first exposure, the obs_id of its L0 granule in
 -- ivoa.obscore; execution_status 'Performed'; the time range, summed exposure time, target, facility and
--- instrument setup of its exposures.
+-- instrument setup of its exposures (an exposure without an end lasts its exposure time, if known).
 --
 -- Planned observations are the rows of obsportal.planned_observations, loaded from Aspro2 OB exports by
 -- `jmmctap ingest-plan` (jmmctap.catalogues.obsplan_store); execution_status 'Planned'.
@@ -50,7 +50,7 @@ WITH executed AS (
            (array_agg(e.target_ra ORDER BY e.exp_mjd_start, e.exp_id))[1] AS s_ra,
            (array_agg(e.target_dec ORDER BY e.exp_mjd_start, e.exp_id))[1] AS s_dec,
            min(e.exp_mjd_start) AS t_min,
-           max(coalesce(e.exp_mjd_end, e.exp_mjd_start)) AS t_max,
+           max(coalesce(e.exp_mjd_end, e.exp_mjd_start + e.exp_exptime / 86400, e.exp_mjd_start)) AS t_max,
            sum(e.exp_exptime) AS exptime,
            (array_agg(e.setup_id ORDER BY e.exp_mjd_start, e.exp_id))[1] AS setup_id,
            (array_agg(e.interferometer_name ORDER BY e.exp_mjd_start, e.exp_id))[1] AS facility_name,
