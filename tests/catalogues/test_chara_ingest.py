@@ -35,10 +35,10 @@ def test_a_night_log_sits_beside_vlti_exposures_in_obsportal_obscore_and_obsplan
     facilities = conn.execute(
         "SELECT interferometer_name, count(*) FROM obsportal.exposures GROUP BY 1 ORDER BY 1").fetchall()
     assert facilities == [("CHARA", 4), ("VLTI", 1)]
-    alf_cyg = conn.execute(
+    bet_per = conn.execute(
         "SELECT target_ra, target_dec, instrument_mode, interferometer_stations, exp_tau0, obs_type"
-        " FROM obsportal.exposures WHERE target_name = 'alf Cyg'").fetchone()
-    assert alf_cyg == (pytest.approx(310.3579798), pytest.approx(45.28033881), "LR", "S1 E1 W1",
+        " FROM obsportal.exposures WHERE target_name = 'bet Per'").fetchone()
+    assert bet_per == (pytest.approx(47.04221856), pytest.approx(40.95564667), "LR", "S1 E1 W1",
                        pytest.approx(0.0084), "science")
     granules = conn.execute(
         "SELECT obs_id, obs_collection, facility_name, instrument_name FROM ivoa.obscore"

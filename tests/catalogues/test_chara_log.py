@@ -32,7 +32,7 @@ def test_the_sample_log_gives_chara_exposures_with_their_modes_stations_and_t0()
         "MIRCX-MYSTIC.2021-10-24T07:12:00.000_1"]
     first, calibrator, del_cas, mystic = exposures
     assert (first.interferometer_name, first.instrument_name, first.target_name, first.obs_type) == (
-        "CHARA", "SPICA", "alf Cyg", "science")
+        "CHARA", "SPICA", "bet Per", "science")
     assert first.setup is not None and (first.setup.mode, first.setup.em_min, first.setup.em_max) == (
         "LR", pytest.approx(0.6124e-6), pytest.approx(0.9036e-6))
     assert (first.stations, first.tau0_s, first.mjd_start, first.mjd_end) == (
