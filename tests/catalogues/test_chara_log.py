@@ -33,10 +33,10 @@ def test_the_sample_log_gives_chara_exposures_with_their_modes_stations_and_t0()
     first, calibrator, del_cas, mystic = exposures
     assert (first.interferometer_name, first.instrument_name, first.target_name, first.obs_type) == (
         "CHARA", "SPICA", "bet Per", "science")
-    assert first.setup is not None and (first.setup.mode, first.setup.em_min, first.setup.em_max) == (
-        "LR", pytest.approx(0.6124e-6), pytest.approx(0.9036e-6))
-    assert (first.stations, first.tau0_s, first.mjd_start, first.mjd_end) == (
-        ("S1", "E1", "W1"), pytest.approx(0.0084), 59511.15, 59511.15)
+    assert first.setup is not None and first.setup.mode == "LR"
+    assert [first.setup.em_min, first.setup.em_max] == [pytest.approx(0.6124e-6), pytest.approx(0.9036e-6)]
+    assert first.stations == ("S1", "E1", "W1") and first.tau0_s == pytest.approx(0.0084)
+    assert first.mjd_start == first.mjd_end == 59511.15
     assert (first.program_id, first.program_pi_coi) == ("EXAMPLE-SPICA", "EXAMPLE (not a real log)")
     assert calibrator.obs_type == "calibrator" and calibrator.target_name == "* alf Peg"
     assert (del_cas.ra_deg, del_cas.dec_deg) == (1.0, 2.0) and first.ra_deg is None
