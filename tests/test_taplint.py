@@ -1,11 +1,12 @@
-"""Acceptance: STILTS taplint finds no error in the stages the service implements.
+"""Acceptance: STILTS taplint finds no error or failure in any stage, ObsLocTAP (LOC) included.
 
 The server also publishes every real VOTable ``jmmctap ingest`` accepts (``votable_tables``: bits,
 complex numbers, multidimensional arrays, other services' ObsCore...), so the metadata and query
 stages (MDQ reads one row of every table) check the FIELDs and values of every ingested column type.
 Warnings are printed (``pytest -s`` or the failure output) so they can be fixed or explained in the
 README; only E (error) reports fail the test, and the YAR1 warnings (``arraysize="1"``, deprecated
-since VOTable 1.3 Erratum 3) too.
+since VOTable 1.3 Erratum 3) too. The LOC stage reads ivoa.obsplan with planned rows (the shipped Aspro2 OBs)
+and performed ones (the shipped CHARA night log), so its value checks have rows of both kinds to look at.
 """
 
 from __future__ import annotations
@@ -16,14 +17,20 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
+from jmmctap.catalogues.chara_ingest import ingest_chara_files
+from jmmctap.catalogues.obsplan_ingest import ingest_plan_files
+from jmmctap.db.connect import conninfos
+from jmmctap.settings import Settings
+from tests.support.shared import SAMPLES
 from tests.support.votables import wait_until_served
 
 TAPLINT_STAGES = (
-    "TMV", "TME", "TMS", "TMC", "CPV", "CAP", "AVV", "QGE", "QPO", "MDQ", "QAS", "UWS", "UPL", "OBS", "EXA",
+    "TMV", "TME", "TMS", "TMC", "CPV", "CAP", "AVV", "QGE", "QPO", "MDQ", "QAS", "UWS", "UPL", "OBS", "LOC", "EXA",
 )
-"""taplint stages that must report no error (all but LOC: we publish no ivoa.obsplan)."""
+"""taplint stages that must report no error: all of taplint 3.4.7's."""
 
 TAPLINT_TIMEOUT_S = 600
 """Upper bound of one taplint run; the stages above take seconds."""
@@ -55,7 +62,15 @@ def report_lines(report: dict[str, Any], level: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def taplint_report(live_server: str, votable_tables: dict[Path, str]) -> dict[str, Any]:
+def obsplan_rows(settings: Settings) -> None:
+    """Planned and performed rows in ivoa.obsplan (idempotent loads of the shipped plan and night log)."""
+    with psycopg.connect(conninfos(settings).owner, autocommit=True) as conn:
+        ingest_plan_files(conn, sorted((SAMPLES / "plan").glob("*.obx")))
+        ingest_chara_files(conn, sorted((SAMPLES / "chara").glob("*.csv")))
+
+
+@pytest.fixture(scope="module")
+def taplint_report(live_server: str, votable_tables: dict[Path, str], obsplan_rows: None) -> dict[str, Any]:
     wait_until_served(live_server, list(votable_tables.values()))
     return run_taplint(live_server, TAPLINT_STAGES)
 
@@ -80,6 +95,13 @@ def test_taplint_read_every_ingested_table(taplint_report: dict[str, Any], votab
                if line.startswith("I-MDQ-QSUB ")}
     missing = set(votable_tables.values()) - queried
     assert votable_tables and not missing, f"MDQ did not query: {sorted(missing)}"
+
+
+@pytest.mark.slow
+def test_taplint_checked_the_obsplan_values(taplint_report: dict[str, Any]) -> None:
+    # LOC's value and NULL checks are queries on ivoa.obsplan (a missing table would be F-LOC-NOTP instead)
+    queries = [line for line in report_lines(taplint_report, "INFO") if line.startswith("I-LOC-")]
+    assert any("execution_status" in line and "ivoa.obsplan" in line for line in queries), queries
 
 
 @pytest.mark.slow

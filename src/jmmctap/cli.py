@@ -115,6 +115,33 @@ def _ingest_eso(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.rejected else 0
 
 
+@_command("ingest-chara")
+def _ingest_chara(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.chara_ingest import ingest_chara_files
+    from jmmctap.catalogues.obscore_l0 import derive_l0_granules
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        report = ingest_chara_files(conn, args.files, args.radius, derive_l0=derive_l0_granules)
+    print(f"CHARA exposures: {len(report.inserted)} new, {len(report.updated)} updated, {len(report.unchanged)}"
+          f" unchanged; {report.new_targets} new targets; {report.l0_granules} L0 granules")
+    return 0
+
+
+@_command("ingest-plan")
+def _ingest_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.obsplan_ingest import ingest_plan_files
+    from jmmctap.db import migrate
+    from jmmctap.db.connect import connect, conninfos
+
+    migrate.init_database(settings)
+    with connect(conninfos(settings).owner) as conn:
+        print(ingest_plan_files(conn, args.files, replace=args.replace).summary())
+    return 0
+
+
 @_command("ingest-oifits")
 def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
     from jmmctap.catalogues.embargo import embargo_for
@@ -213,6 +240,18 @@ def _parser() -> argparse.ArgumentParser:
                           " VOTable export (search.votable)")
     eso.add_argument("--radius", type=float, default=5.0,
                      help="target grouping and JSDC matching radius in arcsec (default 5)")
+
+    chara = sub.add_parser("ingest-chara", help="load CHARA night logs (CSV, OiDB's CHARA import format) into"
+                           " obsportal; every row checked, a bad row refuses the whole call")
+    chara.add_argument("files", nargs="+", type=Path, metavar="FILE", help="CHARA night log (CSV with a header line)")
+    chara.add_argument("--radius", type=float, default=5.0,
+                       help="target grouping and JSDC matching radius in arcsec (default 5)")
+
+    plan = sub.add_parser("ingest-plan", help="load planned observations (Aspro2 OB exports, .obx) into ivoa.obsplan;"
+                          " a bad file refuses the whole call")
+    plan.add_argument("files", nargs="+", type=Path, metavar="FILE", help="Aspro2 OB export (ESO P2PP .obx), one OB")
+    plan.add_argument("--replace", action="store_true",
+                      help="the files are the whole plan: delete the planned observations they do not name")
 
     oifits = sub.add_parser("ingest-oifits", help="load OIFITS files as ObsCore granules into ivoa.obscore")
     oifits.add_argument("files", nargs="+", type=Path, metavar="FILE", help="OIFITS file (version 1 or 2)")

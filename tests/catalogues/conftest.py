@@ -36,7 +36,7 @@ def oimodeler_files() -> list[Path]:
 
 @pytest.fixture
 def clean_catalogues(owner_conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
-    """The owner connection on empty obsportal, jsdc and ivoa.obscore tables (emptied again after)."""
+    """The owner connection on empty obsportal (plans too), jsdc and ivoa.obscore tables (emptied again after)."""
     _truncate(owner_conn)
     yield owner_conn
     _truncate(owner_conn)
@@ -44,7 +44,7 @@ def clean_catalogues(owner_conn: psycopg.Connection[Any]) -> Iterator[psycopg.Co
 
 def _truncate(conn: psycopg.Connection[Any]) -> None:
     tables = ["obsportal.baselines", "obsportal.exposures", "obsportal.targets", "obsportal.observations",
-              "obsportal.programs", "obsportal.instrument_setups", "jsdc.jsdc_v2"]
+              "obsportal.programs", "obsportal.instrument_setups", "obsportal.planned_observations", "jsdc.jsdc_v2"]
     if conn.execute("SELECT to_regclass('ivoa.obscore') IS NOT NULL").fetchone()[0]:  # type: ignore[index]
         tables.append("ivoa.obscore")
     names = sql.SQL(", ").join(sql.Identifier(*t.split(".")) for t in tables)

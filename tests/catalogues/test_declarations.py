@@ -21,12 +21,16 @@ def test_names_are_not_adql_reserved_words() -> None:
     assert [n for n in names if n.upper() in reserved] == []
 
 
+WITHOUT_UCD = {"ivoa.obsplan": {"t_planning", "category", "priority", "execution_status", "tracking_type"}}
+"""Columns a standard declares without a UCD (ObsLocTAP 1.0 §3.4; taplint's LOC stage refuses one)."""
+
+
 @pytest.mark.parametrize("table", _tables(), ids=lambda t: t.name)
 def test_every_column_is_described_with_a_ucd(table: Table) -> None:
     assert table.description
     for column in table.columns:
         assert column.description, column.name
-        assert column.ucd, column.name
+        assert column.ucd or column.name in WITHOUT_UCD.get(table.name, set()), column.name
 
 
 def test_obscore_columns_carry_the_standard_utypes() -> None:

@@ -27,9 +27,9 @@ __all__ = ["OBSPORTAL_TABLES", "EsoIngestReport", "ingest_eso_files", "record_in
 
 OBSPORTAL_TABLES = (
     "obsportal.exposures", "obsportal.baselines", "obsportal.targets", "obsportal.observations",
-    "obsportal.programs", "obsportal.instrument_setups", "obsportal.stations",
+    "obsportal.programs", "obsportal.instrument_setups", "obsportal.stations", "ivoa.obsplan",
 )
-"""Tables whose TAP_SCHEMA row counts an ESO ingest refreshes."""
+"""Tables whose TAP_SCHEMA row counts an ESO ingest refreshes (ivoa.obsplan: a view of the exposures)."""
 
 
 @dataclass(frozen=True)

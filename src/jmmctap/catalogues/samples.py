@@ -17,10 +17,12 @@ from typing import Any
 import psycopg
 
 from jmmctap.catalogues.catalogue_samples import load_catalogue_samples
+from jmmctap.catalogues.chara_ingest import ingest_chara_files
 from jmmctap.catalogues.embargo import embargo_for
 from jmmctap.catalogues.eso_ingest import EsoIngestReport, ingest_eso_files
 from jmmctap.catalogues.obscore_l0 import derive_l0_granules
 from jmmctap.catalogues.obscore_store import GranuleOptions
+from jmmctap.catalogues.obsplan_ingest import PlanIngestReport, ingest_plan_files
 from jmmctap.catalogues.oifits_ingest import OifitsIngestReport, ingest_oifits_files
 from jmmctap.errors import ConfigError
 from jmmctap.products.catalog import ProductPublisher
@@ -48,17 +50,24 @@ class SamplesReport:
     oifits: tuple[OifitsIngestReport, ...]
     catalogues: dict[str, int] = field(default_factory=dict)
     """Rows of each catalogue sample table (JSDC, JMDC, BadCal, SPICA) after loading."""
+    chara: EsoIngestReport | None = None
+    """The CHARA night log sample (``chara/``)."""
+    plan: PlanIngestReport | None = None
+    """The planned observations (``plan/``, Aspro2 OB exports)."""
 
     def summary(self) -> str:
         granules = sum(len(r.granule_ids) for r in self.oifits)
         tables = "".join(f", {rows} rows in {table}" for table, rows in self.catalogues.items())
+        chara = f", {self.chara.exposures} CHARA night log exposures" if self.chara else ""
+        plan = f", {len(self.plan.inserted) + len(self.plan.updated) + len(self.plan.unchanged)} planned" \
+               " observations" if self.plan else ""
         return (f"samples: {self.eso.exposures} exposures ({len(self.eso.inserted)} new), "
-                f"{self.eso.l0_granules} L0 granules written, {granules} OIFITS granules{tables}")
+                f"{self.eso.l0_granules} L0 granules written, {granules} OIFITS granules{tables}{chara}{plan}")
 
 
 def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None,
                  directory: Path | None = None) -> SamplesReport:
-    """Load every sample: catalogues, ESO headers and ObsPortal exports, OIFITS (owner connection); idempotent.
+    """Load every sample: catalogues, ESO headers, ObsPortal exports and CHARA night logs, plans, OIFITS; idempotent.
 
     Parameters
     ----------
@@ -80,6 +89,8 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     exposures = [p for folder in ("eso", "obsportal") for p in sorted((root / folder).iterdir()) if p.is_file()]
     exposures += sorted(p for pattern in ESO_HEADER_PRODUCTS for p in (root / "oifits").glob(pattern))
     eso = ingest_eso_files(conn, exposures, derive_l0=derive_l0_granules)
+    chara = ingest_chara_files(conn, sorted((root / "chara").glob("*.csv")), derive_l0=derive_l0_granules)
+    plan = ingest_plan_files(conn, sorted((root / "plan").glob("*.obx")))
     products = None if settings is None else ProductPublisher.from_settings(settings)
     reports = []
     for collection, (collection_type, patterns) in SAMPLE_COLLECTIONS.items():
@@ -91,4 +102,4 @@ def load_samples(conn: psycopg.Connection[Any], settings: Settings | None = None
     rejected = list(eso.rejected) + [r for report in reports for r in report.rejected]
     if rejected:
         raise ConfigError("sample files rejected: " + "; ".join(reason for _, reason in rejected))
-    return SamplesReport(eso, tuple(reports), catalogues)
+    return SamplesReport(eso, tuple(reports), catalogues, chara, plan)
