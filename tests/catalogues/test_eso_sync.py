@@ -214,7 +214,8 @@ def test_a_killed_sync_then_a_rerun_ends_as_an_uninterrupted_one(archive: Archiv
     _reset(conn)
     archive.headers.reset()
 
-    committed = 9  # more than one page: the kill comes in the second page
+    committed = archive.settings.eso_sync_page_size + 1  # the kill comes in the second page
+    assert len(archive.served) > committed
     archive.headers.hold_at = committed + 1
     process = subprocess.Popen([sys.executable, "-m", "jmmctap.cli", "sync-eso"], env=archive.env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
