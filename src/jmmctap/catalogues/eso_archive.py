@@ -64,8 +64,8 @@ class Checkpoint:
 def changed_rows_query(after: Checkpoint, page_size: int, *, count: bool = False) -> str:
     """ADQL of the next page of interferometric exposures after ``after``, in (last_mod_date, dp_id) order.
 
-    Literals are built from values this module parsed (a timestamp, a DP.ID checked against ESO's
-    spelling), never from free text.
+    Literals are built from values the archive itself returned (a parsed timestamp, a DP.ID with any
+    quote doubled, as ADQL escapes it), never from user input.
     """
     instruments = ", ".join(f"'{name}'" for name in INTERFEROMETRIC_INSTRUMENTS)
     where = f"instrument IN ({instruments})"

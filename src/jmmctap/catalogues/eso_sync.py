@@ -11,6 +11,7 @@ time, whichever process starts it: a session advisory lock (``eso_sync_store.loc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass
@@ -99,7 +100,8 @@ def sync_eso(settings: Settings, options: SyncOptions = SyncOptions(), archive: 
             except ServiceUnavailableError as exc:
                 error = exc.message
             except BaseException as exc:  # recorded, then raised: the run must not stay 'running'
-                finish_run(conn, run_id, f"{type(exc).__name__}: {exc}")
+                with contextlib.suppress(psycopg.Error):  # a lost connection: the next run marks it interrupted
+                    finish_run(conn, run_id, f"{type(exc).__name__}: {exc}")
                 raise
             if options.stop is not None and options.stop.is_set() and error is None:
                 error = "stopped before the end: the process is shutting down"
