@@ -142,6 +142,21 @@ def _ingest_plan(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@_command("sync-eso")
+def _sync_eso(args: argparse.Namespace, settings: Settings) -> int:
+    from jmmctap.catalogues.eso_sync import SyncOptions, sync_eso
+    from jmmctap.db import migrate
+
+    migrate.init_database(settings)
+    run = sync_eso(settings, SyncOptions(radius_arcsec=args.radius, progress=sys.stderr.isatty()))
+    last = run.last_mod_date.isoformat() if run.last_mod_date else "none"
+    print(f"sync-eso {run.status}: {run.added} added, {run.updated} updated, {run.unchanged} unchanged,"
+          f" {run.failed} failed; last_mod_date {last}")
+    if run.last_error:
+        print(f"jmmctap: {'error' if run.status == 'error' else 'last failure'}: {run.last_error}", file=sys.stderr)
+    return 0 if run.status == "ok" else 1
+
+
 @_command("ingest-oifits")
 def _ingest_oifits(args: argparse.Namespace, settings: Settings) -> int:
     from jmmctap.catalogues.embargo import embargo_for
@@ -252,6 +267,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("files", nargs="+", type=Path, metavar="FILE", help="Aspro2 OB export (ESO P2PP .obx), one OB")
     plan.add_argument("--replace", action="store_true",
                       help="the files are the whole plan: delete the planned observations they do not name")
+
+
+    sync = sub.add_parser("sync-eso", help="load the exposures the ESO archive added or changed since the last sync"
+                          " (JMMCTAP_ESO_TAP_URL, JMMCTAP_ESO_HEADER_URL) into obsportal; resumable")
+    sync.add_argument("--radius", type=float, default=5.0,
+                      help="target grouping and JSDC matching radius in arcsec (default 5)")
 
     oifits = sub.add_parser("ingest-oifits", help="load OIFITS files as ObsCore granules into ivoa.obscore")
     oifits.add_argument("files", nargs="+", type=Path, metavar="FILE", help="OIFITS file (version 1 or 2)")

@@ -24,6 +24,7 @@ from jmmctap.accounts.store import AccountStore
 from jmmctap.adql import features as adql_features
 from jmmctap.auth import Authenticator
 from jmmctap.catalogues.data_rights import keep_data_rights_current
+from jmmctap.catalogues.eso_sync import keep_eso_synced
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
 from jmmctap.products.datalink import DATALINK_STANDARD_ID, LINKS_PATH
@@ -99,6 +100,9 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
         rights = asyncio.create_task(keep_data_rights_current(pools.owner))  # embargoes end while serving
+        background = [watch, watch_gate, rights]
+        if settings.eso_sync_interval_s > 0:  # off by default; the sync lock keeps it to one run across processes
+            background.append(asyncio.create_task(keep_eso_synced(settings)))
         auth = AccountAuthenticator(AccountStore(pools.owner), settings)
         try:
             files = JobFiles(results_directory(settings))
@@ -114,7 +118,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
                 )
         finally:
             await auth.aclose()
-            for task in (watch, watch_gate, rights):
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -1,4 +1,4 @@
-"""Service health for operators (the ObsPortal health page): database, schemas, row counts, last ingests."""
+"""Service health for operators (the ObsPortal health page): database, schemas, row counts, last ingests, ESO sync."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import anyio
 import psycopg
 
 from jmmctap import __version__
+from jmmctap.catalogues.eso_sync_store import SyncRun, latest_run_async
 from jmmctap.db.pools import Pools, probe
 from jmmctap.tapschema import TapSchema
 
-__all__ = ["Health", "IngestSummary", "SchemaSummary", "collect_health"]
+__all__ = ["EsoSyncState", "Health", "IngestSummary", "SchemaSummary", "collect_health"]
 
 _LAST_INGESTS = """
 SELECT DISTINCT ON (table_name) table_name, finished_at, cardinality(files), n_rows, mode
@@ -46,6 +47,26 @@ class SchemaSummary:
 
 
 @dataclass(frozen=True)
+class EsoSyncState:
+    """The ESO archive sync (``sync-eso``): its latest run and when one last succeeded."""
+
+    last: SyncRun
+    last_success_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        run = self.last
+        return {
+            "status": run.status,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": None if run.finished_at is None else run.finished_at.isoformat(),
+            "last_mod_date": None if run.last_mod_date is None else run.last_mod_date.isoformat(),
+            "added": run.added, "updated": run.updated, "unchanged": run.unchanged, "failed": run.failed,
+            "last_error": run.last_error,
+            "last_success_at": None if self.last_success_at is None else self.last_success_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
 class Health:
     """What ``/health`` reports."""
 
@@ -56,6 +77,7 @@ class Health:
     schemas: tuple[SchemaSummary, ...]
     ingests: tuple[IngestSummary, ...]
     query_pool: dict[str, int]
+    eso_sync: EsoSyncState | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +95,7 @@ class Health:
                  "mode": i.mode}
                 for i in self.ingests
             ],
+            "eso_sync": None if self.eso_sync is None else self.eso_sync.as_json(),
         }
 
 
@@ -86,6 +109,7 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
     """
     reachable, version = await probe(pools)
     ingests: list[IngestSummary] = []
+    eso_sync: EsoSyncState | None = None
     if reachable:
         try:
             with anyio.fail_after(3):
@@ -94,10 +118,14 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
                     # only tables the caller sees now: a dropped private table's name must not outlive it here
                     ingests = [IngestSummary(*row) for row in await cursor.fetchall()
                                if row[0] not in hidden and tap_schema.table(row[0]) is not None]
+                    last, success = await latest_run_async(conn)
+                    if last is not None:
+                        eso_sync = EsoSyncState(last, None if success is None else success.finished_at)
         except (psycopg.Error, TimeoutError):
             reachable = False
     schemas = tuple(
         SchemaSummary(s.name, s.description, tuple((t.name, t.nrows) for t in tap_schema.schema_tables(s.name)))
         for s in tap_schema.schemas
     )
-    return Health(__version__, started_at, reachable, version, schemas, tuple(ingests), pools.gate.stats())
+    return Health(__version__, started_at, reachable, version, schemas, tuple(ingests), pools.gate.stats(),
+                  eso_sync)

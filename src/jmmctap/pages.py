@@ -27,6 +27,10 @@ def render_health(health: Health) -> str:
         f"<td class=n>{i.rows:,}</td><td>{escape(i.mode)}</td></tr>"
         for i in health.ingests
     )
+    sync = health.eso_sync
+    eso = "<p>Never run.</p>" if sync is None else (
+        "<table>" + "".join(f"<tr><th>{escape(k)}</th><td>{escape('' if v is None else str(v))}</td></tr>"
+                            for k, v in sync.as_json().items()) + "</table>")
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>jmmctap health</title>"
         f"<style>{_STYLE}</style></head><body><h1>jmmctap health</h1>"
@@ -36,5 +40,6 @@ def render_health(health: Health) -> str:
         "<a href='/tap'>TAP service</a> · <a href='/health?format=json'>JSON</a></p>"
         "<h2>Published tables</h2><table><tr><th>schema</th><th>table</th><th>rows</th></tr>"
         f"{rows}</table><h2>Last ingest of each table</h2><table><tr><th>table</th><th>finished</th>"
-        f"<th>files</th><th>rows</th><th>mode</th></tr>{ingests}</table></body></html>"
+        f"<th>files</th><th>rows</th><th>mode</th></tr>{ingests}</table>"
+        f"<h2>ESO archive sync (sync-eso)</h2>{eso}</body></html>"
     )

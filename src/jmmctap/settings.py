@@ -191,6 +191,35 @@ class Settings:
         metadata={"help": "URL path of the catalog API (JMMC's catalogAPI for a2p2): `/catalogs` or another"
                           " absolute path, without a trailing slash."},
     )
+    eso_tap_url: str = field(
+        default="https://archive.eso.org/tap_obs",
+        metadata={"help": "TAP service of the ESO archive that `sync-eso` queries (table dbo.raw)."},
+    )
+    eso_header_url: str = field(
+        default="https://archive.eso.org/hdr?DpId={dp_id}",
+        metadata={"help": "URL template of the ESO archive's header service; {dp_id} is replaced by the exposure's"
+                          " DP.ID (an HTML page with the header in <pre>, or the header as text)."},
+    )
+    eso_sync_interval_s: float = field(
+        default=0.0,
+        metadata={"help": "Seconds between two `sync-eso` runs inside each `serve` and `worker` process (a database"
+                          " lock keeps it to one at a time); 0 (default): never, run `jmmctap sync-eso` yourself."},
+    )
+    eso_sync_page_size: int = field(
+        default=1000, metadata={"help": "Rows of dbo.raw asked for per TAP request (MAXREC) by `sync-eso`."}
+    )
+    eso_sync_rate: float = field(
+        default=2.0,
+        metadata={"help": "Most requests per second `sync-eso` sends to the ESO archive (TAP and headers)."},
+    )
+    eso_sync_retries: int = field(
+        default=5,
+        metadata={"help": "Times `sync-eso` retries a request that failed with a timeout, a network error, HTTP 429 or"
+                          " 5xx (waiting 1, 2, 4... s, or Retry-After) before it stops, to resume at the next run."},
+    )
+    eso_sync_timeout_s: float = field(
+        default=60.0, metadata={"help": "Timeout of each network step of a `sync-eso` request, in seconds."}
+    )
     log_format: str = field(
         default="text",
         metadata={"help": "Log format: `text` (time, level, logger, key=value pairs) or `json` (an object a line)."},
@@ -234,6 +263,17 @@ class Settings:
             raise _invalid("catalogs_path", self.catalogs_path,
                            "must be an absolute URL path like /catalogs, without a trailing slash, outside "
                            + ", ".join(f"/{p}" for p in sorted(_RESERVED_PATHS)))
+        for name in ("eso_tap_url", "eso_header_url"):
+            if not str(getattr(self, name)).startswith(("http://", "https://")):
+                raise _invalid(name, getattr(self, name), "must be an http:// or https:// URL")
+        if "{dp_id}" not in self.eso_header_url:
+            raise _invalid("eso_header_url", self.eso_header_url, "must contain {dp_id}")
+        if not self.eso_sync_interval_s >= 0:
+            raise _invalid("eso_sync_interval_s", self.eso_sync_interval_s, "must be a number of seconds, 0 or more")
+        if not self.eso_sync_rate > 0:
+            raise _invalid("eso_sync_rate", self.eso_sync_rate, "must be a positive number of requests per second")
+        if not self.eso_sync_timeout_s > 0:
+            raise _invalid("eso_sync_timeout_s", self.eso_sync_timeout_s, "must be a positive number of seconds")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise _invalid("public_url", self.public_url, "must be an http:// or https:// URL")
         if self.clock is not None:
@@ -273,7 +313,7 @@ _MINIMA: dict[str, int] = {
     "async_workers": 0, "execution_duration_s": 1, "execution_duration_hard_s": 1, "destruction_period_s": 1,
     "destruction_period_hard_s": 1, "upload_max_bytes": 1, "upload_max_rows": 1, "table_upload_max_bytes": 1,
     "oifits_submit_max_bytes": 1, "oifits_submit_url_timeout_s": 1,
-    "gzip_level": 0, "login_failures_burst": 1, "oai_page_size": 1,
+    "gzip_level": 0, "login_failures_burst": 1, "oai_page_size": 1, "eso_sync_page_size": 1, "eso_sync_retries": 0,
 }
 """Smallest accepted value of each numeric setting (port 0: any free port)."""
 

@@ -24,7 +24,7 @@ from astropy.io import fits
 
 from jmmctap.errors import UsageError
 
-__all__ = ["ARCHIVE_COLUMNS", "HeaderSource", "read_headers"]
+__all__ = ["ARCHIVE_COLUMNS", "HeaderSource", "parse_header_text", "read_headers"]
 
 ARCHIVE_COLUMNS: Mapping[str, str] = {
     "DP.ID": "DP.ID",
@@ -77,6 +77,27 @@ def read_headers(path: Path) -> list[HeaderSource]:
             return [HeaderSource(path.name, _keywords(_header_from_text(path)))]
         return [HeaderSource(path.name, _keywords(_primary_header(path)))]
     return list(_archive_rows(path))
+
+
+def parse_header_text(name: str, text: str) -> HeaderSource:
+    """The keywords of a header given as text, one card a line (the ESO archive's header service).
+
+    Raises
+    ------
+    UsageError
+        The text holds no readable FITS header.
+    """
+    cards = [line.rstrip() for line in text.splitlines() if line.strip()]
+    end = next((i for i, line in enumerate(cards) if line == "END"), len(cards))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fits.verify.VerifyWarning)
+            header = fits.Header.fromstring("\n".join(cards[:end]), sep="\n")
+    except (ValueError, IndexError) as exc:
+        raise UsageError(f"{name}: not a readable FITS header: {exc}") from None
+    if not len(header):
+        raise UsageError(f"{name}: not a readable FITS header: no keyword")
+    return HeaderSource(name, _keywords(header))
 
 
 def _is_fits_file(path: Path) -> bool:

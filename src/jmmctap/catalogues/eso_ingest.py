@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from jmmctap.catalogues.eso_header import read_headers
+from jmmctap.catalogues.eso_header import HeaderSource, read_headers
 from jmmctap.catalogues.exposure import Exposure, extract_exposure
 from jmmctap.catalogues.obsportal_export import Rejection, open_obsportal_export, read_obsportal_export
 from jmmctap.catalogues.obsportal_store import publish_stations, upsert_exposure
@@ -23,7 +23,7 @@ from jmmctap.errors import UsageError
 from jmmctap.ingest.loader import file_checksum, log_ingest
 from jmmctap.tapschema.publish import refresh_row_counts
 
-__all__ = ["OBSPORTAL_TABLES", "EsoIngestReport", "ingest_eso_files", "record_ingest"]
+__all__ = ["OBSPORTAL_TABLES", "EsoIngestReport", "ingest_eso_files", "record_ingest", "store_eso_headers"]
 
 OBSPORTAL_TABLES = (
     "obsportal.exposures", "obsportal.baselines", "obsportal.targets", "obsportal.observations",
@@ -98,6 +98,31 @@ def ingest_eso_files(
         l0 = derive_l0(conn, every) if derive_l0 and every else 0
         record_ingest(conn, "obsportal.exposures", paths, len(changed), started)
         refresh_row_counts(conn, OBSPORTAL_TABLES)
+    return EsoIngestReport(tuple(outcome["inserted"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]),
+                           tuple(rejected), grouping.new_targets, l0)
+
+
+def store_eso_headers(
+    conn: psycopg.Connection[Any], sources: Sequence[HeaderSource], radius_arcsec: float = DEFAULT_RADIUS_ARCSEC,
+    derive_l0: L0Deriver | None = None,
+) -> EsoIngestReport:
+    """Store the exposures of headers already read, in the caller's transaction (``sync-eso``, one by one).
+
+    The same steps as ``ingest_eso_files`` (validation, stations, baselines, targets, L0 granules) except
+    the ingest log and the row counts, which the caller writes once. ``publish_stations`` must have run.
+    """
+    outcome: dict[str, list[str]] = {"inserted": [], "updated": [], "unchanged": []}
+    rejected: list[tuple[str, str]] = []
+    for source in sources:
+        try:
+            exposure = extract_exposure(source)
+        except UsageError as exc:
+            rejected.append((source.name, exc.message))
+            continue
+        outcome[upsert_exposure(conn, exposure)].append(exposure.exp_id)
+    grouping = group_exposures(conn, radius_arcsec)
+    every = outcome["inserted"] + outcome["updated"] + outcome["unchanged"]
+    l0 = derive_l0(conn, every) if derive_l0 and every else 0
     return EsoIngestReport(tuple(outcome["inserted"]), tuple(outcome["updated"]), tuple(outcome["unchanged"]),
                            tuple(rejected), grouping.new_targets, l0)
 
