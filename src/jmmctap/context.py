@@ -35,8 +35,8 @@ from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.upload import UPLOAD_METHODS
 from jmmctap.uws.execute import JobExecutor
-from jmmctap.uws.files import JobFiles, results_directory
-from jmmctap.uws.runtime import start_uws
+from jmmctap.uws.resultstore import ResultStore
+from jmmctap.uws.runtime import open_result_store, start_uws
 from jmmctap.uws.service import JobService
 from jmmctap.vosi import Example, TapCapabilities, describe_tap_service, read_examples
 from jmmctap.vosi.capabilities import Capability, DataModel, Limits
@@ -58,8 +58,8 @@ class ProcessContext:
     """Who a request's caller is."""
     jobs: JobService
     """UWS jobs (create, run, abort, wait...)."""
-    results: JobFiles
-    """The results store: job result and upload files (shared by every process on the database)."""
+    results: ResultStore
+    """The results store: job results and upload files (a shared directory, or the database)."""
     worker_id: int | None
     """This process's UWS worker id, None when it runs no jobs."""
     started_at: datetime
@@ -101,14 +101,14 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         rights = asyncio.create_task(keep_data_rights_current(pools.owner))  # embargoes end while serving
         auth = AccountAuthenticator(AccountStore(pools.owner), settings)
         try:
-            files = JobFiles(results_directory(settings))
-            executor = JobExecutor(pools, tap_schema, settings, files)
+            results = open_result_store(settings, pools)
+            executor = JobExecutor(pools, tap_schema, settings, results)
             capabilities = describe_service(settings)
             registry = RegistryService(identity, settings, capabilities, tap_schema.fresh, pools.owner.connection)
-            async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
+            async with start_uws(pools, settings, executor, job_slots, results=results) as runtime:
                 yield ProcessContext(
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
-                    jobs=runtime.service, results=files, worker_id=runtime.worker_id,
+                    jobs=runtime.service, results=results, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=capabilities,
                     examples=tuple(read_examples()), registry=registry, products=open_product_store(settings),
                 )
