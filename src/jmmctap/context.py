@@ -26,6 +26,7 @@ from jmmctap.auth import Authenticator
 from jmmctap.catalogues.data_rights import keep_data_rights_current
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
+from jmmctap.health import Readiness
 from jmmctap.products.datalink import DATALINK_STANDARD_ID, LINKS_PATH
 from jmmctap.products.store import ProductStore, open_product_store
 from jmmctap.registry import RegistryService, load_identity
@@ -72,10 +73,14 @@ class ProcessContext:
     """The VO publishing registry (/oai): records of every service and catalogue, dated in the database."""
     products: ProductStore
     """The product files of ObsCore granules and their quick looks (shared by every process)."""
+    readiness: Readiness
+    """Whether this process takes new requests (``/health/ready``): not once it drains."""
 
 
 @contextlib.asynccontextmanager
-async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIterator[ProcessContext]:
+async def open_process_context(
+    settings: Settings, *, job_slots: int, readiness: Readiness | None = None
+) -> AsyncIterator[ProcessContext]:
     """Open pools, load TAP_SCHEMA and keep it current, start the UWS machinery; close all on exit.
 
     Parameters
@@ -84,6 +89,8 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         The process's settings.
     job_slots
         Async jobs this process runs at once (0: none; another process must).
+    readiness
+        Told by ``serve`` when the process drains (default: a process that never drains).
 
     Raises
     ------
@@ -111,6 +118,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
                     jobs=runtime.service, results=results, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=capabilities,
                     examples=tuple(read_examples()), registry=registry, products=open_product_store(settings),
+                    readiness=readiness or Readiness(),
                 )
         finally:
             await auth.aclose()

@@ -22,6 +22,8 @@ from jmmctap.settings import Settings
 from jmmctap.uws.dbfiles import DatabaseResultStore
 from jmmctap.uws.events import JobEvents
 from jmmctap.uws.files import FileResultStore, JobFiles, results_directory
+from jmmctap.uws.joblog import log_transition
+from jmmctap.uws.models import ExecutionPhase
 from jmmctap.uws.resultstore import ResultStore
 from jmmctap.uws.service import JobService
 from jmmctap.uws.store import JobStore, listen, open_job_pool
@@ -112,7 +114,9 @@ async def _running(
             await _stop(tasks)
             if worker_id is not None:
                 with contextlib.suppress(Exception):
-                    await store.unregister_worker(worker_id)
+                    for job_id in await store.unregister_worker(worker_id):
+                        log_transition(job_id, ExecutionPhase.QUEUED.value, None, worker=worker_id,
+                                       reason="worker stopping")
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:
