@@ -112,13 +112,15 @@ async def open_process_context(
             executor = JobExecutor(pools, tap_schema, settings, results)
             capabilities = describe_service(settings)
             registry = RegistryService(identity, settings, capabilities, tap_schema.fresh, pools.owner.connection)
-            async with start_uws(pools, settings, executor, job_slots, results=results) as runtime:
+            readiness = readiness or Readiness()
+            async with start_uws(pools, settings, executor, job_slots, results=results,
+                                 draining=lambda: readiness.draining) as runtime:
                 yield ProcessContext(
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
                     jobs=runtime.service, results=results, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=capabilities,
                     examples=tuple(read_examples()), registry=registry, products=open_product_store(settings),
-                    readiness=readiness or Readiness(),
+                    readiness=readiness,
                 )
         finally:
             await auth.aclose()

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +58,8 @@ class UwsRuntime:
 
 @contextlib.asynccontextmanager
 async def start_uws(
-    pools: Pools, settings: Settings, execute: Execute | None, workers: int, *, results: ResultStore | None = None
+    pools: Pools, settings: Settings, execute: Execute | None, workers: int, *, results: ResultStore | None = None,
+    draining: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[UwsRuntime]:
     """Run the UWS machinery while inside the block.
 
@@ -73,12 +74,14 @@ async def start_uws(
         Concurrent job slots of this process; 0 runs no jobs (another process must).
     results
         The results store (default: the one the settings name).
+    draining
+        True once the process is stopping: its workers claim no more jobs.
     """
     events = JobEvents()
     job_pool = await open_job_pool(_conninfo(pools.owner), settings.pool_size)
     try:
         store = results if results is not None else open_result_store(settings, pools)
-        async with _running(job_pool, pools, settings, events, store, execute, workers) as runtime:
+        async with _running(job_pool, pools, settings, events, store, execute, workers, draining) as runtime:
             yield runtime
     finally:
         await job_pool.close()
@@ -87,7 +90,7 @@ async def start_uws(
 @contextlib.asynccontextmanager
 async def _running(
     job_pool: AsyncConnectionPool[Any], pools: Pools, settings: Settings, events: JobEvents, results: ResultStore,
-    execute: Execute | None, workers: int,
+    execute: Execute | None, workers: int, draining: Callable[[], bool],
 ) -> AsyncIterator[UwsRuntime]:
     store = JobStore(job_pool)
     service = JobService(store, events, results, settings, _conninfo(pools.query))
@@ -107,7 +110,7 @@ async def _running(
             await ready.wait()
         tasks.append(asyncio.create_task(sweep_forever(service)))
         if worker_id is not None and execute is not None:
-            tasks.append(asyncio.create_task(Worker(store, events, execute, worker_id, workers).run()))
+            tasks.append(asyncio.create_task(Worker(store, events, execute, worker_id, workers, draining).run()))
         yield UwsRuntime(service, worker_id)
     finally:
         with anyio.CancelScope(shield=True):

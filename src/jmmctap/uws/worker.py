@@ -49,11 +49,15 @@ class Worker:
         Id from ``JobStore.register_worker``; its lock must be held (``listen(worker_id=...)``).
     slots
         Jobs run concurrently by this process.
+    draining
+        True once the process is stopping (``serve`` after SIGTERM): no new job is claimed then, and the
+        jobs running are handed back when the worker is cancelled.
     """
 
-    def __init__(self, store: JobStore, events: JobEvents, execute: Execute, worker_id: int, slots: int) -> None:
+    def __init__(self, store: JobStore, events: JobEvents, execute: Execute, worker_id: int, slots: int,
+                 draining: Callable[[], bool] = lambda: False) -> None:
         self.store, self.events, self.execute = store, events, execute
-        self.worker_id, self.slots = worker_id, slots
+        self.worker_id, self.slots, self.draining = worker_id, slots, draining
 
     async def run(self) -> None:
         """Heartbeat and run jobs until cancelled; jobs executing then are handed back to the queue.
@@ -83,7 +87,7 @@ class Worker:
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _loop(self) -> None:
-        while True:
+        while not self.draining():
             try:
                 job = await self.store.claim(self.worker_id)
             except Exception as exc:
