@@ -16,6 +16,7 @@ chunks rather than large objects). Every statement is short, on a pooled owner c
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import tempfile
@@ -39,6 +40,17 @@ CHUNK_BYTES = 1 << 20
 _RESULT = "result"
 _MAX_PART_NAME = 64
 _STOPPED = "the job was stopped while its result was written"
+
+
+@contextlib.asynccontextmanager
+async def _connection(pool: AsyncConnectionPool[Any]) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A pooled connection whose return cannot be interrupted (a download cancelled when its client goes,
+    a writer cancelled when its job is aborted): see ``uws.store.JobStore._connection``."""
+    conn = await pool.getconn()
+    try:
+        yield conn
+    finally:
+        await asyncio.shield(pool.putconn(conn))
 
 
 def _key(upload: str | None) -> str:
@@ -65,7 +77,7 @@ class _DatabaseResultWriter:
         if self._buffer or self._seq == 0:
             await self._insert(bytes(self._buffer))
             self._buffer.clear()
-        async with self._pool.connection() as conn:
+        async with _connection(self._pool) as conn:
             cursor = await conn.execute(
                 "UPDATE uws.stored_file SET size = %s WHERE job_id = %s AND name = %s AND size IS NULL",
                 [self._size, self._job_id, _RESULT],
@@ -77,7 +89,7 @@ class _DatabaseResultWriter:
 
     async def _insert(self, data: bytes) -> None:
         try:
-            async with self._pool.connection() as conn:
+            async with _connection(self._pool) as conn:
                 await conn.execute(
                     "INSERT INTO uws.stored_chunk (job_id, name, seq, data) VALUES (%s, %s, %s, %s)",
                     [self._job_id, _RESULT, self._seq, data],
@@ -104,7 +116,7 @@ class DatabaseResultStore:
         if not name or len(name) > _MAX_PART_NAME:
             raise UsageError(f"an upload part name must have 1 to {_MAX_PART_NAME} characters")
         key, size, seq = _key(name), 0, 0
-        async with self._pool.connection() as conn, conn.transaction():  # all or nothing
+        async with _connection(self._pool) as conn, conn.transaction():  # all or nothing
             await conn.execute("DELETE FROM uws.stored_file WHERE job_id = %s AND name = %s", [job_id, key])
             await conn.execute(
                 "INSERT INTO uws.stored_file (job_id, name, chunk_bytes) VALUES (%s, %s, %s)",
@@ -155,7 +167,7 @@ class DatabaseResultStore:
 
     @contextlib.asynccontextmanager
     async def result_writer(self, job_id: str, gzipped: bool) -> AsyncIterator[_DatabaseResultWriter]:
-        async with self._pool.connection() as conn, conn.transaction():
+        async with _connection(self._pool) as conn, conn.transaction():
             await conn.execute("DELETE FROM uws.stored_file WHERE job_id = %s AND name = %s", [job_id, _RESULT])
             cursor = await conn.execute(
                 "INSERT INTO uws.stored_file (job_id, name, gzipped, chunk_bytes)"
@@ -173,7 +185,7 @@ class DatabaseResultStore:
                     await self._delete(job_id, _RESULT)
 
     async def stored(self, job_id: str, upload: str | None = None) -> StoredFile | None:
-        async with self._pool.connection() as conn:
+        async with _connection(self._pool) as conn:
             cursor = await conn.execute(
                 "SELECT size, gzipped FROM uws.stored_file WHERE job_id = %s AND name = %s AND size IS NOT NULL",
                 [job_id, _key(upload)],
@@ -185,7 +197,7 @@ class DatabaseResultStore:
         """The chunks covering the range, trimmed; ends early if the file is deleted meanwhile (job deleted)."""
         end = stored.size if end is None else min(end, stored.size)
         key = _key(stored.upload)
-        async with self._pool.connection() as conn:
+        async with _connection(self._pool) as conn:
             cursor = await conn.execute("SELECT chunk_bytes FROM uws.stored_file WHERE job_id = %s AND name = %s",
                                         [stored.job_id, key])
             row = await cursor.fetchone()
@@ -195,7 +207,7 @@ class DatabaseResultStore:
         position = start
         while position < end:
             seq, offset = divmod(position, chunk_bytes)
-            async with self._pool.connection() as conn:
+            async with _connection(self._pool) as conn:
                 cursor = await conn.execute(
                     "SELECT data FROM uws.stored_chunk WHERE job_id = %s AND name = %s AND seq = %s",
                     [stored.job_id, key, seq],
@@ -210,12 +222,12 @@ class DatabaseResultStore:
             yield data
 
     async def remove(self, job_id: str) -> None:
-        async with self._pool.connection() as conn:
+        async with _connection(self._pool) as conn:
             await conn.execute("DELETE FROM uws.stored_file WHERE job_id = %s", [job_id])
 
     async def remove_orphans(self, existing: Callable[[Sequence[str]], Awaitable[set[str]]]) -> None:
         """Files of jobs whose creation never committed, and results left half-written by a dead process."""
-        async with self._pool.connection() as conn:
+        async with _connection(self._pool) as conn:
             await conn.execute(
                 "DELETE FROM uws.stored_file f"
                 " WHERE f.created < now() - make_interval(secs => %s::float8)"
@@ -226,5 +238,5 @@ class DatabaseResultStore:
             )
 
     async def _delete(self, job_id: str, key: str) -> None:
-        async with self._pool.connection() as conn:
+        async with _connection(self._pool) as conn:
             await conn.execute("DELETE FROM uws.stored_file WHERE job_id = %s AND name = %s", [job_id, key])
