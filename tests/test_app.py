@@ -1,4 +1,4 @@
-"""The minimal service: VOSI availability and /health."""
+"""The minimal service: VOSI availability, /health, and the liveness and readiness of load balancers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from asgi_lifespan import LifespanManager
 from jmmctap import __version__
 from jmmctap.app import create_app
 from jmmctap.context import context_of
+from jmmctap.health import Readiness
 from jmmctap.settings import Settings
 from tests.support.xsd import assert_valid
 
@@ -66,3 +67,27 @@ async def test_availability_is_false_when_the_database_is_gone(settings: Setting
             root = assert_valid((await client.get("/tap/availability")).content, AVAILABILITY_NS)
             assert root.findtext(f"{{{AVAILABILITY_NS}}}available") == "false"
             assert (await client.get("/health")).status_code == 503
+
+
+async def test_live_and_ready_while_the_database_answers(client: httpx.AsyncClient) -> None:
+    live, ready = await client.get("/health/live"), await client.get("/health/ready")
+    assert (live.status_code, live.json()) == (200, {"status": "live"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert ready.headers["cache-control"] == "no-store"
+
+
+async def test_not_ready_without_the_database_or_once_draining(settings: Settings) -> None:
+    readiness = Readiness()
+    app = create_app(settings, readiness)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            readiness.drain()  # what serve does on SIGTERM
+            draining = await client.get("/health/ready")
+            assert draining.status_code == 503 and draining.json()["reason"].startswith("draining")
+            assert int(draining.headers["retry-after"]) > 0
+            readiness.draining = False
+            await context_of(app).pools.close()  # as if the database had gone away
+            gone = await client.get("/health/ready")
+            assert gone.status_code == 503 and "database" in gone.json()["reason"]
+            assert (await client.get("/health/live")).status_code == 200  # restarting would not help

@@ -21,7 +21,7 @@ async def test_the_context_holds_the_services_and_closes_its_pools(settings: Set
     async with open_process_context(settings, job_slots=0) as context:
         assert context.settings is settings
         assert context.tap_schema.schema.table("tap_schema.tables") is not None
-        assert context.jobs.files is context.results  # one results store for jobs and endpoints
+        assert context.jobs.results is context.results  # one results store for jobs and endpoints
         assert context.worker_id is None  # no job slots: no registered worker
         assert context.capabilities.output_limit_rows is not None
         assert context.examples

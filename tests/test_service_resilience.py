@@ -242,11 +242,14 @@ def test_database_outage_is_503_with_retry_after_and_the_first_query_after_it_wo
             assert int(response.headers["retry-after"]) > 0, name
         availability = httpx.get(f"{service.base}/availability", timeout=30)
         assert "<vosi:available>false" in availability.text
+        assert httpx.get(f"{root}/health/ready", timeout=30).status_code == 503  # a load balancer looks elsewhere
+        assert httpx.get(f"{root}/health/live", timeout=30).status_code == 200  # but does not restart it
     finally:
         cluster.start(FAST_CLUSTER_OPTIONS)
     first = _sync(service.base, "SELECT TOP 2 n FROM testdata.numbers ORDER BY n", RESPONSEFORMAT="csv")
     assert first.status_code == 200, first.text + server_output(service.process)[-6000:]
     assert first.text.split() == ["n", "1", "2"]
+    assert httpx.get(f"{root}/health/ready", timeout=30).status_code == 200
 
 
 def test_every_pooled_connection_survives_a_database_restart(service: Service, cluster_settings: Settings) -> None:

@@ -22,6 +22,7 @@ from jmmctap.context import context_of, open_process_context
 from jmmctap.endpoints import badcal, catalogs, oai, oidb, openapi, portal, products, status, tables, tap, uws, vosi
 from jmmctap.endpoints import scs as scs_endpoint
 from jmmctap.errors import JmmctapError, ServiceUnavailableError
+from jmmctap.health import Readiness
 from jmmctap.portal.render import STATIC_DIR
 from jmmctap.settings import Settings
 
@@ -73,17 +74,22 @@ async def _render_refusal(request: Request, exc: Exception) -> Response:
     return await _render_error(request, exc)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The jmmctap application; nothing connects until the lifespan opens the process context."""
+def create_app(settings: Settings, readiness: Readiness | None = None) -> Starlette:
+    """The jmmctap application; nothing connects until the lifespan opens the process context.
+
+    ``readiness`` is drained by ``serve`` on SIGTERM (``/health/ready`` then answers 503).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_process_context(settings, job_slots=settings.async_workers) as context:
+        async with open_process_context(settings, job_slots=settings.async_workers, readiness=readiness) as context:
             app.state.context = context  # read only through ``context_of``
             yield
 
     routes = [
         Route("/health", status.health, methods=["GET"]),
+        Route("/health/live", status.live, methods=["GET", "HEAD"]),
+        Route("/health/ready", status.ready, methods=["GET", "HEAD"]),
         Route("/tap/availability", status.availability, methods=["GET"]),
         Route("/tap/sync", tap.sync, methods=["GET", "POST"]),
         Route("/tap/capabilities", vosi.capabilities, methods=["GET"]),

@@ -27,6 +27,7 @@ from jmmctap.catalogues.data_rights import keep_data_rights_current
 from jmmctap.catalogues.eso_sync import keep_eso_synced
 from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import Pools, open_pools
+from jmmctap.health import Readiness
 from jmmctap.products.datalink import DATALINK_STANDARD_ID, LINKS_PATH
 from jmmctap.products.store import ProductStore, open_product_store
 from jmmctap.registry import RegistryService, load_identity
@@ -36,8 +37,8 @@ from jmmctap.tapschema.live import LiveTapSchema
 from jmmctap.tapschema.watch import watch_tap_schema
 from jmmctap.upload import UPLOAD_METHODS
 from jmmctap.uws.execute import JobExecutor
-from jmmctap.uws.files import JobFiles, results_directory
-from jmmctap.uws.runtime import start_uws
+from jmmctap.uws.resultstore import ResultStore
+from jmmctap.uws.runtime import open_result_store, start_uws
 from jmmctap.uws.service import JobService
 from jmmctap.vosi import Example, TapCapabilities, describe_tap_service, read_examples
 from jmmctap.vosi.capabilities import Capability, DataModel, Limits
@@ -59,8 +60,8 @@ class ProcessContext:
     """Who a request's caller is."""
     jobs: JobService
     """UWS jobs (create, run, abort, wait...)."""
-    results: JobFiles
-    """The results store: job result and upload files (shared by every process on the database)."""
+    results: ResultStore
+    """The results store: job results and upload files (a shared directory, or the database)."""
     worker_id: int | None
     """This process's UWS worker id, None when it runs no jobs."""
     started_at: datetime
@@ -73,10 +74,14 @@ class ProcessContext:
     """The VO publishing registry (/oai): records of every service and catalogue, dated in the database."""
     products: ProductStore
     """The product files of ObsCore granules and their quick looks (shared by every process)."""
+    readiness: Readiness
+    """Whether this process takes new requests (``/health/ready``): not once it drains."""
 
 
 @contextlib.asynccontextmanager
-async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIterator[ProcessContext]:
+async def open_process_context(
+    settings: Settings, *, job_slots: int, readiness: Readiness | None = None
+) -> AsyncIterator[ProcessContext]:
     """Open pools, load TAP_SCHEMA and keep it current, start the UWS machinery; close all on exit.
 
     Parameters
@@ -85,6 +90,8 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         The process's settings.
     job_slots
         Async jobs this process runs at once (0: none; another process must).
+    readiness
+        Told by ``serve`` when the process drains (default: a process that never drains).
 
     Raises
     ------
@@ -105,16 +112,19 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
             background.append(asyncio.create_task(keep_eso_synced(settings)))
         auth = AccountAuthenticator(AccountStore(pools.owner), settings)
         try:
-            files = JobFiles(results_directory(settings))
-            executor = JobExecutor(pools, tap_schema, settings, files)
+            results = open_result_store(settings, pools)
+            executor = JobExecutor(pools, tap_schema, settings, results)
             capabilities = describe_service(settings)
             registry = RegistryService(identity, settings, capabilities, tap_schema.fresh, pools.owner.connection)
-            async with start_uws(pools, settings, executor, job_slots, files=files) as runtime:
+            readiness = readiness or Readiness()
+            async with start_uws(pools, settings, executor, job_slots, results=results,
+                                 draining=lambda: readiness.draining) as runtime:
                 yield ProcessContext(
                     settings=settings, pools=pools, tap_schema=tap_schema, auth=auth,
-                    jobs=runtime.service, results=files, worker_id=runtime.worker_id,
+                    jobs=runtime.service, results=results, worker_id=runtime.worker_id,
                     started_at=datetime.now(UTC), capabilities=capabilities,
                     examples=tuple(read_examples()), registry=registry, products=open_product_store(settings),
+                    readiness=readiness,
                 )
         finally:
             await auth.aclose()

@@ -1,7 +1,9 @@
-"""Service health for operators (the ObsPortal health page): database, schemas, row counts, last ingests, ESO sync."""
+"""Service health: for operators (the ObsPortal health page: database, schemas, row counts, last ingests, ESO
+sync), and for load balancers (liveness, and readiness: the database answers and the process is not draining)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,12 +16,47 @@ from jmmctap.catalogues.eso_sync_store import SyncRun, latest_run_async
 from jmmctap.db.pools import Pools, probe
 from jmmctap.tapschema import TapSchema
 
-__all__ = ["EsoSyncState", "Health", "IngestSummary", "SchemaSummary", "collect_health"]
+__all__ = ["READY_PROBE_TIMEOUT_S", "EsoSyncState", "Health", "IngestSummary", "Readiness", "SchemaSummary",
+           "collect_health"]
 
 _LAST_INGESTS = """
 SELECT DISTINCT ON (table_name) table_name, finished_at, cardinality(files), n_rows, mode
 FROM jmmctap.ingest_log ORDER BY table_name, finished_at DESC
 """
+
+
+READY_PROBE_TIMEOUT_S = 2.0
+"""Longest wait of a readiness probe for the database: a load balancer's check must answer quickly."""
+
+
+class Readiness:
+    """Whether this process should be sent new requests (``/health/ready``).
+
+    ``drain`` is called when ``serve`` receives SIGTERM: from then on the process finishes what it has
+    (sync responses in flight, bounded by ``JMMCTAP_SHUTDOWN_GRACE_S``) and reports itself not ready.
+    """
+
+    def __init__(self) -> None:
+        self.draining = False
+
+    def drain(self) -> None:
+        """Report not ready from now on (the process is stopping)."""
+        self.draining = True
+
+    async def check(self, pools: Pools) -> str | None:
+        """None when ready, else why not (draining, or the database does not answer the owner role).
+
+        The owner pool is probed, not the query pool: a busy query pool means load, which retries and
+        ``503``s already handle, and must not take every front-end out of a load balancer at once.
+        """
+        if self.draining:
+            return "draining: the process is stopping"
+        try:
+            async with asyncio.timeout(READY_PROBE_TIMEOUT_S), pools.owner.connection() as conn:
+                await conn.execute("SELECT 1")
+        except (psycopg.Error, TimeoutError, OSError):
+            return "the database does not answer"
+        return None
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,11 @@ ended and its connection returned.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -28,7 +29,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from jmmctap.compression import VARY, Coding
 
-__all__ = ["STALL_AFTER_S", "CleanStreamingResponse", "stored_result_response"]
+__all__ = ["STALL_AFTER_S", "CleanStreamingResponse", "Reader", "StoredBytes", "stored_result_response"]
 
 log = logging.getLogger(__name__)
 
@@ -122,24 +123,94 @@ def _client(scope: Scope) -> str:
     return f"{peer[0]}:{peer[1]}" if peer else "unknown"
 
 
-def stored_result_response(path: Path, *, gzipped: bool, media_type: str, size: int,
-                           coding: Coding | None) -> Response:
-    """A stored result in its own media type: the file as it is when the client accepts how it is stored.
+Reader = Callable[[int, int | None], AsyncIterator[bytes]]
+"""Bytes ``start`` to ``end`` (exclusive; None: to the end) of a stored file, a chunk at a time."""
+
+
+@dataclass(frozen=True)
+class StoredBytes:
+    """A stored file as a response sends it: a local ``path`` (sent by the OS), or else ``read`` by ranges."""
+
+    size: int
+    gzipped: bool
+    etag: str
+    read: Reader
+    path: Path | None = None
+
+
+def stored_result_response(stored: StoredBytes, *, media_type: str, size: int, coding: Coding | None,
+                           request_headers: Mapping[str, str]) -> Response:
+    """A stored result in its own media type: the bytes as they are when the client accepts how they are stored.
 
     A gzipped file goes as-is, with ``Content-Encoding: gzip``, to a client whose ``coding`` is gzip
     (no CPU spent; Range requests apply to the gzip bytes, RFC 9110 §14); to any other client it is
     decompressed while it is sent, ``size`` (the uncompressed length) announced as ``Content-Length``.
     """
     headers = dict(VARY)
-    if not gzipped:
-        return FileResponse(path, media_type=media_type, headers=headers)
-    if coding is not None and coding.name == "gzip":
-        return FileResponse(path, media_type=media_type, headers={**headers, "Content-Encoding": "gzip"})
+    as_stored = not stored.gzipped or (coding is not None and coding.name == "gzip")
+    if stored.gzipped and as_stored:
+        headers["Content-Encoding"] = "gzip"
+    if as_stored and stored.path is not None:
+        return FileResponse(stored.path, media_type=media_type, headers=headers)
+    if as_stored:
+        return _ranged_response(stored, media_type, headers, request_headers)
     headers["Content-Length"] = str(size)
-    return CleanStreamingResponse(_gunzipped(path), media_type=media_type, headers=headers)
+    return CleanStreamingResponse(_gunzipped(stored.read(0, None)), media_type=media_type, headers=headers)
 
 
-async def _gunzipped(path: Path) -> AsyncGenerator[bytes, None]:
-    with gzip.open(path, "rb") as source:  # read(n) returns at most n bytes: memory stays flat
-        while chunk := await anyio.to_thread.run_sync(source.read, _READ_BYTES):
-            yield chunk
+def _ranged_response(stored: StoredBytes, media_type: str, headers: dict[str, str],
+                     request_headers: Mapping[str, str]) -> Response:
+    """The stored bytes, or one range of them (206) when asked (RFC 9110 §14.2); several ranges get it all."""
+    headers.update({"Accept-Ranges": "bytes", "ETag": stored.etag})
+    wanted = request_headers.get("range")
+    if_range = request_headers.get("if-range")
+    span = None if wanted is None or (if_range is not None and if_range != stored.etag) else _range(wanted, stored.size)
+    if span == "unsatisfiable":
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{stored.size}"})
+    if isinstance(span, tuple):
+        start, end = span
+        headers.update({"Content-Range": f"bytes {start}-{end - 1}/{stored.size}", "Content-Length": str(end - start)})
+        return CleanStreamingResponse(stored.read(start, end), media_type=media_type, headers=headers,
+                                      status_code=206)
+    headers["Content-Length"] = str(stored.size)
+    return CleanStreamingResponse(stored.read(0, None), media_type=media_type, headers=headers)
+
+
+def _range(header: str, size: int) -> tuple[int, int] | str | None:
+    """``bytes=a-b``, ``bytes=a-`` or ``bytes=-n`` as [start, end); None to send everything (other units, lists)."""
+    unit, _, spec = header.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    try:
+        if not dash:
+            return None
+        if first == "":
+            suffix = int(last)
+            return "unsatisfiable" if suffix <= 0 or size == 0 else (max(size - suffix, 0), size)
+        start = int(first)
+        end = size if last == "" else min(int(last) + 1, size)
+    except ValueError:
+        return None
+    if start < 0 or (last != "" and int(last) < start):
+        return None
+    return "unsatisfiable" if start >= size else (start, end)
+
+
+async def _gunzipped(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """The gzip stream decompressed a bounded piece at a time: memory stays flat whatever the ratio."""
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        async for chunk in chunks:
+            pending = chunk
+            while pending:
+                piece = await anyio.to_thread.run_sync(decompressor.decompress, pending, _READ_BYTES)
+                pending = decompressor.unconsumed_tail
+                if piece:
+                    yield piece
+        if tail := decompressor.flush():
+            yield tail
+    finally:
+        closer = getattr(chunks, "aclose", None)
+        if closer is not None:
+            await closer()

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
+from types import FrameType
 from typing import Any
 
 import h11
@@ -22,11 +24,12 @@ from jmmctap import __version__
 from jmmctap.app import create_app
 from jmmctap.db.migrate import init_database
 from jmmctap.errors import ConfigError
+from jmmctap.health import Readiness
 from jmmctap.settings import Settings
 
 __all__ = [
-    "HEADER_TIMEOUT_S", "KEEP_ALIVE_TIMEOUT_S", "MAX_HEAD_BYTES", "HeaderTimeoutProtocol", "bind_socket", "serve",
-    "uvicorn_config",
+    "HEADER_TIMEOUT_S", "KEEP_ALIVE_TIMEOUT_S", "MAX_HEAD_BYTES", "DrainingServer", "HeaderTimeoutProtocol",
+    "bind_socket", "serve", "uvicorn_config",
 ]
 
 log = logging.getLogger("jmmctap")
@@ -80,13 +83,17 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
 
-def uvicorn_config(app: ASGIApp, header_timeout_s: float = HEADER_TIMEOUT_S) -> uvicorn.Config:
-    """uvicorn's configuration for ``app``: the limits of the module docstring, our server header."""
+def uvicorn_config(app: ASGIApp, header_timeout_s: float = HEADER_TIMEOUT_S, grace_s: float = 5) -> uvicorn.Config:
+    """uvicorn's configuration for ``app``: the limits of the module docstring, our server header.
+
+    ``grace_s``: after SIGTERM, how long responses in flight may take to finish (``JMMCTAP_SHUTDOWN_GRACE_S``).
+    """
     protocol = type("HeaderTimeoutProtocol", (HeaderTimeoutProtocol,), {"header_timeout_s": header_timeout_s})
     return uvicorn.Config(
         # log_config=None: uvicorn's records go through jmmctap's handler (logs.configure_logging);
         # access_log=False: accesslog.py writes the access lines, with bytes and duration
-        app, http=protocol, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5,
+        app, http=protocol, log_config=None, access_log=False, lifespan="on",
+        timeout_graceful_shutdown=math.ceil(grace_s),
         timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S, h11_max_incomplete_event_size=MAX_HEAD_BYTES, server_header=False,
         headers=[("server", f"jmmctap/{__version__}")],  # taplint W-CAP-SVR0 wants a software id
     )
@@ -113,10 +120,32 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server, reporting the process not ready (``Readiness.drain``) as soon as it is told to stop.
+
+    On SIGTERM uvicorn stops accepting, closes idle keep-alive connections, lets responses in flight
+    finish (at most ``timeout_graceful_shutdown`` seconds), then runs the lifespan's shutdown, where the
+    job workers hand their running jobs back to the queue (``uws/worker.py``).
+    """
+
+    def __init__(self, config: uvicorn.Config, readiness: Readiness) -> None:
+        super().__init__(config)
+        self.readiness = readiness
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.readiness.draining:
+            log.info("jmmctap draining: no new connections, requests in flight may take %s s",
+                     self.config.timeout_graceful_shutdown)
+        self.readiness.drain()
+        super().handle_exit(sig, frame)
+
+
 def serve(settings: Settings) -> None:
-    """Start the embedded database when needed, bring its schema up to date, and serve HTTP."""
+    """Start the embedded database when needed, bring its schema up to date, and serve HTTP until SIGTERM."""
     sock = bind_socket(settings.host, settings.port)
     init_database(settings)  # starts the embedded cluster when needed, then applies pending migrations
     display_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     log.info("jmmctap serving http://%s:%d/tap", display_host, settings.port)
-    uvicorn.Server(uvicorn_config(create_app(settings))).run(sockets=[sock])
+    readiness = Readiness()
+    config = uvicorn_config(create_app(settings, readiness), grace_s=settings.shutdown_grace_s)
+    DrainingServer(config, readiness).run(sockets=[sock])

@@ -10,13 +10,16 @@ from pathlib import Path
 
 from jmmctap.errors import ConfigError
 
-__all__ = ["LOG_FORMATS", "LOG_LEVELS", "Settings"]
+__all__ = ["LOG_FORMATS", "LOG_LEVELS", "RESULTS_STORES", "Settings"]
 
 LOG_FORMATS = ("text", "json")
 """Values of ``JMMCTAP_LOG_FORMAT``."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 """Values of ``JMMCTAP_LOG_LEVEL`` (case-insensitive)."""
+
+RESULTS_STORES = ("files", "database")
+"""Values of ``JMMCTAP_RESULTS_STORE`` (``uws/resultstore.py``)."""
 
 
 def _default_home() -> Path:
@@ -94,8 +97,18 @@ class Settings:
     )
     results_dir: Path | None = field(
         default=None,
-        metadata={"help": "Directory of async job results and uploads (default $JMMCTAP_HOME/results); "
-                          "must be shared by every process using the database."},
+        metadata={"help": "Directory of async job results and uploads (default $JMMCTAP_HOME/results) with "
+                          "JMMCTAP_RESULTS_STORE=files; must be shared by every process using the database."},
+    )
+    results_store: str = field(
+        default="files",
+        metadata={"help": "Where async results and job uploads are kept: `files` (JMMCTAP_RESULTS_DIR, a shared "
+                          "directory) or `database` (PostgreSQL, schema uws: no shared disk between hosts)."},
+    )
+    shutdown_grace_s: float = field(
+        default=30.0,
+        metadata={"help": "On SIGTERM, `serve` stops accepting connections and lets requests in flight (sync "
+                          "queries) finish for at most this many seconds before ending them."},
     )
     products_dir: Path | None = field(
         default=None,
@@ -248,6 +261,10 @@ class Settings:
         if self.destruction_period_s > self.destruction_period_hard_s:
             raise _invalid("destruction_period_s", self.destruction_period_s,
                            "must not exceed JMMCTAP_DESTRUCTION_PERIOD_HARD_S")
+        if self.results_store not in RESULTS_STORES:
+            raise _invalid("results_store", self.results_store, f"must be one of {', '.join(RESULTS_STORES)}")
+        if not self.shutdown_grace_s >= 0:
+            raise _invalid("shutdown_grace_s", self.shutdown_grace_s, "must be a number of seconds, 0 or more")
         if self.log_format not in LOG_FORMATS:
             raise _invalid("log_format", self.log_format, f"must be one of {', '.join(LOG_FORMATS)}")
         if self.log_level.upper() not in LOG_LEVELS:

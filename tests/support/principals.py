@@ -77,9 +77,10 @@ async def run_job_as(app: Starlette, principal: Principal, adql: str, *, uploads
             job = await service.wait(job.job_id, principal, "10", None)
     if job.result is None:
         return job, None
-    stored = context_of(app).results.stored_result(job.job_id)
+    results = context_of(app).results
+    stored = await results.stored(job.job_id)
     assert stored is not None, "a job with a result has its file"
-    data = stored.path.read_bytes()
+    data = b"".join([chunk async for chunk in results.read(stored)])
     return job, parse_single_table(io.BytesIO(gzip.decompress(data) if stored.gzipped else data)).to_table()
 
 

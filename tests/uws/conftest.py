@@ -21,6 +21,7 @@ from jmmctap.db.connect import conninfos
 from jmmctap.db.pools import open_pools
 from jmmctap.settings import Settings
 from jmmctap.uws.models import ExecutionPhase, Job, Parameter
+from jmmctap.uws.resultstore import ResultStore
 from jmmctap.uws.runtime import UwsRuntime, start_uws
 from jmmctap.uws.service import new_job_id
 from jmmctap.uws.store import JobStore
@@ -53,6 +54,12 @@ async def store(owner_pool: AsyncConnectionPool[Any]) -> JobStore:
     return JobStore(owner_pool)
 
 
+async def read_stored(results: ResultStore, job_id: str, upload: str | None = None) -> bytes | None:
+    """What the results store keeps for the job (its result, or upload ``upload``), None when nothing."""
+    stored = await results.stored(job_id, upload)
+    return None if stored is None else b"".join([chunk async for chunk in results.read(stored)])
+
+
 def make_job(phase: ExecutionPhase = ExecutionPhase.PENDING, *, owner: str | None = None, run_id: str | None = None,
              parameters: tuple[Parameter, ...] = (), created: datetime | None = None,
              destruction: timedelta = timedelta(days=1)) -> Job:
@@ -70,9 +77,16 @@ def results_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def runtime(uws_settings: Settings, store: JobStore, results_dir: Path) -> AsyncIterator[UwsRuntime]:
+def results_store_kind() -> str:
+    """``JMMCTAP_RESULTS_STORE`` of ``runtime``; a test parametrizes it to run on both stores."""
+    return "files"
+
+
+@pytest.fixture
+async def runtime(uws_settings: Settings, store: JobStore, results_dir: Path,
+                  results_store_kind: str) -> AsyncIterator[UwsRuntime]:
     """The UWS machinery of a process that runs no jobs (listener, service, sweeper) on fresh pools."""
-    configured = replace(uws_settings, results_dir=results_dir)
+    configured = replace(uws_settings, results_dir=results_dir, results_store=results_store_kind)
     pools = await open_pools(configured)
     try:
         async with start_uws(pools, configured, None, 0) as uws:

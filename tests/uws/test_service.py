@@ -6,14 +6,18 @@ import asyncio
 import io
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.auth import ANONYMOUS, Principal
 from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.uws.models import ExecutionPhase, JobStateError
 from jmmctap.uws.runtime import UwsRuntime
 from jmmctap.uws.service import WAIT_CAP_S, JobService, parse_instant
+from tests.uws.conftest import read_stored
 
 QUERY = {"LANG": ["ADQL"], "QUERY": ["SELECT 1"]}
 ALICE = Principal("alice")
@@ -103,25 +107,29 @@ async def test_list_filters_are_validated(runtime: UwsRuntime) -> None:
     assert [r.job_id for r in listed] == [job.job_id]
 
 
+@pytest.mark.parametrize("results_store_kind", ["files", "database"])
 async def test_uploads_are_kept_with_the_job_and_deleted_with_it(runtime: UwsRuntime) -> None:
     service = _service(runtime)
     job = await service.create({**QUERY, "UPLOAD": ["t,param:t"]}, {"t": io.BytesIO(b"<VOTABLE/>")}, ANONYMOUS)
     stored = await service.get(job.job_id, ANONYMOUS)
-    path = service.files.upload_path(job.job_id, "t")
-    assert stored.upload_files == ("t",) and path.read_bytes() == b"<VOTABLE/>"
+    assert stored.upload_files == ("t",) and await read_stored(service.results, job.job_id, "t") == b"<VOTABLE/>"
     await service.delete(job.job_id, ANONYMOUS)
-    assert not path.exists()
+    assert await read_stored(service.results, job.job_id, "t") is None
     with pytest.raises(NotFoundError):
         await service.get(job.job_id, ANONYMOUS)
 
 
-async def test_oversized_upload_is_refused(runtime: UwsRuntime) -> None:
+@pytest.mark.parametrize("results_store_kind", ["files", "database"])
+async def test_oversized_upload_is_refused(runtime: UwsRuntime, results_dir: Path,
+                                           owner_pool: AsyncConnectionPool[Any]) -> None:
     service = _service(runtime)
     limit = service.settings.upload_max_bytes
     with pytest.raises(UsageError, match="limit"):
         await service.create(QUERY, {"a": io.BytesIO(b"small"), "t": io.BytesIO(b"x" * (limit + 1))}, ANONYMOUS)
     assert await service.list_jobs(ANONYMOUS, [], None, None) == []
-    assert not service.files.root.exists() or not any(service.files.root.iterdir())  # nothing left on disk
+    assert not results_dir.exists() or not any(results_dir.iterdir())  # nothing left on disk
+    async with owner_pool.connection() as conn:  # nor in the database
+        assert await (await conn.execute("SELECT count(*) FROM uws.stored_file")).fetchone() == (0,)
 
 
 async def test_wait_returns_at_once_when_the_job_cannot_change_or_is_not_in_the_phase(runtime: UwsRuntime) -> None:

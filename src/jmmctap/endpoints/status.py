@@ -1,4 +1,4 @@
-"""``GET /health`` (JSON) and ``GET /tap/availability`` (VOSI)."""
+"""``GET /health`` (JSON), ``/health/live`` and ``/health/ready`` (load balancers), ``GET /tap/availability`` (VOSI)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from jmmctap.health import collect_health
 from jmmctap.pages import render_health
 from jmmctap.vosi import write_availability
 
-__all__ = ["availability", "health"]
+__all__ = ["availability", "health", "live", "ready"]
 
 
 async def availability(request: Request) -> Response:
@@ -23,6 +23,21 @@ async def availability(request: Request) -> Response:
     notes = [] if reachable else ["the database does not answer"]
     body = write_availability(reachable, ctx.started_at, notes)
     return document_response(request, body, "text/xml")
+
+
+async def live(request: Request) -> Response:
+    """Liveness: 200 while the process answers HTTP at all (nothing else is checked: a restart would not help)."""
+    return JSONResponse({"status": "live"}, headers={"Cache-Control": "no-store"})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: 200 when the database answers and the process is not draining, else 503 saying why."""
+    ctx = context_of(request)
+    why = await ctx.readiness.check(ctx.pools)
+    if why is None:
+        return JSONResponse({"status": "ready"}, headers={"Cache-Control": "no-store"})
+    return JSONResponse({"status": "not ready", "reason": why}, status_code=503,
+                        headers={"Cache-Control": "no-store", "Retry-After": "5"})
 
 
 async def health(request: Request) -> Response:

@@ -7,12 +7,12 @@ needs the header.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import BinaryIO
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from jmmctap import dali, formats
@@ -22,8 +22,9 @@ from jmmctap.dali import single_value
 from jmmctap.endpoints.coding import accepted_coding
 from jmmctap.endpoints.vosi import tap_base_url
 from jmmctap.errors import NotFoundError, UsageError
-from jmmctap.responses import stored_result_response
+from jmmctap.responses import StoredBytes, stored_result_response
 from jmmctap.uws.models import RESULT_NAME, ExecutionPhase, Job, JobStateError
+from jmmctap.uws.resultstore import ResultStore, StoredFile
 from jmmctap.uws.service import JobService
 from jmmctap.uws.xml import format_instant, write_job, write_job_list, write_parameters, write_results
 
@@ -166,14 +167,23 @@ async def results(request: Request) -> Response:
     return Response(write_results(await _job(request), _job_url(request)), media_type=XML_MEDIA_TYPE)
 
 
+def _stored_bytes(store: ResultStore, stored: StoredFile) -> StoredBytes:
+    def read(start: int, end: int | None) -> AsyncIterator[bytes]:
+        return store.read(stored, start, end)
+    return StoredBytes(stored.size, stored.gzipped, stored.etag, read, stored.path)
+
+
 async def result(request: Request) -> Response:
-    """GET the result file of a completed job, gzip-encoded when stored so and accepted (``responses``)."""
+    """GET the result of a completed job, gzip-encoded when stored so and accepted (``responses``)."""
     found = await _job(request)
-    stored = context_of(request).results.stored_result(found.job_id)
-    if request.path_params["name"] != RESULT_NAME or found.result is None or stored is None:
+    store = context_of(request).results
+    wanted = request.path_params["name"] == RESULT_NAME and found.result is not None
+    stored = await store.stored(found.job_id) if wanted else None
+    if found.result is None or stored is None:
         raise NotFoundError(f"job {found.job_id} has no result {request.path_params['name']!r}")
-    return stored_result_response(stored.path, gzipped=stored.gzipped, media_type=found.result.mime_type,
-                                  size=found.result.size, coding=accepted_coding(request, offered=("gzip",)))
+    return stored_result_response(_stored_bytes(store, stored), media_type=found.result.mime_type,
+                                  size=found.result.size, coding=accepted_coding(request, offered=("gzip",)),
+                                  request_headers=request.headers)
 
 
 async def parameters(request: Request) -> Response:
@@ -193,11 +203,12 @@ async def parameters(request: Request) -> Response:
 async def upload_file(request: Request) -> Response:
     """GET an inline upload file of the job (the ``byReference`` parameter of the job document)."""
     found = await _job(request)
-    name = request.path_params["name"]
-    path = context_of(request).results.upload_path(found.job_id, name)
-    if name not in found.upload_files or not path.is_file():
+    name, store = request.path_params["name"], context_of(request).results
+    stored = await store.stored(found.job_id, name) if name in found.upload_files else None
+    if stored is None:
         raise NotFoundError(f"job {found.job_id} has no parameter file {name!r}")
-    return FileResponse(path, media_type="application/x-votable+xml")
+    return stored_result_response(_stored_bytes(store, stored), media_type="application/x-votable+xml",
+                                  size=stored.size, coding=None, request_headers=request.headers)
 
 
 def routes(prefix: str = "/tap/async") -> list[Route]:

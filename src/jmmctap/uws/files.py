@@ -1,4 +1,4 @@
-"""The files of UWS jobs: one directory per job under ``results_dir``, with the result and inline uploads.
+"""The files results store (the default): one directory per job under ``results_dir``, result and inline uploads.
 
 Layout: ``<results_dir>/<job_id>/result``, or ``result.gz`` when stored gzipped (``JMMCTAP_GZIP_LEVEL`` above
 0; written as ``result.part`` and renamed when complete, so a reader never sees half a file), and
@@ -12,17 +12,28 @@ the only secret of anonymous jobs, and other local users must not read what clie
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import anyio
+
 from jmmctap.errors import UsageError
 from jmmctap.settings import Settings
+from jmmctap.uws.resultstore import StoredFile
 
-__all__ = ["JobFiles", "StoredResult", "open_private", "results_directory"]
+__all__ = ["ORPHAN_DIR_AGE_S", "FileResultStore", "JobFiles", "StoredResult", "open_private", "results_directory"]
+
+ORPHAN_DIR_AGE_S = 3600.0
+"""A job directory without a job row is removed once this old (never one being created)."""
+
+_FLUSH_BYTES = 1 << 20
+"""Result bytes gathered before one write (small results are written once, at the end)."""
 
 _COPY_CHUNK_BYTES = 1 << 20
 _MAX_PART_NAME = 64
@@ -139,3 +150,88 @@ class JobFiles:
             except OSError:
                 continue
         return found
+
+
+class _FileResultWriter:
+    """``result.part`` written in blocks of ``_FLUSH_BYTES`` (one thread hop each), renamed by ``publish``."""
+
+    def __init__(self, files: JobFiles, job_id: str, out: BinaryIO, gzipped: bool) -> None:
+        self._files, self._job_id, self._out, self._gzipped = files, job_id, out, gzipped
+        self._buffer = bytearray()
+        self.published = False
+
+    async def write(self, data: bytes) -> None:
+        self._buffer += data
+        if len(self._buffer) >= _FLUSH_BYTES:
+            await anyio.to_thread.run_sync(self._out.write, bytes(self._buffer))
+            self._buffer.clear()
+
+    async def publish(self) -> int:
+        size = await anyio.to_thread.run_sync(
+            self._files.publish_result, self._job_id, self._out, bytes(self._buffer), self._gzipped
+        )
+        self.published = True
+        return size
+
+
+class FileResultStore:
+    """``ResultStore`` on the job directories of ``JobFiles`` (the blocking calls run in worker threads)."""
+
+    def __init__(self, files: JobFiles) -> None:
+        self.files = files
+
+    async def save_upload(self, job_id: str, name: str, source: BinaryIO, max_bytes: int) -> int:
+        return await anyio.to_thread.run_sync(self.files.save_upload, job_id, name, source, max_bytes)
+
+    @contextlib.asynccontextmanager
+    async def local_uploads(self, job_id: str, names: Sequence[str]) -> AsyncIterator[Mapping[str, Path]]:
+        yield {name: self.files.upload_path(job_id, name) for name in names}
+
+    @contextlib.asynccontextmanager
+    async def result_writer(self, job_id: str, gzipped: bool) -> AsyncIterator[_FileResultWriter]:
+        out = await anyio.to_thread.run_sync(self.files.open_partial_result, job_id)
+        writer = _FileResultWriter(self.files, job_id, out, gzipped)
+        try:
+            yield writer
+        finally:
+            if not writer.published:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self.files.discard_result, job_id, out)
+
+    async def stored(self, job_id: str, upload: str | None = None) -> StoredFile | None:
+        def find() -> StoredFile | None:
+            if upload is None:
+                found = self.files.stored_result(job_id)
+                if found is None:
+                    return None
+                path, gzipped = found.path, found.gzipped
+            else:
+                path, gzipped = self.files.upload_path(job_id, upload), False
+            try:
+                size = path.stat().st_size
+            except OSError:
+                return None
+            return StoredFile(job_id, upload, size, gzipped, path)
+        return await anyio.to_thread.run_sync(find)
+
+    async def read(self, stored: StoredFile, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        assert stored.path is not None, "files of this store are local"
+        source = await anyio.to_thread.run_sync(stored.path.open, "rb")
+        try:
+            await anyio.to_thread.run_sync(source.seek, start)
+            left = (stored.size if end is None else end) - start
+            while left > 0 and (chunk := await anyio.to_thread.run_sync(source.read, min(left, _FLUSH_BYTES))):
+                left -= len(chunk)
+                yield chunk
+        finally:
+            source.close()
+
+    async def remove(self, job_id: str) -> None:
+        await anyio.to_thread.run_sync(self.files.remove, job_id)
+
+    async def remove_orphans(self, existing: Callable[[Sequence[str]], Awaitable[set[str]]]) -> None:
+        candidates = await anyio.to_thread.run_sync(self.files.directories_older_than, ORPHAN_DIR_AGE_S)
+        if candidates:
+            alive = await existing(candidates)
+            for job_id in set(candidates) - alive:
+                await self.remove(job_id)

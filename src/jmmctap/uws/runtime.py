@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +19,18 @@ from psycopg_pool import AsyncConnectionPool
 
 from jmmctap.db.pools import Pools
 from jmmctap.settings import Settings
+from jmmctap.uws.dbfiles import DatabaseResultStore
 from jmmctap.uws.events import JobEvents
-from jmmctap.uws.files import JobFiles, results_directory
+from jmmctap.uws.files import FileResultStore, JobFiles, results_directory
+from jmmctap.uws.joblog import log_transition
+from jmmctap.uws.models import ExecutionPhase
+from jmmctap.uws.resultstore import ResultStore
 from jmmctap.uws.service import JobService
 from jmmctap.uws.store import JobStore, listen, open_job_pool
 from jmmctap.uws.sweeper import sweep_forever
 from jmmctap.uws.worker import Execute, Worker
 
-__all__ = ["UwsRuntime", "start_uws"]
+__all__ = ["UwsRuntime", "open_result_store", "start_uws"]
 
 _LISTEN_READY_TIMEOUT_S = 15.0
 _STOP_RETRY_S = 0.1
@@ -35,6 +39,13 @@ _STOP_RETRY_S = 0.1
 def _conninfo(pool: AsyncConnectionPool[Any]) -> str:
     assert isinstance(pool.conninfo, str), "pools are built from connection strings"
     return pool.conninfo
+
+
+def open_result_store(settings: Settings, pools: Pools) -> ResultStore:
+    """The results store ``settings.results_store`` names (``database``: on the owner pool)."""
+    if settings.results_store == "database":
+        return DatabaseResultStore(pools.owner)
+    return FileResultStore(JobFiles(results_directory(settings)))
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,8 @@ class UwsRuntime:
 
 @contextlib.asynccontextmanager
 async def start_uws(
-    pools: Pools, settings: Settings, execute: Execute | None, workers: int, *, files: JobFiles | None = None
+    pools: Pools, settings: Settings, execute: Execute | None, workers: int, *, results: ResultStore | None = None,
+    draining: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[UwsRuntime]:
     """Run the UWS machinery while inside the block.
 
@@ -60,14 +72,16 @@ async def start_uws(
         Runs one job (``uws.execute.JobExecutor``); None runs no jobs here.
     workers
         Concurrent job slots of this process; 0 runs no jobs (another process must).
-    files
-        The results store (default: the configured ``results_dir``).
+    results
+        The results store (default: the one the settings name).
+    draining
+        True once the process is stopping: its workers claim no more jobs.
     """
     events = JobEvents()
     job_pool = await open_job_pool(_conninfo(pools.owner), settings.pool_size)
     try:
-        job_files = files if files is not None else JobFiles(results_directory(settings))
-        async with _running(job_pool, pools, settings, events, job_files, execute, workers) as runtime:
+        store = results if results is not None else open_result_store(settings, pools)
+        async with _running(job_pool, pools, settings, events, store, execute, workers, draining) as runtime:
             yield runtime
     finally:
         await job_pool.close()
@@ -75,11 +89,11 @@ async def start_uws(
 
 @contextlib.asynccontextmanager
 async def _running(
-    job_pool: AsyncConnectionPool[Any], pools: Pools, settings: Settings, events: JobEvents, files: JobFiles,
-    execute: Execute | None, workers: int,
+    job_pool: AsyncConnectionPool[Any], pools: Pools, settings: Settings, events: JobEvents, results: ResultStore,
+    execute: Execute | None, workers: int, draining: Callable[[], bool],
 ) -> AsyncIterator[UwsRuntime]:
     store = JobStore(job_pool)
-    service = JobService(store, events, files, settings, _conninfo(pools.query))
+    service = JobService(store, events, results, settings, _conninfo(pools.query))
     runs_jobs = execute is not None and workers > 0
     worker_id = await store.register_worker(socket.gethostname(), os.getpid()) if runs_jobs else None
     ready = asyncio.Event()
@@ -96,14 +110,16 @@ async def _running(
             await ready.wait()
         tasks.append(asyncio.create_task(sweep_forever(service)))
         if worker_id is not None and execute is not None:
-            tasks.append(asyncio.create_task(Worker(store, events, execute, worker_id, workers).run()))
+            tasks.append(asyncio.create_task(Worker(store, events, execute, worker_id, workers, draining).run()))
         yield UwsRuntime(service, worker_id)
     finally:
         with anyio.CancelScope(shield=True):
             await _stop(tasks)
             if worker_id is not None:
                 with contextlib.suppress(Exception):
-                    await store.unregister_worker(worker_id)
+                    for job_id in await store.unregister_worker(worker_id):
+                        log_transition(job_id, ExecutionPhase.QUEUED.value, None, worker=worker_id,
+                                       reason="worker stopping")
 
 
 async def _stop(tasks: list[asyncio.Task[None]]) -> None:

@@ -23,7 +23,6 @@ from jmmctap.errors import NotFoundError, UsageError
 from jmmctap.settings import Settings
 from jmmctap.uws.cancel import cancel_backend
 from jmmctap.uws.events import DELETED, JobEvents
-from jmmctap.uws.files import JobFiles
 from jmmctap.uws.joblog import log_transition
 from jmmctap.uws.models import (
     ACTIVE_PHASES,
@@ -34,6 +33,7 @@ from jmmctap.uws.models import (
     JobStateError,
     Parameter,
 )
+from jmmctap.uws.resultstore import ResultStore
 from jmmctap.uws.store import JobStore, Stopped
 
 __all__ = [
@@ -89,8 +89,8 @@ class JobService:
         Persistence of jobs.
     events
         Phase changes received by this process (for ``wait``).
-    files
-        The job directories.
+    results
+        Where job results and uploads are kept.
     settings
         Limits: execution duration, destruction period, upload size.
     query_conninfo
@@ -98,9 +98,9 @@ class JobService:
     """
 
     def __init__(
-        self, store: JobStore, events: JobEvents, files: JobFiles, settings: Settings, query_conninfo: str
+        self, store: JobStore, events: JobEvents, results: ResultStore, settings: Settings, query_conninfo: str
     ) -> None:
-        self.store, self.events, self.files, self.settings = store, events, files, settings
+        self.store, self.events, self.results, self.settings = store, events, results, settings
         self.query_conninfo = query_conninfo
 
     async def create(
@@ -143,7 +143,8 @@ class JobService:
             sizes = await self._save_uploads(job.job_id, uploads)
             await self.store.insert(job, sizes)
         except BaseException:
-            await anyio.to_thread.run_sync(self.files.remove, job.job_id)
+            with anyio.CancelScope(shield=True):
+                await self.results.remove(job.job_id)
             raise
         log_transition(job.job_id, job.phase.value, principal, run_id=job.run_id)
         return job
@@ -226,9 +227,9 @@ class JobService:
         await self.discard(stopped)
 
     async def discard(self, stopped: Stopped) -> None:
-        """Cancel the backend of a deleted job and remove its files."""
+        """Cancel the backend of a deleted job and remove its files (the database store's went with its row)."""
         await cancel_backend(self.query_conninfo, stopped)
-        await anyio.to_thread.run_sync(self.files.remove, stopped.job_id)
+        await self.results.remove(stopped.job_id)
 
     async def add_parameters(
         self, job_id: str, principal: Principal, params: Mapping[str, Sequence[str]], uploads: Mapping[str, BinaryIO]
@@ -320,9 +321,7 @@ class JobService:
     async def _save_uploads(self, job_id: str, uploads: Mapping[str, BinaryIO]) -> list[tuple[str, int]]:
         sizes = []
         for name, source in uploads.items():
-            size = await anyio.to_thread.run_sync(
-                self.files.save_upload, job_id, name, source, self.settings.upload_max_bytes
-            )
+            size = await self.results.save_upload(job_id, name, source, self.settings.upload_max_bytes)
             sizes.append((name, size))
         return sizes
 

@@ -69,6 +69,10 @@ _DEAD_WORKER = """
 """
 
 
+_HAND_BACK = "UPDATE uws.job SET phase = 'QUEUED', start_time = NULL, worker_id = NULL, backend_pid = NULL"
+"""A job handed back keeps its ``queued_time``, so it is claimed before the jobs queued after it."""
+
+
 @dataclass(frozen=True)
 class Stopped:
     """A job taken out of execution (aborted, deleted, failed by the sweeper): what to cancel."""
@@ -286,10 +290,29 @@ class JobStore:
                 [worker_id, host, os_pid],
             )
 
-    async def unregister_worker(self, worker_id: int) -> None:
-        """Forget a worker that stops cleanly (its jobs were finished or failed by it)."""
-        async with self._lossy() as conn:
+    async def unregister_worker(self, worker_id: int) -> list[str]:
+        """Forget a worker that stops cleanly, handing back the jobs it still executes; return their ids.
+
+        Its job loops hand back their own jobs when stopped (``hand_back``); this catches a claim that
+        committed as a loop was being cancelled. One transaction, committed durably (clients read phases).
+        """
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute(_HAND_BACK + " WHERE worker_id = %s AND phase = 'EXECUTING' RETURNING job_id",
+                                        [worker_id])
+            handed = [r[0] for r in await cursor.fetchall()]
             await conn.execute("DELETE FROM uws.worker WHERE worker_id = %s", [worker_id])
+        return handed
+
+    async def hand_back(self, job_id: str, worker_id: int) -> bool:
+        """EXECUTING (by ``worker_id``) → QUEUED, first in the queue again: its worker stops (SIGTERM, restart).
+
+        Another worker runs it from the start; the result being written goes with the phase change
+        (``sql/0042``). False when the job was no longer executing there (aborted, deleted, finished).
+        """
+        async with self._connection() as conn:
+            cursor = await conn.execute(_HAND_BACK + " WHERE job_id = %s AND worker_id = %s AND phase = 'EXECUTING'",
+                                        [job_id, worker_id])
+            return cursor.rowcount == 1
 
     async def claim(self, worker_id: int) -> Job | None:
         """Take the oldest QUEUED job for this worker (QUEUED → EXECUTING); None when the queue is empty."""

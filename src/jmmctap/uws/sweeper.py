@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import anyio
-
 from jmmctap.uws.cancel import cancel_backend
 from jmmctap.uws.events import DELETED
+from jmmctap.uws.files import ORPHAN_DIR_AGE_S
 from jmmctap.uws.joblog import log_transition
 from jmmctap.uws.models import ExecutionPhase
 from jmmctap.uws.service import JobService
@@ -27,9 +26,6 @@ SWEEP_INTERVAL_S = 5.0
 
 STALE_WORKER_S = 60.0
 """A worker whose last heartbeat is older than this is dead even if its session lives."""
-
-ORPHAN_DIR_AGE_S = 3600.0
-"""A job directory without a job row is removed once this old (never one being created)."""
 
 DEAD_WORKER_MESSAGE = "the job was interrupted: the process running it stopped (crash or restart); run it again"
 """Error of a job whose worker died while it executed."""
@@ -48,11 +44,7 @@ async def sweep(service: JobService, orphans: bool = False) -> None:
         log_transition(stopped.job_id, DELETED, None, reason="destruction time reached")
         await service.discard(stopped)
     if orphans:
-        candidates = await anyio.to_thread.run_sync(service.files.directories_older_than, ORPHAN_DIR_AGE_S)
-        if candidates:
-            alive = await store.existing(candidates)
-            for job_id in set(candidates) - alive:
-                await anyio.to_thread.run_sync(service.files.remove, job_id)
+        await service.results.remove_orphans(store.existing)
 
 
 async def sweep_forever(service: JobService, interval_s: float = SWEEP_INTERVAL_S) -> None:

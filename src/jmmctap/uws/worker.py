@@ -23,7 +23,7 @@ from jmmctap.uws.joblog import log_transition
 from jmmctap.uws.models import ExecutionPhase, Job, JobError, JobResult, JobStateError
 from jmmctap.uws.store import JobStore
 
-__all__ = ["HEARTBEAT_S", "INTERRUPTED_MESSAGE", "Execute", "Worker"]
+__all__ = ["HEARTBEAT_S", "Execute", "Worker"]
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,6 @@ Execute = Callable[[Job, float, Callable[[int], Awaitable[None]]], Awaitable[Job
 
 HEARTBEAT_S = 5.0
 """Seconds between two heartbeats of a worker process."""
-
-INTERRUPTED_MESSAGE = "the job was interrupted because the service stopped; run it again"
-"""Error of a job whose worker was stopped (shutdown) while it executed."""
 
 _QUEUE_RECHECK_S = 60.0
 
@@ -52,14 +49,23 @@ class Worker:
         Id from ``JobStore.register_worker``; its lock must be held (``listen(worker_id=...)``).
     slots
         Jobs run concurrently by this process.
+    draining
+        True once the process is stopping (``serve`` after SIGTERM): no new job is claimed then, and the
+        jobs running are handed back when the worker is cancelled.
     """
 
-    def __init__(self, store: JobStore, events: JobEvents, execute: Execute, worker_id: int, slots: int) -> None:
+    def __init__(self, store: JobStore, events: JobEvents, execute: Execute, worker_id: int, slots: int,
+                 draining: Callable[[], bool] = lambda: False) -> None:
         self.store, self.events, self.execute = store, events, execute
-        self.worker_id, self.slots = worker_id, slots
+        self.worker_id, self.slots, self.draining = worker_id, slots, draining
 
     async def run(self) -> None:
-        """Heartbeat and run jobs until cancelled; jobs executing then end in ERROR (interrupted)."""
+        """Heartbeat and run jobs until cancelled; jobs executing then are handed back to the queue.
+
+        Handed back rather than finished within a grace period: a job may run for its whole execution
+        duration (up to an hour), longer than any orchestrator waits after SIGTERM, and nothing of a job
+        is visible before it completes, so another worker running it again from the start loses nothing.
+        """
         # asyncio tasks, not an anyio group: anyio re-delivers cancellation at every await, which makes
         # psycopg give up cancelling an in-flight statement and close its pooled connection
         tasks = [asyncio.create_task(self._heartbeat())] + [
@@ -81,7 +87,7 @@ class Worker:
             await asyncio.sleep(HEARTBEAT_S)
 
     async def _loop(self) -> None:
-        while True:
+        while not self.draining():
             try:
                 job = await self.store.claim(self.worker_id)
             except Exception as exc:
@@ -135,9 +141,9 @@ class Worker:
                 error = _internal_error(job.job_id)
         except JmmctapError as exc:
             error = JobError(exc.message, exc.error_type)
-        except asyncio.CancelledError:  # aborted or deleted (no-op below), or the service stops
+        except asyncio.CancelledError:  # aborted or deleted (no-op below), or this process stops
             with anyio.CancelScope(shield=True):
-                await self._fail(job, JobError(INTERRUPTED_MESSAGE, "transient"))
+                await self._hand_back(job)
             raise
         except Exception:
             error = _internal_error(job.job_id)
@@ -152,6 +158,17 @@ class Worker:
         if await self.store.complete(job.job_id, self.worker_id, result):
             log_transition(job.job_id, ExecutionPhase.COMPLETED.value, job.principal,
                            rows=result.rows, bytes=result.size)
+
+    async def _hand_back(self, job: Job) -> None:
+        """EXECUTING → QUEUED for another worker, logged here; a no-op for a job aborted or deleted."""
+        try:
+            handed = await self.store.hand_back(job.job_id, self.worker_id)
+        except Exception as exc:  # the sweeper fails it once this process has gone (DEAD_WORKER_MESSAGE)
+            log.warning("job %s could not be handed back: %s", job.job_id, exc)
+            return
+        if handed:
+            log_transition(job.job_id, ExecutionPhase.QUEUED.value, job.principal, worker=self.worker_id,
+                           reason="worker stopping")
 
     async def _fail(self, job: Job, error: JobError) -> None:
         """EXECUTING → ERROR, logged here for the same reason."""
