@@ -98,6 +98,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
         # a plain task, not a task group: the block may be left from another task (test fixtures)
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
+        replicas = asyncio.create_task(pools.reads.monitor(pools.owner))  # skips replicas down or lagging
         rights = asyncio.create_task(keep_data_rights_current(pools.owner))  # embargoes end while serving
         auth = AccountAuthenticator(AccountStore(pools.owner), settings)
         try:
@@ -114,7 +115,7 @@ async def open_process_context(settings: Settings, *, job_slots: int) -> AsyncIt
                 )
         finally:
             await auth.aclose()
-            for task in (watch, watch_gate, rights):
+            for task in (watch, watch_gate, replicas, rights):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
