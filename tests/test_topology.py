@@ -6,7 +6,7 @@
     16 pyvo clients (threads: sync queries, async jobs)
           │  http://127.0.0.1:LB/tap
           ▼
-    HAProxy (roundrobin, GET /health checks, L7 retries to the other server)
+    HAProxy (deploy/haproxy.cfg: roundrobin, GET /health checks, L7 retries to the other server)
           │                         │
           ▼                         ▼
     jmmctap serve A           jmmctap serve B          jmmctap worker (runs every async job)
@@ -40,6 +40,7 @@ import pytest
 import pyvo
 import requests
 
+from jmmctap.resources import PROJECT_ROOT
 from jmmctap.settings import Settings
 from tests.conftest import clean_env, free_port, spawn_server, stop_server
 from tests.support.replication import SLOT, Replicated, replicated_clusters
@@ -60,6 +61,9 @@ CLIENTS = 16
 LOAD_S = 20.0
 """How long the clients run before a front-end is killed, and again after (seconds)."""
 
+HAPROXY_CFG = PROJECT_ROOT / "deploy" / "haproxy.cfg"
+"""The load balancer's configuration of docker-compose.yml, run here with local addresses."""
+
 KILLED_JOBS = 6
 """Async jobs created through front-end A just before it is killed."""
 
@@ -73,23 +77,19 @@ _VOTABLE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def _haproxy_cfg(port: int, servers: dict[str, int], socket_path: Path) -> str:
-    """deploy/haproxy.cfg's settings, for local ports (the same checks, balancing and retries)."""
-    # MERGE: check `GET /health/ready` once item 3's readiness endpoint is merged (`/health` meanwhile)
-    lines = [
-        "global", "    maxconn 512", f"    stats socket {socket_path} mode 600 level admin",
-        "defaults", "    mode http", "    timeout connect 2s", "    timeout client 120s", "    timeout server 120s",
-        "    retries 3", "    option redispatch 1",
-        # a front-end killed under a request: send it to the other (requests are buffered, GET and POST alike:
-        # sync queries only read, and a job created twice leaves an orphan PENDING job the sweeper destroys)
-        "    retry-on conn-failure empty-response response-timeout",
-        "    option http-buffer-request",
-        "frontend tap", f"    bind 127.0.0.1:{port}", "    default_backend jmmctap",
-        "backend jmmctap", "    balance roundrobin",
-        "    option httpchk GET /health", "    http-check expect status 200",
-        "    default-server inter 500ms fall 2 rise 2",
-        *(f"    server {name} 127.0.0.1:{p} check" for name, p in servers.items()),
-    ]
-    return "\n".join(lines) + "\n"
+    """deploy/haproxy.cfg (the compose file's) with local addresses: the same checks, balancing and retries."""
+    # MERGE: deploy/haproxy.cfg checks GET /health; switch it to /health/ready with item 3 (this test follows)
+    text = HAPROXY_CFG.read_text()
+    local = {
+        "global\n": f"global\n    stats socket {socket_path} mode 600 level admin\n",
+        "bind :8080": f"bind 127.0.0.1:{port}",
+        " resolvers docker init-addr": " init-addr",  # addresses, not Docker's DNS names
+        **{f"tap-{name}:8000": f"127.0.0.1:{p}" for name, p in servers.items()},
+    }
+    for old, new in local.items():
+        assert old in text, f"deploy/haproxy.cfg no longer has {old!r}: update this test"
+        text = text.replace(old, new)
+    return text
 
 
 def _haproxy_stats(socket_path: Path) -> dict[str, dict[str, str]]:
