@@ -5,17 +5,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from jmmctap.acl.store import add_data_pi
 from jmmctap.auth import Principal
+from jmmctap.catalogs.declarations import expose_catalog
+from jmmctap.catalogs.store import CatalogStore
 from jmmctap.db.pools import Pools, open_pools
 from jmmctap.db.replicas import ReadRouter, replica_conninfo, replica_name
+from jmmctap.ingest import ingest_files
 from jmmctap.query import start
 from jmmctap.results import ResultColumn
 from jmmctap.settings import Settings
+from tests.support.accounts import create_account
 from tests.support.replication import Replicated, replicated_clusters
+from tests.support.spica import write_spica
 
 FLAG = [ResultColumn("standby", "boolean")]
 ON_STANDBY = "SELECT pg_is_in_recovery()"
@@ -152,3 +159,33 @@ def test_query_dsns_need_a_primary_dsn() -> None:
 def test_the_replica_accepts_no_write(replicated: Replicated) -> None:
     with replicated.admin(replicated.replica) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("CREATE TABLE public.nope (x int)")
+
+
+async def test_a_catalog_api_write_is_read_back_at_once_whatever_the_replica(
+    pools: Pools, replicated: Replicated, tmp_path: Path
+) -> None:
+    """The writer's next query sees its change: the write's WAL position fences the replica (db.replicas)."""
+    with psycopg.connect(replicated.primary_dsn, autocommit=True) as conn:  # the owner, as the catalog API needs
+        if conn.execute("SELECT to_regclass('spica.spica')").fetchone() == (None,):
+            ingest_files(conn, [write_spica(tmp_path / "spica.vot")], "spica.spica", mode="create",
+                         query_role=replicated.settings.query_role, force=True)
+            expose_catalog(conn, "spica.spica", "spicadb_id", ["piname", "piname2"])
+            create_account(conn, "carol")
+            add_data_pi(conn, "carol", "Carol PI")
+    carol = Principal("carol")
+    read = "SELECT priority_pi FROM spica.spica WHERE spicadb_id = 1"
+    with replicated.admin(replicated.replica) as standby:
+        standby.execute("SELECT pg_wal_replay_pause()")  # the replica cannot have the write
+        try:
+            fence = pools.reads.fence
+            await CatalogStore(pools, "test").change_rows(carol, "spica.spica", [{"spicadb_id": 1, "priority_pi": 7}],
+                                                          adding=False)
+            assert pools.reads.fence > fence
+            stream = await start(pools.reads, read, [ResultColumn("p", "short")], adql="q", maxrec=1, timeout_s=5,
+                                 principal=carol, signer=pools.signer)
+            try:
+                assert [row async for batch in stream.batches() for row in batch] == [(7,)]
+            finally:
+                await stream.close()
+        finally:
+            standby.execute("SELECT pg_wal_replay_resume()")
