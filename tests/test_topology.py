@@ -311,6 +311,8 @@ def _exercise(clusters: Replicated, tmp_path: Path, lb: str, port_a: int, port_b
     assert list(fresh["note"]) == ["one", "two", "three"]
 
     health_b = httpx.get(f"http://127.0.0.1:{port_b}/health?format=json", timeout=10).json()
+    page = httpx.get(f"http://127.0.0.1:{port_b}/health?format=html", timeout=10).text
+    assert "Read replicas" in page and "serving" in page
     served_b = _replica_figures(health_b)
     on_replica, on_primary = served_a[0] + served_b[0], served_a[1] + served_b[1]
     assert on_replica > on_primary  # the replica serves the queries
