@@ -13,6 +13,9 @@ purpose=${1:-run}
 packages=(postgresql-15 postgresql-15-pgsphere acl)
 if [ "$purpose" = test ]; then
     packages+=(stilts chromium)  # chromium: the portal's browser tests (Playwright drives it)
+    # haproxy: the load balancer of the replica topology test (tests/test_topology.py);
+    # docker-compose (1.29.2, needs no daemon for `config`): validates docker-compose.yml (tests/test_deploy.py)
+    packages+=(haproxy docker-compose)
 fi
 
 missing=()

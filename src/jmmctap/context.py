@@ -106,8 +106,9 @@ async def open_process_context(
         # a plain task, not a task group: the block may be left from another task (test fixtures)
         watch = asyncio.create_task(watch_tap_schema(conninfos(settings).owner, tap_schema.offer))
         watch_gate = asyncio.create_task(pools.gate.watch())  # logs connections held too long
+        replicas = asyncio.create_task(pools.reads.monitor(pools.owner))  # skips replicas down or lagging
         rights = asyncio.create_task(keep_data_rights_current(pools.owner))  # embargoes end while serving
-        background = [watch, watch_gate, rights]
+        background = [watch, watch_gate, replicas, rights]
         if settings.eso_sync_interval_s > 0:  # off by default; the sync lock keeps it to one run across processes
             background.append(asyncio.create_task(keep_eso_synced(settings)))
         auth = AccountAuthenticator(AccountStore(pools.owner), settings)

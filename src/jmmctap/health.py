@@ -115,6 +115,10 @@ class Health:
     ingests: tuple[IngestSummary, ...]
     query_pool: dict[str, int]
     eso_sync: EsoSyncState | None = None
+    replicas: tuple[dict[str, Any], ...] = ()
+    """Each read replica (``db.replicas.ReadRouter.stats``): serving or skipped with the reason, lag, queries."""
+    primary_queries: int = 0
+    """User queries the primary ran in place of a replica (none configured, none serving or caught up)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +127,8 @@ class Health:
             "started_at": self.started_at.isoformat(),
             "database": {"reachable": self.reachable, "schema_version": self.schema_version},
             "query_pool": self.query_pool,
+            "replicas": list(self.replicas),
+            "primary_queries": self.primary_queries,
             "schemas": [
                 {"name": s.name, "rows": s.rows, "tables": [{"name": t, "rows": n} for t, n in s.tables]}
                 for s in self.schemas
@@ -165,4 +171,4 @@ async def collect_health(pools: Pools, tap_schema: TapSchema, started_at: dateti
         for s in tap_schema.schemas
     )
     return Health(__version__, started_at, reachable, version, schemas, tuple(ingests), pools.gate.stats(),
-                  eso_sync)
+                  eso_sync, tuple(pools.reads.stats()), pools.reads.primary_queries)

@@ -32,7 +32,7 @@ from psycopg.types.numeric import NumericBinaryLoader, NumericLoader
 
 from jmmctap.acl.principal import PrincipalSigner, set_local_principal
 from jmmctap.auth import ANONYMOUS, Principal
-from jmmctap.db.gate import Lease, QueryGate
+from jmmctap.db.gate import Lease, Lender
 from jmmctap.errors import JmmctapError, QueryError, ServiceUnavailableError
 from jmmctap.results import RecordBuilder, ResultColumn, Row
 
@@ -87,7 +87,7 @@ class QueryStream:
 
     def __init__(
         self,
-        gate: QueryGate,
+        gate: Lender,
         lease: Lease,
         cursor: AsyncCursor[Any],
         columns: Sequence[ResultColumn],
@@ -200,11 +200,11 @@ class QueryStream:
 
 
 async def start(
-    gate: QueryGate, sql_text: str, columns: Sequence[ResultColumn], *,
+    gate: Lender, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None = None,
     on_connection: Callable[[int], Awaitable[None]] | None = None, pin: Pin | None = None,
     label: str = "query", client: str = "local", principal: Principal = ANONYMOUS,
-    signer: PrincipalSigner | None = None, records: RecordBuilder | None = None,
+    signer: PrincipalSigner | None = None, fence: int = 0, records: RecordBuilder | None = None,
 ) -> QueryStream:
     """Execute ``sql_text`` (an ADQL translation) and return its stream, first batch fetched.
 
@@ -218,6 +218,8 @@ async def start(
     (``tapschema.live.pin_metadata``: lock the tables, translate again if their metadata changed).
     ``principal`` is who the transaction runs for, signed by ``signer`` in the statement that starts it
     (``acl.principal``): PostgreSQL's row-level security decides from it what the query sees.
+    ``fence`` is the WAL position the server running it must have replayed (``db.replicas``: the metadata
+    it was translated with, the caller's own writes).
     ``records`` is the writer's offer to have the rows built as its records by PostgreSQL
     (``formats.sqlrecords``); when the result's types allow it, the stream's rows are those records.
 
@@ -235,7 +237,7 @@ async def start(
     if signer is None and not principal.anonymous:
         raise ValueError("a query for an authenticated principal needs the principal signer")
     for attempt in (1, 2):
-        lease = await gate.acquire(label, client, timeout_s)
+        lease = await gate.acquire(label, client, timeout_s, fence=fence)
         try:
             return await _run(gate, lease, sql_text, columns, adql=adql, maxrec=maxrec, timeout_s=timeout_s,
                               setup=setup, on_connection=on_connection, pin=pin,
@@ -250,7 +252,7 @@ async def start(
 
 
 async def _run(
-    gate: QueryGate, lease: Lease, sql_text: str, columns: Sequence[ResultColumn], *,
+    gate: Lender, lease: Lease, sql_text: str, columns: Sequence[ResultColumn], *,
     adql: str, maxrec: int, timeout_s: float, setup: Setup | None,
     on_connection: Callable[[int], Awaitable[None]] | None, pin: Pin | None,
     scope: Callable[[int], sql.Composed], records: RecordBuilder | None = None,
@@ -347,7 +349,7 @@ def _user_error(exc: psycopg.Error, sql_text: str | None = None) -> JmmctapError
     return QueryError(f"the query could not be executed (reference {reference})")
 
 
-async def _release(gate: QueryGate, lease: Lease, cursor: AsyncCursor[Any], temporary: bool) -> None:
+async def _release(gate: Lender, lease: Lease, cursor: AsyncCursor[Any], temporary: bool) -> None:
     """Abort whatever runs on the lease's connection and give it back (the pool discards broken ones)."""
     conn = lease.conn
     try:

@@ -208,9 +208,9 @@ async def open_cone_search(
     try:
         translation = await translate_in_thread(adql, tap_schema, limits_of(settings))
         columns = _scs_columns(catalogue, translation.columns)
-        stream = await start(pools.gate, translation.sql, columns, adql=adql, maxrec=request.maxrec,
+        stream = await start(pools.reads, translation.sql, columns, adql=adql, maxrec=request.maxrec,
                              timeout_s=settings.query_timeout_s, label=label, client=client, principal=principal,
-                             signer=pools.signer)
+                             signer=pools.signer, fence=tap_schema.lsn)  # a replica when one serves (db.replicas)
     except BaseException as exc:
         record.fail(exc)
         raise

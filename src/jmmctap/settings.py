@@ -41,6 +41,20 @@ class Settings:
         default=None,
         metadata={"help": "libpq connection string of an existing database to use instead of the embedded one."},
     )
+    query_dsns: str | None = field(
+        default=None,
+        metadata={"help": "Read replicas (hot standbys of JMMCTAP_DSN) for user queries: libpq connection strings "
+                          "separated by `;`; user and password are the query role's, read from the primary."},
+    )
+    replica_max_lag_s: float = field(
+        default=10.0,
+        metadata={"help": "A replica further behind the primary than this, in seconds, is skipped (shown in /health)."},
+    )
+    replica_wait_s: float = field(
+        default=1.0,
+        metadata={"help": "Longest wait of a query for a replica to replay a write it must see (read-your-writes), "
+                          "in seconds; the primary runs it after."},
+    )
     host: str = field(default="127.0.0.1", metadata={"help": "Address the HTTP server binds to."})
     port: int = field(default=8000, metadata={"help": "Port of the HTTP server."})
     public_url: str | None = field(
@@ -249,6 +263,12 @@ class Settings:
                 raise _invalid(name, value, f"must be at least {low}")
         if not self.query_timeout_s > 0:  # also refuses NaN
             raise _invalid("query_timeout_s", self.query_timeout_s, "must be a positive number of seconds")
+        if not self.replica_max_lag_s > 0:
+            raise _invalid("replica_max_lag_s", self.replica_max_lag_s, "must be a positive number of seconds")
+        if not self.replica_wait_s >= 0:
+            raise _invalid("replica_wait_s", self.replica_wait_s, "must be a number of seconds, 0 or more")
+        if self.query_dsns and not self.dsn:
+            raise _invalid("query_dsns", self.query_dsns, "needs JMMCTAP_DSN (the primary the replicas follow)")
         if self.gzip_level > _MAX_GZIP_LEVEL:
             raise _invalid("gzip_level", self.gzip_level, f"must be at most {_MAX_GZIP_LEVEL}")
         if self.port > _MAX_PORT:
@@ -318,6 +338,11 @@ class Settings:
     def embargo_clock(self) -> datetime | None:
         """The moment embargoes are judged at (``clock``), None for the database's ``now()``."""
         return None if self.clock is None else datetime.fromisoformat(self.clock)
+
+    @property
+    def replica_dsns(self) -> tuple[str, ...]:
+        """The connection strings of ``query_dsns``, in order (none: the primary runs every query)."""
+        return tuple(part.strip() for part in (self.query_dsns or "").split(";") if part.strip())
 
     @property
     def embedded(self) -> bool:

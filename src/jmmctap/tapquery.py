@@ -20,6 +20,7 @@ from jmmctap.adql import Translation, limits_of, translate, translate_in_thread
 from jmmctap.auth import Principal
 from jmmctap.compression import VARY, Coding, compress_stream
 from jmmctap.dali import TapRequest
+from jmmctap.db.gate import Lender
 from jmmctap.db.pools import Pools
 from jmmctap.products.catalog import public_root
 from jmmctap.products.datalink import datalink_descriptor
@@ -104,8 +105,10 @@ async def open_query(
     The metadata is pinned to the tables inside the query's transaction (``tapschema.live``):
     read-your-writes after an ingest, and the old or the new table during a replace, never an error.
     ADQL names resolve among the tables ``principal`` may see, and the query runs for it: PostgreSQL's
-    row-level security filters the rows (``acl``). ``service_root`` (this service's root URL, default
-    ``products.public_root``) is where the DataLink service descriptor of ObsCore results points.
+    row-level security filters the rows (``acl``). A sync query without uploads runs on a read replica when
+    one serves and has replayed the metadata's WAL position (``db.replicas``). ``service_root`` (this
+    service's root URL, default ``products.public_root``) is where the DataLink service descriptor of
+    ObsCore results points.
     The rows are for the writer, which may have PostgreSQL build them as its records (``formats.sqlrecords``);
     a caller that reads the rows itself asks for ``values``.
 
@@ -121,6 +124,8 @@ async def open_query(
     try:
         writer = formats.get(request.response_format or formats.DEFAULT)
         limits = limits_of(settings)
+        # uploads need temporary tables (none on a hot standby), jobs are aborted by backend pid on the primary
+        lender: Lender = pools.gate if request.uploads or job_id is not None else pools.reads
         async with open_uploads(request.uploads, files, settings, principal=principal) as uploads:
 
             def translated(schema: TapSchema) -> Translation:  # again, under the tables' lock (rare)
@@ -131,10 +136,10 @@ async def open_query(
                 translation = await translate_in_thread(request.query, visible, limits, extra_tables=uploads.tables)
                 writer.check(translation.columns)  # a format that cannot hold a column: 400 before a connection
                 return await start(
-                    pools.gate, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
+                    lender, translation.sql, translation.columns, adql=request.query, maxrec=request.maxrec,
                     timeout_s=timeout_s, setup=uploads.setup, on_connection=on_connection, label=label,
                     client=client, pin=pin_metadata(visible, translation, translated), principal=principal,
-                    signer=pools.signer, records=None if values else formats.record_builder(writer),
+                    signer=pools.signer, fence=schema.lsn, records=None if values else formats.record_builder(writer),
                 )
 
             stream = await tap_schema.run(attempt)

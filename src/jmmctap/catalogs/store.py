@@ -37,6 +37,9 @@ __all__ = ["CatalogStore", "PiAccount"]
 
 log = logging.getLogger(__name__)
 
+_FLUSHED_LSN = "SELECT (pg_current_wal_flush_lsn() - '0/0'::pg_lsn)::bigint"
+"""The primary's flushed WAL position, read after a write's commit (which it includes)."""
+
 _TIMEOUT_S = 30.0
 """Statement timeout of a catalog API transaction (the connection is held no longer)."""
 
@@ -51,7 +54,8 @@ class PiAccount:
 
 
 class CatalogStore:
-    """The catalog API's transactions, on the query connections lent by the gate."""
+    """The catalog API's transactions, on the query connections lent by the primary's gate (reads included:
+    a caller reads what it has just written)."""
 
     def __init__(self, pools: Pools, client: str) -> None:
         """``client``: the caller's address, for the gate's fair shares."""
@@ -151,6 +155,9 @@ class CatalogStore:
                     sql.Literal(int(_TIMEOUT_S * 1000)),
                     self._pools.signer.set_local(principal, conn.info.backend_pid)))
                 yield conn
+            if writing:  # committed: this process's next queries must see it, on a replica too (db.replicas)
+                row = await (await conn.execute(_FLUSHED_LSN)).fetchone()
+                self._pools.reads.note_write(int(row[0]) if row else 0)
         except psycopg.Error as exc:
             raise _translate(exc) from None
         finally:

@@ -17,7 +17,7 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import psycopg
@@ -26,7 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from jmmctap.errors import ServiceUnavailableError, TooManyRequestsError
 
-__all__ = ["GateLimits", "Lease", "QueryGate"]
+__all__ = ["GateLimits", "Lease", "Lender", "QueryGate"]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,15 @@ class Lease:
     reported: bool = field(default=False, repr=False)
 
 
+class Lender(Protocol):
+    """What lends query connections: one ``QueryGate``, or ``db.replicas.ReadRouter`` choosing among several."""
+
+    async def acquire(self, label: str, client: str, expected_s: float, *, fence: int = 0) -> Lease: ...
+    async def release(self, lease: Lease) -> None: ...
+    def set_aside(self, lease: Lease) -> bool: ...
+    async def purge(self) -> None: ...
+
+
 class QueryGate:
     """Lends the query pool's connections to requests (see the module docstring)."""
 
@@ -81,7 +90,7 @@ class QueryGate:
         self._leases: set[Lease] = set()
         self._returned: weakref.WeakKeyDictionary[AsyncConnection[Any], float] = weakref.WeakKeyDictionary()
 
-    async def acquire(self, label: str, client: str, expected_s: float) -> Lease:
+    async def acquire(self, label: str, client: str, expected_s: float, *, fence: int = 0) -> Lease:
         """A connection for one query, once an active slot is free.
 
         Parameters
@@ -92,6 +101,8 @@ class QueryGate:
             The client's address (fair shares); jobs use their worker's name.
         expected_s
             The query's time limit: a connection held longer than this plus a margin is logged.
+        fence
+            The WAL position the server must have (``db.replicas``); ignored: this gate's server has it.
 
         Raises
         ------

@@ -23,6 +23,7 @@ from jmmctap.acl.principal import PrincipalSigner, read_signer
 from jmmctap.db.connect import conninfos
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.db.migrate import query_conninfo, schema_version
+from jmmctap.db.replicas import ReadRouter, Replica, replica_conninfo, replica_name
 from jmmctap.errors import ConfigError
 from jmmctap.query import configure_query_connection
 from jmmctap.settings import Settings
@@ -79,15 +80,17 @@ def _then(
 @dataclass(frozen=True)
 class Pools:
     """``owner`` does bookkeeping (jobs, ingest); ``query`` only ever runs translated ADQL, lent by ``gate``,
-    each transaction for a principal signed by ``signer``."""
+    each transaction for a principal signed by ``signer``. ``gate`` is the primary's; ``reads`` lends the
+    connections of read-only user queries, on the replicas when there are (``db.replicas``)."""
 
     owner: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
     query: AsyncConnectionPool[psycopg.AsyncConnection[tuple[Any, ...]]]
     gate: QueryGate
     signer: PrincipalSigner
+    reads: ReadRouter
 
     async def close(self) -> None:
-        await asyncio.gather(self.owner.close(), self.query.close())
+        await asyncio.gather(self.owner.close(), self.query.close(), self.reads.close())
 
 
 async def open_pools(settings: Settings) -> Pools:
@@ -115,7 +118,29 @@ async def open_pools(settings: Settings) -> Pools:
     await owner_pool.open(wait=True, timeout=15)
     await query_pool.open(wait=True, timeout=15)
     limits = GateLimits(settings.pool_size, settings.slow_clients, settings.client_queries, settings.queue_wait_s)
-    return Pools(owner=owner_pool, query=query_pool, gate=QueryGate(query_pool, limits), signer=signer)
+    gate = QueryGate(query_pool, limits)
+    replicas = [_open_replica(dsn, query, settings, limits) for dsn in settings.replica_dsns]
+    for replica in replicas:
+        await replica.pool.open(wait=False)  # a replica down at start-up is skipped, not fatal
+    reads = ReadRouter(gate, replicas, max_lag_s=settings.replica_max_lag_s, wait_s=settings.replica_wait_s)
+    await reads.check(owner_pool)  # serve from the replicas at once when they are fine
+    return Pools(owner=owner_pool, query=query_pool, gate=gate, signer=signer, reads=reads)
+
+
+def _open_replica(dsn: str, query: str, settings: Settings, limits: GateLimits) -> Replica:
+    """A replica's query pool (opened by the caller) and gate, configured as the primary's."""
+    try:
+        conninfo = replica_conninfo(dsn, query)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"JMMCTAP_QUERY_DSNS has an invalid connection string: {exc}") from None
+    name = replica_name(dsn)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        conninfo, min_size=1, max_size=settings.pool_size + settings.slow_clients, open=False,
+        name=f"replica {name}", reconnect_timeout=RECONNECT_TIMEOUT_S,
+        kwargs={"application_name": application_name("query")},
+        configure=_then(configure_session, configure_query_connection),
+    )
+    return Replica(name, conninfo, pool, QueryGate(pool, limits))
 
 
 async def probe(pools: Pools) -> tuple[bool, int | None]:

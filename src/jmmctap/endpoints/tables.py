@@ -56,6 +56,7 @@ async def put_table(request: Request) -> Response:
     async with spool_body(request, ctx.settings.table_upload_max_bytes) as body:
         upload = parse_table_upload(request.path_params["table"], body.fields, body.filename)
         outcome = await ingest_upload(ctx.settings, principal, upload, body.path)
+    await ctx.tap_schema.fresh()  # its WAL position fences the writer's next queries on a replica (db.replicas)
     location = f"{service_root(request, ctx.settings)}/tap/tables/{quote(outcome.report.table_name, safe='.')}"
     return JSONResponse(outcome.as_json(), status_code=201 if outcome.created else 200,
                         headers={"Location": location})
@@ -78,6 +79,7 @@ async def delete_table(request: Request) -> Response:
     principal = await ctx.auth.principal_of(request)
     require_login(principal, "remove tables")
     await drop_uploaded_table(ctx.settings, principal, request.path_params["table"])
+    await ctx.tap_schema.fresh()  # as after an upload
     return Response(status_code=204)
 
 

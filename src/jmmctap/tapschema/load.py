@@ -14,10 +14,15 @@ import psycopg
 
 from jmmctap.tapschema.model import Column, Key, Schema, Table, TapSchema
 
-__all__ = ["GENERATION_QUERY", "load_tap_schema", "load_tap_schema_async"]
+__all__ = ["GENERATION_QUERY", "LSN_QUERY", "load_tap_schema", "load_tap_schema_async"]
 
 GENERATION_QUERY = "SELECT generation FROM tap_schema.generation"
 """The current TAP_SCHEMA generation (readable by the owner and the query role)."""
+
+LSN_QUERY = (
+    "SELECT coalesce(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_flush_lsn() END"
+    " - '0/0'::pg_lsn, 0)::bigint")
+"""This server's WAL position as a number: flushed on a primary, replayed on a standby (any role may read it)."""
 
 _SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
@@ -44,6 +49,9 @@ _QUERIES = (
     # relations under row-level security (pg_class is readable by every role)
     "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
     " WHERE c.relrowsecurity",
+    # read last, after the snapshot: a WAL position that includes every commit the copy shows (a replica must
+    # have replayed it to answer queries with this copy, ``db.replicas``); on a standby, what it has replayed
+    LSN_QUERY,
 )
 
 _GRANTS = "SELECT table_name, array_agg(group_name ORDER BY group_name) FROM acl.table_grant GROUP BY table_name"
@@ -59,9 +67,10 @@ def load_tap_schema(conn: psycopg.Connection[Any]) -> TapSchema:
 
 
 def _read(conn: psycopg.Connection[Any]) -> TapSchema:
-    schemas, tables, columns, keys, generation, readable, secured = [conn.execute(q).fetchall() for q in _QUERIES]
+    schemas, tables, columns, keys, generation, readable, secured, lsn = [
+        conn.execute(q).fetchall() for q in _QUERIES]
     grants = conn.execute(_GRANTS).fetchall() if readable[0][0] else []
-    return _build(schemas, tables, columns, keys, generation, grants, secured)
+    return _build(schemas, tables, columns, keys, generation, grants, secured, lsn)
 
 
 async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
@@ -74,10 +83,10 @@ async def load_tap_schema_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema
 
 
 async def _read_async(conn: psycopg.AsyncConnection[Any]) -> TapSchema:
-    schemas, tables, columns, keys, generation, readable, secured = [
+    schemas, tables, columns, keys, generation, readable, secured, lsn = [
         await (await conn.execute(q)).fetchall() for q in _QUERIES]
     grants = await (await conn.execute(_GRANTS)).fetchall() if readable[0][0] else []
-    return _build(schemas, tables, columns, keys, generation, grants, secured)
+    return _build(schemas, tables, columns, keys, generation, grants, secured, lsn)
 
 
 def _build(
@@ -88,6 +97,7 @@ def _build(
     generation: list[tuple[Any, ...]],
     grants: list[tuple[Any, ...]],
     secured: list[tuple[Any, ...]],
+    lsn: list[tuple[Any, ...]],
 ) -> TapSchema:
     by_table: dict[str, list[Column]] = defaultdict(list)
     for (table_name, name, datatype, arraysize, xtype, description, utype, unit, ucd,
@@ -113,4 +123,5 @@ def _build(
         generation=int(generation[0][0]),
         grants={name: frozenset(groups) for name, groups in grants},
         row_secured=frozenset(t.name for t in published if (t.db_schema, t.db_table) in relations),
+        lsn=int(lsn[0][0]),
     )

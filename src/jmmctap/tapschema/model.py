@@ -163,6 +163,9 @@ class TapSchema:
     row_secured: frozenset[str] = field(default_factory=frozenset, compare=False)
     """Tables under row-level security when this copy was read: their crossmatches need LEAKPROOF
     functions to keep the index (``adql.geometry.point_in_circle``)."""
+    lsn: int = field(default=0, compare=False)
+    """The WAL position (bytes) of the server it was read from, taken after its snapshot: a replica that has
+    replayed this far has every commit the copy shows (``db.replicas``); 0 when not read from a database."""
     _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
     _views: dict[frozenset[str], TapSchema] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -188,7 +191,7 @@ class TapSchema:
             view = TapSchema(
                 schemas=tuple(s for s in self.schemas if s.name not in emptied), tables=tables,
                 keys=tuple(k for k in self.keys if k.from_table not in hidden and k.target_table not in hidden),
-                generation=self.generation, row_secured=self.row_secured,
+                generation=self.generation, row_secured=self.row_secured, lsn=self.lsn,
             )
             if len(self._views) >= _VIEWS_KEPT:
                 self._views.clear()
