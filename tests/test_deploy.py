@@ -45,7 +45,15 @@ def test_the_compose_file_has_the_topology_with_health_checks_and_volumes(compos
         assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
     for name in ("primary", "replica"):
         assert f"{name}:/var/lib/postgresql/data:rw" in services[name]["volumes"], name
-    assert set(compose["volumes"]) >= {"primary", "replica", "results"}
+    assert set(compose["volumes"]) >= {"primary", "replica", "products"}
+
+
+@needs_compose
+def test_async_results_need_no_shared_disk(compose: dict[str, Any]) -> None:
+    for name in ("tap-a", "tap-b", "worker"):
+        service = compose["services"][name]
+        assert service["environment"]["JMMCTAP_RESULTS_STORE"] == "database", name
+        assert not any("results" in str(v) for v in service.get("volumes", [])), name
 
 
 @needs_compose
@@ -78,4 +86,4 @@ def test_the_dockerfile_is_multi_stage_non_root_and_installs_nothing_at_start_up
 def test_the_haproxy_configuration_is_valid() -> None:
     result = subprocess.run(["haproxy", "-c", "-f", str(HAPROXY_CFG)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert "option httpchk GET /health" in HAPROXY_CFG.read_text()
+    assert "option httpchk GET /health/ready" in HAPROXY_CFG.read_text()

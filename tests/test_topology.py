@@ -6,7 +6,7 @@
     16 pyvo clients (threads: sync queries, async jobs)
           │  http://127.0.0.1:LB/tap
           ▼
-    HAProxy (deploy/haproxy.cfg: roundrobin, GET /health checks, L7 retries to the other server)
+    HAProxy (deploy/haproxy.cfg: roundrobin, GET /health/ready checks, L7 retries to the other server)
           │                         │
           ▼                         ▼
     jmmctap serve A           jmmctap serve B          jmmctap worker (runs every async job)
@@ -78,7 +78,6 @@ _VOTABLE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def _haproxy_cfg(port: int, servers: dict[str, int], socket_path: Path) -> str:
     """deploy/haproxy.cfg (the compose file's) with local addresses: the same checks, balancing and retries."""
-    # MERGE: deploy/haproxy.cfg checks GET /health; switch it to /health/ready with item 3 (this test follows)
     text = HAPROXY_CFG.read_text()
     local = {
         "global\n": f"global\n    stats socket {socket_path} mode 600 level admin\n",
@@ -210,10 +209,7 @@ def _run_topology(clusters: Replicated, tmp_path: Path) -> None:
         JMMCTAP_HOME=str(tmp_path / "home"), JMMCTAP_DSN=clusters.primary_dsn,
         JMMCTAP_QUERY_DSNS=clusters.replica_dsn, JMMCTAP_PUBLIC_URL=lb,  # job URLs name the load balancer
         JMMCTAP_ASYNC_WORKERS="0",  # the worker runs every job: a dead front-end holds none
-        JMMCTAP_RESULTS_DIR=str(tmp_path / "results"),
-        # MERGE: item 2 stores async results in PostgreSQL with this setting; unknown settings are ignored
-        # until then, and the shared JMMCTAP_RESULTS_DIR above stands in for it
-        JMMCTAP_RESULTS_STORE="database",
+        JMMCTAP_RESULTS_STORE="database",  # results and uploads in PostgreSQL: any front-end serves any job
     )
     cli = [sys.executable, "-m", "jmmctap.cli"]
     subprocess.run([*cli, "db", "init"], env=env, check=True, capture_output=True)
