@@ -202,6 +202,20 @@ def test_the_topology_serves_16_clients_from_the_replica_and_survives_a_dead_fro
         _run_topology(clusters, tmp_path)
 
 
+def _check_sticky_sessions(lb: str) -> None:
+    """A client with a cookie session stays on one front-end (read-your-writes of its catalog API writes);
+    one without cookies is balanced request by request."""
+    with requests.Session() as session:
+        first = session.get(f"{lb}/tap/availability", timeout=10)
+        cookie = session.cookies.get("JMMCTAP_FRONTEND")
+        assert first.status_code == 200 and cookie in ("a", "b")
+        for _ in range(4):
+            session.get(f"{lb}/tap/availability", timeout=10)
+            assert session.cookies.get("JMMCTAP_FRONTEND") == cookie  # not set again: indirect, same server
+    seen = {requests.get(f"{lb}/tap/availability", timeout=10).cookies.get("JMMCTAP_FRONTEND") for _ in range(4)}
+    assert seen == {"a", "b"}
+
+
 def _run_topology(clusters: Replicated, tmp_path: Path) -> None:
     lb_port, port_a, port_b = free_port(), free_port(), free_port()
     lb = f"http://127.0.0.1:{lb_port}"
@@ -226,6 +240,7 @@ def _run_topology(clusters: Replicated, tmp_path: Path) -> None:
     haproxy = _spawn(["haproxy", "-db", "-f", str(cfg)], env, tmp_path / "haproxy.log")
     try:
         _wait_for(f"{lb}/health")
+        _check_sticky_sessions(lb)
         figures = _exercise(clusters, tmp_path, lb, port_a, port_b, front, stats_socket)
         figures["load-samples (s)"] = round(samples_s, 1)
         report = "\n".join(f"{k}: {v}" for k, v in figures.items())
