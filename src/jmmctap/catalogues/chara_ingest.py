@@ -17,12 +17,12 @@ from typing import Any
 
 import psycopg
 
+from jmmctap.catalogues.all_or_nothing import read_all_or_refuse
 from jmmctap.catalogues.chara_log import Position, read_chara_log
 from jmmctap.catalogues.eso_ingest import OBSPORTAL_TABLES, EsoIngestReport, L0Deriver, record_ingest
 from jmmctap.catalogues.exposure import Exposure
 from jmmctap.catalogues.obsportal_store import publish_stations, upsert_exposure
 from jmmctap.catalogues.targets import DEFAULT_RADIUS_ARCSEC, group_exposures
-from jmmctap.errors import UsageError
 from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["ingest_chara_files", "star_key"]
@@ -82,20 +82,9 @@ def ingest_chara_files(
             cache[key] = None if row is None else (float(row[0]), float(row[1]), str(row[2]))
         return cache[key]
 
-    exposures: list[Exposure] = []
-    problems: list[str] = []
-    for path in paths:
-        try:
-            exposures += read_chara_log(path, resolve)
-        except UsageError as exc:
-            problems.append(exc.message)
-    seen: dict[str, str] = {}
-    for exposure in exposures:
-        if exposure.exp_id in seen:
-            problems.append(f"{exposure.source}: the same observation as {seen[exposure.exp_id]}")
-        seen[exposure.exp_id] = exposure.source
-    if problems:
-        raise UsageError("night logs refused, nothing stored: " + " | ".join(problems))
+    exposures: list[Exposure] = read_all_or_refuse(
+        paths, lambda path: read_chara_log(path, resolve), lambda e: e.exp_id, lambda e: e.source,
+        what="night logs", same="observation")
     outcome: dict[str, list[str]] = {"inserted": [], "updated": [], "unchanged": []}
     with conn.transaction():
         publish_stations(conn)

@@ -17,10 +17,10 @@ from typing import Any
 
 import psycopg
 
+from jmmctap.catalogues.all_or_nothing import read_all_or_refuse
 from jmmctap.catalogues.aspro_obx import PlannedObservation, read_obx
 from jmmctap.catalogues.eso_ingest import record_ingest
 from jmmctap.catalogues.obscore_l0 import L0_COLLECTIONS
-from jmmctap.errors import UsageError
 from jmmctap.tapschema.publish import refresh_row_counts
 
 __all__ = ["PlanIngestReport", "ingest_plan_files"]
@@ -85,20 +85,8 @@ def ingest_plan_files(conn: psycopg.Connection[Any], paths: Sequence[Path], repl
         A file is unreadable or not a valid OB export, or two files hold the same OB; nothing is written.
     """
     started = datetime.now(UTC)
-    planned: list[PlannedObservation] = []
-    problems: list[str] = []
-    for path in paths:
-        try:
-            planned.append(read_obx(path))
-        except UsageError as exc:
-            problems.append(exc.message)
-    seen: dict[str, str] = {}
-    for observation in planned:
-        if observation.obs_id in seen:
-            problems.append(f"{observation.source}: the same OB as {seen[observation.obs_id]}")
-        seen[observation.obs_id] = observation.source
-    if problems:
-        raise UsageError("plan refused, nothing stored: " + " | ".join(problems))
+    planned: list[PlannedObservation] = read_all_or_refuse(
+        paths, lambda path: [read_obx(path)], lambda o: o.obs_id, lambda o: o.source, what="plan", same="OB")
     outcome: dict[bool | None, list[str]] = {True: [], False: [], None: []}
     with conn.transaction():
         for observation in planned:
