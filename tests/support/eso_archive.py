@@ -30,13 +30,14 @@ from jmmctap.catalogues.eso_archive import INTERFEROMETRIC_INSTRUMENTS
 from jmmctap.ingest import ingest_files
 from tests.support.shared import SAMPLES, SHARED
 
-__all__ = ["DBO_RAW_CSV", "HeaderService", "dump_catalogues", "header_files", "load_dbo_raw"]
+__all__ = ["DBO_RAW_CSV", "HeaderService", "dp_id_of", "dump_catalogues", "header_files", "header_of", "load_dbo_raw"]
 
 DBO_RAW_CSV = Path(__file__).resolve().parents[1] / "data" / "eso_sync" / "dbo_raw.csv"
 _OIMODELER = SHARED / "data" / "oifits" / "oimodeler"
 
 
-def _header(path: Path) -> fits.Header:
+def header_of(path: Path) -> fits.Header:
+    """The primary header of a served file (a ``.hdr`` dump or a FITS file)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if path.suffix == ".hdr":
@@ -44,7 +45,8 @@ def _header(path: Path) -> fits.Header:
         return fits.getheader(path, 0)
 
 
-def _dp_id(header: fits.Header) -> str:
+def dp_id_of(header: fits.Header) -> str:
+    """The archive's DP.ID of an exposure: ARCFILE without ``.fits``, else the instrument and MJD-OBS."""
     arcfile = str(header.get("ARCFILE", "")).strip()
     if arcfile:
         return arcfile.removesuffix(".fits")
@@ -60,7 +62,7 @@ def header_files() -> dict[str, Path]:
     files = [*sorted((SAMPLES / "eso").glob("*.hdr")), *(_OIMODELER / n for n in names), *copies]
     found: dict[str, Path] = {}
     for path in files:
-        found.setdefault(_dp_id(_header(path)), path)
+        found.setdefault(dp_id_of(header_of(path)), path)
     return found
 
 
@@ -146,7 +148,7 @@ class HeaderService:
         if dp_id in self.overrides:
             text = fits.Header.fromstring(self.overrides[dp_id], sep="\n").tostring(sep="\n", padding=False)
         else:
-            text = self._texts.get(dp_id) or _header(path).tostring(sep="\n", padding=False)
+            text = self._texts.get(dp_id) or header_of(path).tostring(sep="\n", padding=False)
             self._texts[dp_id] = text
         return 200, (f"<html><head><title>{html.escape(dp_id)}</title></head><body><pre>"
                      f"{html.escape(text)}\nEND\n</pre></body></html>")

@@ -22,13 +22,14 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
-from astropy.io import fits
 from astropy.time import Time
 
 ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT))  # run as a script: the headers are read and named as the test archive serves them
+from tests.support.eso_archive import dp_id_of, header_of  # noqa: E402
+
 ASTROQUERY = ROOT.parent / ".mirror" / "astropy+astroquery" / "repo"  # a clone of astropy/astroquery
 ASTROQUERY_COMMIT = "2e8c636ba874bd33258100e6766d04c94fe2fca8"
 HEADERS = [*sorted((ROOT / "ingest" / "samples" / "eso").glob("*.hdr")),
@@ -41,22 +42,6 @@ KEYWORDS = {
     "dp_tech": "ESO DPR TECH", "tpl_id": "ESO TPL ID", "tpl_start": "ESO TPL START", "tpl_nexp": "ESO TPL NEXP",
     "tpl_expno": "ESO TPL EXPNO", "date_obs": "DATE-OBS", "origfile": "ORIGFILE",
 }
-
-
-def header_of(path: Path) -> fits.Header:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if path.suffix == ".hdr":
-            return fits.Header.fromstring(path.read_text(), sep="\n")
-        return fits.getheader(path, 0)
-
-
-def dp_id_of(header: fits.Header) -> str:
-    arcfile = str(header.get("ARCFILE", "")).strip()
-    if arcfile:
-        return arcfile.removesuffix(".fits")
-    stamp = Time(float(header["MJD-OBS"]), format="mjd", scale="utc", precision=3).isot
-    return f"{str(header['INSTRUME']).strip().upper()[:5]}.{stamp}"
 
 
 def main() -> None:
