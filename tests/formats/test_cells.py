@@ -22,7 +22,7 @@ from jmmctap.results import ResultColumn
     (ResultColumn("x", "char", "*"), ("a b ", "", None), ["a b ", "", ""]),
     (ResultColumn("x", "char", "*", xtype="timestamp"), (datetime(2020, 1, 2, 3, 4, 5, 600000), None),
      ["2020-01-02T03:04:05.600", ""]),
-    (ResultColumn("x", "double", "2", xtype="point"), ([1.0, 2.5], None), ["1.0 2.5", ""]),
+    (ResultColumn("x", "double", "2", xtype="point"), ([1.0, 2.5], None), ["1 2.5", ""]),
     (ResultColumn("x", "float", "*"), ([0.10000000149011612, math.nan], []), ["0.1 NaN", ""]),
     (ResultColumn("x", "int", "2x2"), ([[1, 2], [3, 4]],), ["1 2 3 4"]),
     (ResultColumn("x", "boolean", "*"), ([True, None, False],), ["T ? F"]),

@@ -46,7 +46,7 @@ def test_nulls_and_non_finite_values_are_spelled_by_the_caller() -> None:
 def test_float_array_cells_of_a_batch_keep_rows_nulls_and_blanks(datatype: str) -> None:
     convert = compile_cells(ResultColumn("b", datatype, "3"), blank_fixed_arrays=True)
     cells = convert([[1.0, None, 2.5], None, [], [[0.5], [float("inf")]], [float("nan"), -0.0, 1e-7]])
-    assert cells == ["1.0 NaN 2.5", "NaN NaN NaN", "", "0.5 +Inf", "NaN -0.0 1e-7"]
+    assert cells == ["1 NaN 2.5", "NaN NaN NaN", "", "0.5 +Inf", "NaN -0 1e-7"]
     assert compile_cells(ResultColumn("s", datatype))([1.0, None, float("nan")]) == ["1.0", "", "NaN"]
 
 

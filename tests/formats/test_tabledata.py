@@ -15,9 +15,9 @@ def test_rows_golden() -> None:
     body = TABLEDATA.start(COLUMNS)
     rows = [(1, "a<b & c>", 0.5, [1.0, 2.0], True), (None,) * 5, (3, "", math.nan, [0.0, 0.0], False)]
     assert body.encode(rows).decode("ascii") == (
-        "<TR><TD>1</TD><TD>a&lt;b &amp; c&gt;</TD><TD>0.5</TD><TD>1.0 2.0</TD><TD>true</TD></TR>\n"
+        "<TR><TD>1</TD><TD>a&lt;b &amp; c&gt;</TD><TD>0.5</TD><TD>1 2</TD><TD>true</TD></TR>\n"
         "<TR><TD></TD><TD></TD><TD></TD><TD>NaN NaN</TD><TD></TD></TR>\n"
-        "<TR><TD>3</TD><TD></TD><TD>NaN</TD><TD>0.0 0.0</TD><TD>false</TD></TR>\n"
+        "<TR><TD>3</TD><TD></TD><TD>NaN</TD><TD>0 0</TD><TD>false</TD></TR>\n"
     )
     assert body.finish() == b""
 

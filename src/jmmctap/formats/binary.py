@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jmmctap.formats.base64stream import Base64Stream
-from jmmctap.formats.binary2 import BinaryBody, binary_field, built_records
+from jmmctap.formats.binary2 import BinaryBody, binary_field
 from jmmctap.formats.cells import INTEGER_NULLS, array_null, is_array
 from jmmctap.formats.records import compile_records
-from jmmctap.formats.sqlrecords import SqlRecords
+from jmmctap.formats.sqlrecords import SqlRecords, built_records
 from jmmctap.results import ResultColumn
 
 __all__ = ["BINARY", "Binary"]

@@ -34,10 +34,10 @@ from dataclasses import dataclass, replace
 from jmmctap.formats.base64stream import Base64Stream
 from jmmctap.formats.cells import COMPLEX, array_null, is_array
 from jmmctap.formats.records import array_count, compile_records
-from jmmctap.formats.sqlrecords import SqlRecords
+from jmmctap.formats.sqlrecords import SqlRecords, built_records
 from jmmctap.results import ResultColumn, Row
 
-__all__ = ["BINARY2", "Binary2", "binary_field", "built_records"]
+__all__ = ["BINARY2", "Binary2", "binary_field"]
 
 _COMPLEX_PART = {"floatComplex": "float", "doubleComplex": "double"}
 
@@ -79,11 +79,6 @@ class BinaryBody:
     def finish(self) -> bytes:
         """The last base64 characters."""
         return self.base64.finish()
-
-
-def built_records(rows: Sequence[Row]) -> bytes:
-    """Records that PostgreSQL built (``formats.sqlrecords``): one ``bytes`` value per row, concatenated."""
-    return b"".join([row[0] for row in rows])
 
 
 class Binary2:

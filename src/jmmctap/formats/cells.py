@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from jmmctap.formats.floattext import array_cells, float_texts
+from jmmctap.formats.floattext import array_cells, element_texts, float_texts
 from jmmctap.results import ResultColumn
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "INTEGER_NULLS",
     "CellConverter",
     "array_null",
+    "blank_array",
     "compile_cells",
     "flatten",
     "format_float",
@@ -108,7 +109,7 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
     """
     if has_items(column):
         element = _element_formatter(column.datatype)
-        null = _blank_array(column) if blank_fixed_arrays else ""
+        null = blank_array(column) if blank_fixed_arrays else ""
         if column.datatype in _FLOAT_DTYPES:
             return _float_arrays(_FLOAT_DTYPES[column.datatype], element, null)
         return lambda values: [null if v is None else " ".join(map(element, flatten(v))) for v in values]
@@ -125,7 +126,8 @@ def compile_cells(column: ResultColumn, *, blank_fixed_arrays: bool = False) -> 
     return _strings
 
 
-def _blank_array(column: ResultColumn) -> str:
+def blank_array(column: ResultColumn) -> str:
+    """A NULL fixed-size float or boolean array as its blank elements (``NaN NaN``), else ``''``."""
     dims = (column.arraysize or "1").split("x")
     if dims[-1].endswith("*") or column.datatype not in ("float", "double", "boolean", *COMPLEX):
         return ""
@@ -194,6 +196,7 @@ def _float_arrays(dtype: type[np.floating[Any]], element: Callable[[Any], str], 
             texts = float_texts(flat, dtype, element)
         except (TypeError, ValueError):  # an element numpy cannot read as a number: one at a time
             texts = list(map(element, flat))
+        texts = element_texts(texts)
         cells, at = [], 0
         for count in counts:
             if count < 0:

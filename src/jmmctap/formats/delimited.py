@@ -12,15 +12,17 @@ MAXREC). A failure after the first byte ends the document with one last line hol
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
 from jmmctap.formats.cells import CellConverter, compile_cells, is_array
+from jmmctap.formats.sqlrecords import built_records
+from jmmctap.formats.sqltext import CSV_LINES, TSV_LINES, SqlText
 from jmmctap.formats.writer import Ending, ResultInfo, encode_stream
 from jmmctap.results import ResultColumn, ResultStream, Row
 
-__all__ = ["CsvWriter", "TsvWriter"]
+__all__ = ["CsvWriter", "DelimitedWriter", "TsvWriter"]
 
 _CSV_SPECIAL = frozenset(',"\r\n')
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -58,9 +60,12 @@ _CSV = _Dialect(",", "\r\n", _csv_cell, _csv_strings)
 _TSV = _Dialect("\t", "\n", lambda name: name.translate(_TSV_ESCAPES), _tsv_strings)
 
 
-class _DelimitedWriter:
+class DelimitedWriter:
+    """CSV or TSV; PostgreSQL builds the lines when it can (``builder``, ``formats.sqltext``)."""
+
     media_type: str
     dialect: _Dialect
+    builder: SqlText
 
     def check(self, columns: Sequence[ResultColumn]) -> None:
         """Nothing to refuse: every value has a text form."""
@@ -68,21 +73,15 @@ class _DelimitedWriter:
     def write(self, stream: ResultStream, info: ResultInfo) -> AsyncIterator[bytes]:
         """Header line, rows, and on failure a last ``QUERY_STATUS=ERROR`` line (see the module docstring)."""
         columns = list(stream.columns)
-        converters = [compile_cells(c) for c in columns]
-        textual = [c.datatype in ("char", "unicodeChar") and not is_array(c) for c in columns]
-        return self._generate(stream, columns, converters, textual)
+        encode = built_records if stream.records else self.encoder(columns)
+        return self._generate(columns, encode_stream(stream, encode))
 
-    async def _generate(
-        self,
-        stream: ResultStream,
-        columns: Sequence[ResultColumn],
-        converters: list[CellConverter],
-        textual: list[bool],
-    ) -> AsyncIterator[bytes]:
+    def encoder(self, columns: Sequence[ResultColumn]) -> Callable[[Sequence[Row]], bytes]:
+        """The lines of a batch of rows of values (the text ``builder``'s lines equal them)."""
         dialect = self.dialect
+        converters: list[CellConverter] = [compile_cells(c) for c in columns]
+        textual = [c.datatype in ("char", "unicodeChar") and not is_array(c) for c in columns]
         template = dialect.separator.join("{}" for _ in columns) + dialect.line_end
-        header = dialect.separator.join(dialect.header_cell(c.name) for c in columns) + dialect.line_end
-        yield header.encode()
 
         def encode(rows: Sequence[Row]) -> bytes:
             cells = []
@@ -91,7 +90,14 @@ class _DelimitedWriter:
                 cells.append(dialect.strings(texts, values) if is_text else texts)
             return "".join(map(template.format, *cells)).encode()
 
-        async with aclosing(encode_stream(stream, encode)) as chunks:
+        return encode
+
+    async def _generate(self, columns: Sequence[ResultColumn],
+                        encoded: AsyncGenerator[bytes | Ending, None]) -> AsyncIterator[bytes]:
+        dialect = self.dialect
+        header = dialect.separator.join(dialect.header_cell(c.name) for c in columns) + dialect.line_end
+        yield header.encode()
+        async with aclosing(encoded) as chunks:
             async for chunk in chunks:
                 if not isinstance(chunk, Ending):
                     yield chunk
@@ -100,16 +106,18 @@ class _DelimitedWriter:
 
 
 @dataclass(frozen=True)
-class CsvWriter(_DelimitedWriter):
+class CsvWriter(DelimitedWriter):
     """CSV with a header line (``text/csv;header=present``)."""
 
     media_type: str = "text/csv;header=present"
     dialect: _Dialect = _CSV
+    builder: SqlText = CSV_LINES
 
 
 @dataclass(frozen=True)
-class TsvWriter(_DelimitedWriter):
+class TsvWriter(DelimitedWriter):
     """Tab-separated values with a header line."""
 
     media_type: str = "text/tab-separated-values"
     dialect: _Dialect = _TSV
+    builder: SqlText = TSV_LINES

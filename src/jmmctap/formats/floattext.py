@@ -5,6 +5,10 @@ download; orjson's C formatter (Ryu, shortest round trip, float32 printed as flo
 batch in one call, 5-6 times faster. Its spelling differs from Python's only in exponents
 (``1e-7``, not ``1e-07``), which every VOTable and CSV reader accepts. It writes NaN and the
 infinities as ``null``: those elements are spelled again by the caller's own formatter.
+
+Array elements drop the ``.0`` of integral values (``35``, not ``35.0``): the point only tells CSV
+readers that a scalar column holds floats, and without it PostgreSQL's ``array_to_string`` writes the
+same text (``formats.sqltext`` builds array cells with it).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-__all__ = ["array_cells", "float_texts"]
+__all__ = ["array_cells", "element_texts", "float_texts"]
 
 _NULL = "null"
 
@@ -29,6 +33,11 @@ def float_texts(values: Sequence[Any], dtype: type[np.floating[Any]], spell: Cal
     if _NULL in texts:  # None, NaN or an infinity somewhere
         texts = [spell(v) if t == _NULL else t for t, v in zip(texts, values, strict=True)]
     return texts
+
+
+def element_texts(texts: list[str]) -> list[str]:
+    """Float texts as array elements: without the ``.0`` of integral values (see the module docstring)."""
+    return [t[:-2] if t.endswith(".0") else t for t in texts]
 
 
 def array_cells(values: Sequence[Any], dtype: type[np.floating[Any]]) -> list[str] | None:
@@ -50,4 +59,4 @@ def array_cells(values: Sequence[Any], dtype: type[np.floating[Any]]) -> list[st
     text = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY).decode()
     if _NULL in text:
         return None
-    return text[2:-2].replace(",", " ").split("] [")
+    return text.replace(".0,", ",").replace(".0]", "]")[2:-2].replace(",", " ").split("] [")

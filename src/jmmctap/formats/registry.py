@@ -18,7 +18,7 @@ from typing import NamedTuple
 from jmmctap.errors import UsageError
 from jmmctap.formats.binary import BINARY
 from jmmctap.formats.binary2 import BINARY2
-from jmmctap.formats.delimited import CsvWriter, TsvWriter
+from jmmctap.formats.delimited import CsvWriter, DelimitedWriter, TsvWriter
 from jmmctap.formats.fits import FitsWriter
 from jmmctap.formats.htmltable import HtmlWriter
 from jmmctap.formats.jsontable import JsonWriter
@@ -123,5 +123,5 @@ def _supported() -> str:
 
 
 def record_builder(writer: Writer) -> RecordBuilder | None:
-    """How PostgreSQL may build ``writer``'s rows (binary VOTables: ``formats.sqlrecords``), or None."""
-    return writer.builder if isinstance(writer, VotableWriter) else None
+    """How PostgreSQL may build ``writer``'s rows (``formats.sqlrecords``, ``formats.sqltext``), or None."""
+    return writer.builder if isinstance(writer, VotableWriter | DelimitedWriter) else None

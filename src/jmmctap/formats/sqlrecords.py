@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from psycopg.postgres import types as builtin_types
 
 from jmmctap.formats.cells import is_array
-from jmmctap.results import ResultColumn
+from jmmctap.results import ResultColumn, Row
 
-__all__ = ["MAX_FIXED_ITEMS", "SqlRecords", "candidate", "records_select", "type_names", "wrap"]
+__all__ = ["MAX_FIXED_ITEMS", "TIME_TEXT", "SqlRecords", "built_records", "candidate", "records_select", "type_names",
+           "wrap"]
 
 MAX_FIXED_ITEMS = 64
 """Largest fixed array built element by element in SQL (one send call per element); larger ones use numpy."""
@@ -47,7 +48,6 @@ _FILL_BYTES = {"short": "8000", "int": "80000000", "long": "8000000000000000", "
 """``records.NULL_FILL`` of each datatype as big-endian bytes (numpy's NaN is the quiet NaN PostgreSQL writes)."""
 _TEXT_TYPES = ("text", "varchar")
 """String types sent as they are (``bpchar`` is not: psycopg keeps its padding, ``::text`` drops it)."""
-_TIME_TYPES = ("timestamp", "timestamptz", "date")
 _DIGITS = re.compile(r"[0-9]+")
 
 Cell = Callable[[str], str]
@@ -68,6 +68,11 @@ class SqlRecords:
         """``sql_text`` returning records, or None when a column's PostgreSQL type (by OID) is not built here."""
         select = records_select(columns, type_names(types), null_flags=self.null_flags)
         return None if select is None else wrap(sql_text, len(columns), select)
+
+
+def built_records(rows: Sequence[Row]) -> bytes:
+    """Rows that PostgreSQL built (here or in ``formats.sqltext``): one ``bytes`` value per row, concatenated."""
+    return b"".join([row[0] for row in rows])
 
 
 def type_names(oids: Sequence[int]) -> list[str]:
@@ -163,8 +168,8 @@ def _fixed_array_cell(datatype: str, count: int, pg_type: str) -> Cell | None:
 def _string_cell(arraysize: str | None, pg_type: str) -> Cell | None:
     if pg_type in _TEXT_TYPES:
         text: Callable[[str], str] = _ascii
-    elif pg_type in _TIME_TYPES:
-        text = {"timestamp": _timestamp, "timestamptz": _utc_timestamp, "date": _date}[pg_type]
+    elif pg_type in TIME_TEXT:
+        text = TIME_TEXT[pg_type]
     else:
         return None
     if arraysize is None or _DIGITS.fullmatch(arraysize):
@@ -202,6 +207,10 @@ def _utc_timestamp(v: str) -> str:
 
 def _date(v: str) -> str:
     return f"to_char({v}, 'YYYY-MM-DD')"
+
+
+TIME_TEXT: dict[str, Callable[[str], str]] = {"timestamp": _timestamp, "timestamptz": _utc_timestamp, "date": _date}
+"""SQL of the DALI text of a value of these PostgreSQL types, as ``cells.to_text`` writes it (``sqltext`` too)."""
 
 
 def _flags(count: int) -> list[str]:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jmmctap.formats.cells import CellConverter, array_null, compile_cells
+from jmmctap.formats.sqlrecords import built_records
+from jmmctap.formats.sqltext import TABLEDATA_ROWS
 from jmmctap.formats.xmltext import escape_text, needs_escape, to_ascii
 from jmmctap.results import ResultColumn, Row
 
@@ -36,16 +38,27 @@ def _escaped(cells: list[str]) -> list[str]:
     return cells
 
 
+class _BuiltRows:
+    """Rows that PostgreSQL built (``formats.sqltext``): ASCII already, only concatenated."""
+
+    def encode(self, rows: Sequence[Row]) -> bytes:
+        return built_records(rows)
+
+    def finish(self) -> bytes:
+        return b""
+
+
 class Tabledata:
     """The TABLEDATA serialization."""
 
     element = "TABLEDATA"
-    builder = None
-    """Text cells are formatted here, never by the database."""
+    builder = TABLEDATA_ROWS
+    """PostgreSQL builds the rows when it can (``formats.sqltext``); the cells here otherwise."""
 
-    def start(self, columns: Sequence[ResultColumn], *, built: bool = False) -> _TabledataBody:
-        """A body encoder for these columns (never of built records: ``builder`` is None)."""
-        assert not built, "TABLEDATA has no records built by the database"
+    def start(self, columns: Sequence[ResultColumn], *, built: bool = False) -> _TabledataBody | _BuiltRows:
+        """A body encoder for these columns (``built``: of ``<TR>`` rows PostgreSQL built)."""
+        if built:
+            return _BuiltRows()
         template = "<TR>" + "".join("<TD>{}</TD>" for _ in columns) + "</TR>\n"
         return _TabledataBody(tuple(compile_cells(c, blank_fixed_arrays=True) for c in columns), template)
 
