@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import ServiceError
 from jmmctap.formats.sqlrecords import SqlRecords
-from jmmctap.query import QueryError, QueryStream, start
+from jmmctap.query import BATCH_ROWS, QueryError, QueryStream, start
 from jmmctap.results import ResultColumn
 from tests.support.pools import open_query_pool
 
@@ -110,6 +110,27 @@ async def test_closing_midway_leaves_no_backend_in_transaction(
         "SELECT count(*) FROM pg_stat_activity WHERE usename = 'jmmctap_query' AND state <> 'idle'"
     ).fetchone()
     assert busy == (0,)
+
+
+@pytest.mark.parametrize("leave", ["close the stream", "close the batches"])
+async def test_a_fetch_sent_ahead_is_cancelled_when_the_reader_leaves(
+    pool: QueryGate, owner_conn: psycopg.Connection[Any], leave: str
+) -> None:
+    # the first batch comes at once; the FETCH sent ahead for the second one would sleep ten minutes
+    stream = await start(pool, f"SELECT g FROM generate_series(1, {2 * BATCH_ROWS}) AS g,"
+                         f" LATERAL pg_sleep(CASE WHEN g > {BATCH_ROWS} THEN 600 ELSE 0 END)", COLUMN,
+                         adql="q", maxrec=10 * BATCH_ROWS, timeout_s=3600)
+    batches = stream.batches()
+    assert len(await anext(batches)) == BATCH_ROWS
+    await asyncio.sleep(0.2)  # the FETCH ahead is running in PostgreSQL
+    assert stream._ahead is not None and not stream._ahead.done()
+    # a liveness bound, not a timing: without the cancel this waits for pg_sleep's ten minutes
+    await asyncio.wait_for(stream.close() if leave == "close the stream" else batches.aclose(), 60)
+    busy = owner_conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'jmmctap_query' AND state <> 'idle'"
+    ).fetchone()
+    assert busy == (0,)
+    assert pool.stats()["in_use"] == 0
 
 
 async def test_no_connection_is_a_service_error(query_dsn: str) -> None:

@@ -16,6 +16,7 @@ to the first rows, and the ROLLBACK of a streamed result comes after its last by
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import logging
@@ -106,6 +107,7 @@ class QueryStream:
         self._temporary = temporary
         self._close_at_end = True
         self._records = False
+        self._ahead: asyncio.Future[list[Row]] | None = None
 
     @property
     def columns(self) -> Sequence[ResultColumn]:
@@ -151,19 +153,42 @@ class QueryStream:
         self._first = await self._take(asked)
 
     async def batches(self) -> AsyncIterator[Sequence[Row]]:
-        """Yield at most ``maxrec`` rows; set ``overflowed`` when a further row existed."""
+        """Yield at most ``maxrec`` rows; set ``overflowed`` when a further row existed.
+
+        The next FETCH is sent before a batch is handed over, so PostgreSQL produces it while the writer
+        encodes and sends this one (with records built by the database, its work is most of a download's).
+        """
         ended = False
         try:
             batch, self._first = self._first, []
             while batch:
+                self._ahead = asyncio.ensure_future(self._fetch()) if self._asked() else None
                 yield batch
-                batch = await self._fetch()
+                batch = await self._next()
             ended = True
         except psycopg.Error as exc:
             raise _user_error(exc) from None
         finally:
+            await self._abandon()
             if self._close_at_end or not ended:
                 await self.close()
+
+    async def _next(self) -> list[Row]:
+        """The batch fetched ahead (shielded: a cancelled reader must not stop psycopg midway; ``_abandon`` does)."""
+        ahead, self._ahead = self._ahead, None
+        return [] if ahead is None else await asyncio.shield(ahead)
+
+    async def _abandon(self) -> None:
+        """Stop a FETCH sent ahead for a reader that left: cancel it in PostgreSQL and wait for its end."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        with anyio.CancelScope(shield=True):
+            if not ahead.done():
+                with contextlib.suppress(psycopg.Error):
+                    await self._lease.conn.cancel_safe(timeout=2)
+            with contextlib.suppress(Exception):
+                await ahead
 
     def _asked(self) -> int:
         """Rows the next FETCH asks for: one row beyond MAXREC tells whether rows were dropped."""
@@ -195,6 +220,7 @@ class QueryStream:
         if self._closed:
             return
         self._closed = True
+        await self._abandon()
         with anyio.CancelScope(shield=True):
             await _release(self._gate, self._lease, self._cursor, self._temporary)
 
