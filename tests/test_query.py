@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -14,7 +14,7 @@ from jmmctap.db.gate import GateLimits, QueryGate
 from jmmctap.errors import ServiceError
 from jmmctap.formats.sqlrecords import SqlRecords
 from jmmctap.query import BATCH_ROWS, QueryError, QueryStream, start
-from jmmctap.results import ResultColumn
+from jmmctap.results import ResultColumn, Row
 from tests.support.pools import open_query_pool
 
 COLUMN = (ResultColumn("x", "long"),)
@@ -120,7 +120,7 @@ async def test_a_fetch_sent_ahead_is_cancelled_when_the_reader_leaves(
     stream = await start(pool, f"SELECT g FROM generate_series(1, {2 * BATCH_ROWS}) AS g,"
                          f" LATERAL pg_sleep(CASE WHEN g > {BATCH_ROWS} THEN 600 ELSE 0 END)", COLUMN,
                          adql="q", maxrec=10 * BATCH_ROWS, timeout_s=3600)
-    batches = stream.batches()
+    batches = cast(AsyncGenerator[Sequence[Row], None], stream.batches())
     assert len(await anext(batches)) == BATCH_ROWS
     await asyncio.sleep(0.2)  # the FETCH ahead is running in PostgreSQL
     assert stream._ahead is not None and not stream._ahead.done()
