@@ -183,7 +183,12 @@ def _string_cell(arraysize: str | None, pg_type: str) -> Cell | None:
         if bound:
             value = f"left({value}, {int(bound)})"
         # written twice, evaluated twice: still cheaper than a sub-select per row; ASCII, so textsend's bytes
-        return f"(int4send(octet_length({value})) || textsend({value}))"
+        general = f"(int4send(octet_length({value})) || textsend({value}))"
+        if bound or text is not _ascii:
+            return general
+        # the common case first, each function once: NULL, then ASCII text as it is
+        return (f"(CASE WHEN {v} IS NULL THEN '\\x00000000'::bytea WHEN octet_length({v}) = char_length({v})"
+                f" THEN int4send(octet_length({v})) || textsend({v}) ELSE {general} END)")
 
     return variable
 
@@ -219,7 +224,7 @@ def _flags(count: int) -> list[str]:
     for first in range(0, count, 56):
         group = range(first, min(first + 56, count))
         nbytes = (len(group) + 7) // 8
-        bits = " | ".join(f"(CASE WHEN q.c{i} IS NULL THEN {1 << (8 * nbytes - 1 - (i - first))} ELSE 0 END)::int8"
-                          for i in group)
+        bits = " | ".join(f"(CASE WHEN q.c{i} IS NULL THEN {1 << (8 * nbytes - 1 - (i - first))}::int8"
+                          f" ELSE 0::int8 END)" for i in group)
         parts.append(f"substring(int8send({bits}) FROM {9 - nbytes} FOR {nbytes})")
     return parts
