@@ -5,6 +5,9 @@
 - TSV: LF line ends; TAB, LF, CR and backslash inside values are written ``\\t``, ``\\n``, ``\\r``,
   ``\\\\`` (the PostgreSQL ``COPY`` convention), since TSV cannot quote.
 
+When every column has an SQL form, PostgreSQL writes each line itself (:mod:`jmmctap.formats.sqltext`,
+byte for byte the lines written here from values).
+
 Neither format has a status channel (TAP §3.4). MAXREC overflow is not marked (the row count equals
 MAXREC). A failure after the first byte ends the document with one last line holding a single cell
 ``QUERY_STATUS=ERROR: <message>``: strict readers then fail on the short row, lenient ones show it.

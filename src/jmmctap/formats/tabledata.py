@@ -1,7 +1,9 @@
 """VOTable TABLEDATA rows (VOTable 1.4 §5.1): ``<TR><TD>…</TD></TR>``, NULL as an empty ``<TD></TD>``.
 
-Cells come from :mod:`jmmctap.formats.cells`; a string column is escaped only when one of its values
-holds an XML special or a character XML 1.0 forbids. Each batch becomes one ASCII chunk.
+When every column has an SQL form, PostgreSQL writes each ``<TR>`` itself (:mod:`jmmctap.formats.sqltext`)
+and the rows are only concatenated here. Otherwise cells come from :mod:`jmmctap.formats.cells`; a string
+column is escaped only when one of its values holds an XML special or a character XML 1.0 forbids. Each
+batch becomes one ASCII chunk.
 """
 
 from __future__ import annotations
