@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psycopg
+import psycopg.sql
 import pytest
 from astropy.io.votable import parse_single_table
 from astropy.table import Table
@@ -160,6 +161,20 @@ def test_floats_of_every_magnitude_are_spelled_as_the_python_writers_spell_them(
         for column, (left, right) in zip(columns, zip(*cells, strict=True), strict=True):
             assert float_cells_agree(left, right, column.datatype == "float"), (column.name, left, right)
     assert differing < len(python) // 10, "only integral values beyond 2**24 or 2**53 may differ"
+
+
+def test_the_query_role_writes_shortest_floats_whatever_the_database_default(
+        owner_conn: psycopg.Connection[Any], query_dsn: str) -> None:
+    database = owner_conn.execute("SELECT current_database()").fetchone()
+    assert database is not None
+    name = psycopg.sql.Identifier(database[0])
+    owner_conn.execute(psycopg.sql.SQL("ALTER DATABASE {} SET extra_float_digits = 0").format(name))
+    try:
+        with psycopg.connect(query_dsn) as connection:
+            text = connection.execute("SELECT (0.1::float8 + 0.2::float8)::text, 0.1::float4::text").fetchone()
+        assert text == ("0.30000000000000004", "0.1")  # extra_float_digits = 0 would write 0.3
+    finally:
+        owner_conn.execute(psycopg.sql.SQL("ALTER DATABASE {} RESET extra_float_digits").format(name))
 
 
 @pytest.mark.parametrize(("column", "expression"), [

@@ -181,6 +181,9 @@ def _bootstrap_database(infos: Conninfos, query_role: str, timeout_s: float) -> 
                 # compiling costs 100–200 ms, and the plans it triggers on are joins whose cost the
                 # nested loop inflates — crossmatches, our most common large query (issue 14).
                 ("jit", "off"),
+                # shortest round-trip float text whatever the server's default: the text formats are
+                # written by PostgreSQL itself (formats/sqltext.py), which must lose no digit
+                ("extra_float_digits", "1"),
             ):
                 if have.get(setting) == value:
                     continue  # ALTER ROLE rewrites the catalog row even when nothing changes
