@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from jmmctap.server import bind_socket, uvicorn_config
+from jmmctap.health import Readiness
+from jmmctap.server import DrainingServer, bind_socket, uvicorn_config
 
 HEAD_TIMEOUT_S = 0.5
 CLOSE_BOUND_S = 10.0
@@ -91,3 +93,21 @@ async def test_keep_alive_requests_are_answered_and_a_stalled_second_head_is_clo
     writer.write(b"GET / HTTP/1.1\r\n")
     assert await _closed_within(reader, CLOSE_BOUND_S) == b""
     writer.close()
+
+
+async def test_what_startup_built_is_frozen_out_of_the_garbage_collector() -> None:
+    sock = bind_socket("127.0.0.1", 0)
+    config = uvicorn_config(Starlette(routes=[Route("/", _hello)]))
+    config.log_level = "warning"
+    server = DrainingServer(config, Readiness())
+    gc.unfreeze()
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.01)
+        assert gc.get_freeze_count() > 0  # the next full collections skip them
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before
+        server.should_exit = True
+        await task
+        sock.close()

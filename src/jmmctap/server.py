@@ -9,6 +9,7 @@ connection ``HEADER_TIMEOUT_S`` after it opened (or after the first byte of a ke
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import socket
@@ -131,6 +132,18 @@ class DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, readiness: Readiness) -> None:
         super().__init__(config)
         self.readiness = readiness
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then move what startup built out of the collector's sight.
+
+        The process context, TAP_SCHEMA, the imported modules (astropy, numpy…) live as long as the
+        process, yet every full collection walks them all: one paused a served crossmatch for 63 ms
+        (1,000 queries after startup; 70–90 ms with more objects). Frozen after one collection, they are
+        never scanned again (only what is made later is), and startup's garbage is gone first.
+        """
+        await super().startup(sockets=sockets)
+        gc.collect()
+        gc.freeze()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if not self.readiness.draining:
