@@ -21,6 +21,7 @@ from astropy.io.votable import parse_single_table
 from jmmctap.formats.records import compile_records
 from jmmctap.formats.sqlrecords import SqlRecords, candidate
 from jmmctap.results import ResultColumn
+from tests.formats.sqltables import result_types, table_connection
 
 pytestmark = pytest.mark.usefixtures("settings")
 
@@ -55,19 +56,9 @@ COLUMNS = [
 
 @pytest.fixture
 def conn(query_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    """A query-role connection holding the test table (temporary: nothing outlives the test)."""
-    with psycopg.connect(query_dsn, autocommit=True) as connection:
-        connection.execute("SET default_transaction_read_only = off")
-        connection.execute(TABLE)
-        connection.execute(f"INSERT INTO rec VALUES {', '.join(ROWS)}".encode())
+    """A query-role connection holding the test table."""
+    with table_connection(query_dsn, TABLE, "rec", ROWS) as connection:
         yield connection
-
-
-def result_types(conn: psycopg.Connection[Any], sql_text: str) -> list[int]:
-    """The result's type OIDs (as ``query._result_types`` learns them, without running the query)."""
-    cursor = conn.execute(f"SELECT * FROM ({sql_text}) AS q LIMIT 0".encode())
-    assert cursor.description is not None
-    return [c.type_code for c in cursor.description]
 
 
 def numpy_records(conn: psycopg.Connection[Any], sql_text: str, columns: list[ResultColumn], flags: bool) -> bytes:

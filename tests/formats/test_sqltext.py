@@ -29,6 +29,7 @@ from jmmctap.formats.delimited import CsvWriter, TsvWriter
 from jmmctap.formats.sqltext import CSV_LINES, TABLEDATA_ROWS, TSV_LINES, SqlText, candidate
 from jmmctap.formats.tabledata import TABLEDATA
 from jmmctap.results import ResultColumn, Row
+from tests.formats.sqltables import result_types, table_connection
 
 pytestmark = pytest.mark.usefixtures("settings")
 
@@ -75,18 +76,9 @@ SEPARATORS = {"CSV": ",", "TSV": "\t", "TABLEDATA": "</TD><TD>"}
 
 @pytest.fixture
 def conn(query_dsn: str) -> Iterator[psycopg.Connection[Any]]:
-    """A query-role connection holding the test table (temporary: nothing outlives the test)."""
-    with psycopg.connect(query_dsn, autocommit=True) as connection:
-        connection.execute("SET default_transaction_read_only = off")
-        connection.execute(TABLE)
-        connection.execute(f"INSERT INTO txt VALUES {', '.join(ROWS)}".encode())
+    """A query-role connection holding the test table."""
+    with table_connection(query_dsn, TABLE, "txt", ROWS) as connection:
         yield connection
-
-
-def result_types(conn: psycopg.Connection[Any], sql_text: str) -> list[int]:
-    cursor = conn.execute(f"SELECT * FROM ({sql_text}) AS q LIMIT 0".encode())
-    assert cursor.description is not None
-    return [c.type_code for c in cursor.description]
 
 
 def python_lines(conn: psycopg.Connection[Any], sql_text: str, columns: list[ResultColumn], dialect: str) -> bytes:
